@@ -1,0 +1,1 @@
+"""Compute kernels (numba on CPU, torch on GPU); import submodules explicitly."""

@@ -1,0 +1,171 @@
+"""Earley parser over lexemes, with sets kept as an immutable chain for cheap rollback.
+
+Items are ints ``origin << 20 | pos`` where ``pos`` indexes a flat array of dotted
+rules; advancing the dot is ``item + 1``. Nullable nonterminals are skipped at
+prediction time (Aycock & Horspool), so completion never needs the current set.
+Each :class:`EarleySet` memoizes its successors by scanned lexemes: re-pushing the
+same lexeme after a pop (mask computation, rollback) reuses the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from formcast.errors import CompileLimitError
+
+POS_BITS = 20
+POS_MASK = (1 << POS_BITS) - 1
+DEFAULT_MAX_ITEMS_PER_SET = 50_000
+
+
+@dataclass(frozen=True, eq=False)
+class EarleyTables:
+    """Flat dotted-rule tables. Symbols ``< n_lexemes`` are lexemes, others nonterminals."""
+
+    n_lexemes: int
+    next_sym: tuple[int, ...]  # symbol after the dot at pos, -1 when complete
+    lhs: tuple[int, ...]  # rule head at pos
+    rule_starts: Mapping[int, tuple[int, ...]]  # nonterminal -> first pos of each rule
+    nullable: frozenset[int]
+    final_pos: int  # pos of "S' -> S ." (the augmented start rule, complete)
+    start_sym: int
+    max_items: int = DEFAULT_MAX_ITEMS_PER_SET
+
+    @classmethod
+    def build(
+        cls,
+        n_lexemes: int,
+        rules: Sequence[tuple[int, Sequence[int]]],
+        start: int,
+        *,
+        max_items: int = DEFAULT_MAX_ITEMS_PER_SET,
+    ) -> EarleyTables:
+        """``rules`` are (lhs, rhs) over symbol ids; an augmented start rule is added."""
+        aug = max([start, n_lexemes - 1, *(lhs for lhs, _ in rules)]) + 1
+        all_rules = [(aug, (start,)), *[(lhs, tuple(rhs)) for lhs, rhs in rules]]
+        next_sym: list[int] = []
+        lhs_of: list[int] = []
+        rule_starts: dict[int, list[int]] = {}
+        final_pos = -1
+        for lhs, rhs in all_rules:
+            rule_starts.setdefault(lhs, []).append(len(next_sym))
+            for sym in rhs:
+                next_sym.append(sym)
+                lhs_of.append(lhs)
+            if lhs == aug:
+                final_pos = len(next_sym)
+            next_sym.append(-1)
+            lhs_of.append(lhs)
+        if len(next_sym) > POS_MASK:
+            raise CompileLimitError("max_grammar_size", POS_MASK, "grammar has too many symbols")
+        nullable: set[int] = set()
+        changed = True
+        while changed:
+            changed = False
+            for lhs, rhs in all_rules:
+                if lhs not in nullable and all(s in nullable for s in rhs):
+                    nullable.add(lhs)
+                    changed = True
+        return cls(
+            n_lexemes=n_lexemes,
+            next_sym=tuple(next_sym),
+            lhs=tuple(lhs_of),
+            rule_starts={k: tuple(v) for k, v in rule_starts.items()},
+            nullable=frozenset(nullable),
+            final_pos=final_pos,
+            start_sym=aug,
+            max_items=max_items,
+        )
+
+
+class EarleySet:
+    """One Earley row: its items indexed by the symbol after the dot."""
+
+    __slots__ = ("accepting", "by_next", "children", "expected", "index", "starts")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.by_next: dict[int, list[int]] = {}
+        self.expected: frozenset[int] = frozenset()
+        self.accepting = False
+        self.children: dict[tuple[int, ...], EarleySet | None] = {}
+        self.starts: dict[bool, int] = {}  # lexer start state, keyed by "after ignore"
+
+
+class EarleyParser:
+    """Stateless operations on :class:`EarleySet` chains for one grammar."""
+
+    def __init__(self, tables: EarleyTables) -> None:
+        self.t = tables
+
+    def initial(self) -> EarleySet:
+        """A fresh first row (not shared, so its successor cache dies with its matcher)."""
+        s = EarleySet(0)
+        self._close(s, [0 << POS_BITS | self.t.rule_starts[self.t.start_sym][0]], [])
+        return s
+
+    def scan(self, rows: list[EarleySet], lexemes: tuple[int, ...]) -> EarleySet | None:
+        """The row after ``rows[-1]`` scanning any of ``lexemes``; None when none fits.
+
+        ``rows`` is the stack of rows so far (rows[i].index == i); it is not modified.
+        """
+        top = rows[-1]
+        if lexemes in top.children:
+            return top.children[lexemes]
+        seeds = [item + 1 for lex in lexemes for item in top.by_next.get(lex, ())]
+        child: EarleySet | None = None
+        if seeds:
+            child = EarleySet(top.index + 1)
+            self._close(child, seeds, rows)
+        top.children[lexemes] = child
+        return child
+
+    def _close(self, cur: EarleySet, seeds: list[int], rows: list[EarleySet]) -> None:
+        t = self.t
+        next_sym, lhs_of, rule_starts, nullable = t.next_sym, t.lhs, t.rule_starts, t.nullable
+        k = cur.index
+        seen = set(seeds)
+        agenda = list(seeds)
+        by_next = cur.by_next
+        predicted: set[int] = set()
+        n_lex = t.n_lexemes
+        while agenda:
+            item = agenda.pop()
+            pos = item & POS_MASK
+            sym = next_sym[pos]
+            if sym < 0:
+                origin = item >> POS_BITS
+                head = lhs_of[pos]
+                waiting = (rows[origin] if origin != k else cur).by_next.get(head, ())
+                for w in waiting if origin != k else list(waiting):
+                    nxt = w + 1
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        agenda.append(nxt)
+                continue
+            lst = by_next.get(sym)
+            if lst is None:
+                by_next[sym] = [item]
+            else:
+                lst.append(item)
+            if sym >= n_lex:
+                if sym not in predicted:
+                    predicted.add(sym)
+                    base = k << POS_BITS
+                    for p in rule_starts.get(sym, ()):
+                        new = base | p
+                        if new not in seen:
+                            seen.add(new)
+                            agenda.append(new)
+                if sym in nullable:
+                    nxt = item + 1
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        agenda.append(nxt)
+            if len(seen) > t.max_items:
+                raise CompileLimitError(
+                    "max_items_per_set", t.max_items, "Earley row too large; simplify the grammar"
+                )
+        cur.expected = frozenset(s for s in by_next if s < n_lex)
+        cur.accepting = (0 << POS_BITS | t.final_pos) in seen

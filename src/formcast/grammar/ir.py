@@ -1,0 +1,258 @@
+"""The grammar IR shared by every front end: rules over lexemes, lexemes are regexes.
+
+A :class:`Grammar` is a context-free grammar whose terminals are *lexemes*: regular
+languages written as Python regexes (full match, over text, compiled to UTF-8 byte
+DFAs later). Front ends (Lark, regex, JSON Schema, pydantic) build it through
+:class:`GrammarBuilder`, the one shared builder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from formcast.errors import GrammarError
+
+Alternative = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lexeme:
+    """A terminal: ``pattern`` is a Python regex that must match a whole lexeme."""
+
+    name: str
+    pattern: str
+
+
+@dataclass(frozen=True, eq=False)
+class Grammar:
+    """A context-free grammar over lexemes.
+
+    Attributes
+    ----------
+    start:
+        The start nonterminal.
+    rules:
+        Nonterminal name to its alternatives; an alternative is a tuple of symbol
+        names (nonterminals or lexemes); the empty tuple is epsilon.
+    lexemes:
+        Lexeme name to :class:`Lexeme`.
+    ignore:
+        Lexemes that may appear between any two lexemes and are dropped (Lark ``%ignore``).
+    ignore_repeats:
+        Whether two ignored lexemes may follow each other. ``False`` bounds whitespace
+        runs to one ignored lexeme per gap (so a bounded regex really bounds them).
+    """
+
+    start: str
+    rules: Mapping[str, tuple[Alternative, ...]]
+    lexemes: Mapping[str, Lexeme]
+    ignore: tuple[str, ...] = ()
+    ignore_repeats: bool = True
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.start not in self.rules and self.start not in self.lexemes:
+            raise GrammarError(f"start symbol {self.start!r} is not defined")
+        for lhs, alts in self.rules.items():
+            if lhs in self.lexemes:
+                raise GrammarError(f"{lhs!r} is both a rule and a lexeme")
+            for alt in alts:
+                for sym in alt:
+                    if sym not in self.rules and sym not in self.lexemes:
+                        raise GrammarError(f"rule {lhs!r} uses undefined symbol {sym!r}")
+        for name in self.ignore:
+            if name not in self.lexemes:
+                raise GrammarError(f"ignored symbol {name!r} is not a lexeme")
+
+    def fingerprint(self) -> str:
+        """A content hash, stable across processes; used as a compile-cache key."""
+        h = hashlib.sha256()
+        for part in (
+            self.start,
+            repr(sorted((k, v) for k, v in self.rules.items())),
+            repr(sorted((k, v.pattern) for k, v in self.lexemes.items())),
+            repr(self.ignore),
+            repr(self.ignore_repeats),
+        ):
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return (
+            f"Grammar(start={self.start!r}, rules={len(self.rules)}, "
+            f"lexemes={len(self.lexemes)}, ignore={list(self.ignore)})"
+        )
+
+    # Front ends; imported lazily so that ``import formcast`` stays light.
+    @classmethod
+    def from_lark(cls, text: str, *, start: str = "start") -> Grammar:
+        """Build from a Lark grammar (see :mod:`formcast.grammar.lark`)."""
+        from formcast.grammar.lark import grammar_from_lark
+
+        return grammar_from_lark(text, start=start)
+
+    @classmethod
+    def from_regex(cls, pattern: str) -> Grammar:
+        """Build from a Python regex matched against the whole output."""
+        from formcast.grammar.regex import grammar_from_regex
+
+        return grammar_from_regex(pattern)
+
+    @classmethod
+    def from_json_schema(cls, schema: object, **options: object) -> Grammar:
+        """Build from a JSON Schema (dict or JSON text)."""
+        from formcast.grammar.json_schema import grammar_from_json_schema
+
+        return grammar_from_json_schema(schema, **options)
+
+    @classmethod
+    def from_pydantic(cls, model: object, **options: object) -> Grammar:
+        """Build from a pydantic model or a plain Python type."""
+        from formcast.grammar.pydantic import grammar_from_pydantic
+
+        return grammar_from_pydantic(model, **options)
+
+
+class GrammarBuilder:
+    """Incrementally builds a :class:`Grammar`; lexemes are deduplicated by pattern.
+
+    >>> b = GrammarBuilder()
+    >>> item = b.lexeme(r"[0-9]+")
+    >>> lst = b.seq(b.literal("["), b.separated(item, b.literal(",")), b.literal("]"))
+    >>> g = b.build(lst)
+    >>> len(g.lexemes)
+    4
+    """
+
+    def __init__(self) -> None:
+        self._rules: dict[str, list[Alternative]] = {}
+        self._lexemes: dict[str, Lexeme] = {}
+        self._by_pattern: dict[str, str] = {}
+        self._by_body: dict[tuple[Alternative, ...], str] = {}
+        self._counter = 0
+
+    def _fresh(self, hint: str) -> str:
+        self._counter += 1
+        return f"{hint}_{self._counter}"
+
+    def lexeme(self, pattern: str, name: str | None = None) -> str:
+        """Return the name of a lexeme for ``pattern`` (a Python regex), adding it if new."""
+        if pattern in self._by_pattern and name is None:
+            return self._by_pattern[pattern]
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise GrammarError(f"invalid regex {pattern!r}: {exc}") from exc
+        name = name or self._fresh("LEX")
+        if name in self._lexemes or name in self._rules:
+            raise GrammarError(f"symbol {name!r} defined twice")
+        self._lexemes[name] = Lexeme(name, pattern)
+        self._by_pattern.setdefault(pattern, name)
+        return name
+
+    def literal(self, text: str) -> str:
+        """Lexeme matching exactly ``text``."""
+        return self.lexeme(re.escape(text))
+
+    def rule(self, name: str | None = None) -> str:
+        """Reserve a nonterminal (to be filled by :meth:`define`), e.g. for recursion."""
+        name = name or self._fresh("rule")
+        if name in self._rules or name in self._lexemes:
+            raise GrammarError(f"symbol {name!r} defined twice")
+        self._rules[name] = []
+        return name
+
+    def define(self, name: str, alternatives: Iterable[Sequence[str]]) -> str:
+        """Add alternatives to a reserved nonterminal."""
+        if name not in self._rules:
+            raise GrammarError(f"rule {name!r} was not reserved")
+        self._rules[name].extend(tuple(a) for a in alternatives)
+        return name
+
+    def choice(self, *alternatives: Sequence[str]) -> str:
+        """Nonterminal with the given alternatives; identical bodies share one rule."""
+        body = tuple(tuple(a) for a in alternatives)
+        if body in self._by_body:
+            return self._by_body[body]
+        name = self.define(self.rule(), body)
+        self._by_body[body] = name
+        return name
+
+    def seq(self, *symbols: str) -> str:
+        """Nonterminal for the concatenation of ``symbols``."""
+        return self.choice(symbols)
+
+    def alt(self, *symbols: str) -> str:
+        """Nonterminal for one of ``symbols``."""
+        return self.choice(*[(s,) for s in symbols])
+
+    def optional(self, symbol: str) -> str:
+        return self.choice((symbol,), ())
+
+    def star(self, symbol: str) -> str:
+        """Zero or more ``symbol`` (left recursive: cheap for Earley)."""
+        name = self.rule()
+        return self.define(name, [(), (name, symbol)])
+
+    def plus(self, symbol: str) -> str:
+        name = self.rule()
+        return self.define(name, [(symbol,), (name, symbol)])
+
+    def repeat(self, symbol: str, lo: int, hi: int | None) -> str:
+        """Between ``lo`` and ``hi`` (None: unbounded) copies of ``symbol``.
+
+        Sizes grow as O(log n) rules via binary splitting of the exact counts.
+        """
+        if lo < 0 or (hi is not None and hi < lo):
+            raise GrammarError(f"bad repetition bounds {{{lo},{hi}}}")
+        head = self._exactly(symbol, lo)
+        tail = self.star(symbol) if hi is None else self._at_most(symbol, hi - lo)
+        return self.seq(*[s for s in (head, tail) if s is not None])
+
+    def _exactly(self, symbol: str, n: int) -> str | None:
+        if n == 0:
+            return None
+        if n == 1:
+            return symbol
+        half = self._exactly(symbol, n // 2)
+        assert half is not None
+        parts = [half, half] + ([symbol] if n % 2 else [])
+        return self.seq(*parts)
+
+    def _at_most(self, symbol: str, n: int) -> str:
+        # at_most(a + b) = at_most(a) at_most(b): O(log n) distinct rules thanks to choice() sharing
+        if n == 0:
+            return self.choice(())
+        if n == 1:
+            return self.optional(symbol)
+        a = self._at_most(symbol, n // 2)
+        b = self._at_most(symbol, n - n // 2)
+        return self.seq(a, b)
+
+    def separated(self, item: str, sep: str, lo: int = 0, hi: int | None = None) -> str:
+        """``item (sep item)*`` with between ``lo`` and ``hi`` items."""
+        if hi is not None and hi < lo:
+            raise GrammarError(f"bad repetition bounds {{{lo},{hi}}}")
+        if hi == 0:
+            return self.choice(())
+        pair = self.seq(sep, item)
+        more = self.repeat(pair, max(lo - 1, 0), None if hi is None else hi - 1)
+        nonempty = self.seq(item, more)
+        return self.optional(nonempty) if lo == 0 else nonempty
+
+    def build(
+        self, start: str, *, ignore: Sequence[str] = (), ignore_repeats: bool = True
+    ) -> Grammar:
+        """Freeze into a :class:`Grammar`."""
+        rules = {k: tuple(v) for k, v in self._rules.items()}
+        return Grammar(
+            start=start,
+            rules=rules,
+            lexemes=dict(self._lexemes),
+            ignore=tuple(ignore),
+            ignore_repeats=ignore_repeats,
+        )

@@ -1,0 +1,322 @@
+"""Matcher: the per-sequence state (Earley rows + lexer state) and exact token masks.
+
+A mask is the union of cached trie walks: for the current lexer state, the tokens
+that stay inside the current lexeme come from a cache keyed by lexer state alone
+(DESIGN.md decision 4); tokens that end a lexeme inside themselves are grouped by
+the lexer state at that boundary, the parser is asked once per group, and the rest
+of those tokens is walked from the next lexer state (also cached, keyed by path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from formcast.automata.compiled import CompiledGrammar, WalkResult
+from formcast.automata.earley import EarleySet
+from formcast.errors import MatcherError
+
+_FORCED_LIMIT = 64
+
+
+def allocate_token_bitmask(batch_size: int, vocab_size: int) -> np.ndarray:
+    """``int32 [batch_size, ceil(vocab_size / 32)]`` filled with -1 (all allowed)."""
+    return np.full((batch_size, (vocab_size + 31) // 32), -1, dtype=np.int32)
+
+
+class Matcher:
+    """Tracks one sequence against a :class:`CompiledGrammar`.
+
+    Parameters
+    ----------
+    compiled:
+        From :func:`formcast.compile`.
+    max_rollback_tokens:
+        How many accepted tokens :meth:`rollback` can undo (-1: unlimited).
+    """
+
+    def __init__(self, compiled: CompiledGrammar, *, max_rollback_tokens: int = -1) -> None:
+        self.compiled = compiled
+        self._a = compiled.automata
+        tok = compiled.tokenizer
+        self._trie = tok.trie
+        self._n_words = (tok.vocab_size + 31) // 32
+        self._eos = tuple(tok.eos_ids)
+        self._max_rollback = max_rollback_tokens
+        self._scratch_nodes = np.empty(len(self._trie.node_byte) + 1, dtype=np.int32)
+        self._scratch_states = np.empty_like(self._scratch_nodes)
+        self.reset()
+
+    # ---- state -------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the start of the grammar."""
+        first = self._a.parser.initial()
+        self._rows: list[EarleySet] = [first]
+        self._lx = self._start(self._rows, first, after_ignore=False)
+        self._history: list[tuple[int, int, bool]] = []
+        self._terminated = False
+
+    def _start(self, rows: list[EarleySet], top: EarleySet, after_ignore: bool) -> int:
+        sid = top.starts.get(after_ignore)
+        if sid is None:
+            with self.compiled.lock:
+                allowed = self._a.allowed_lexemes(top.expected, after_ignore)
+                sid = self._a.lexer.start_state(allowed)
+            top.starts[after_ignore] = sid
+        return sid
+
+    def _finish_lexeme(self, rows: list[EarleySet], lx: int) -> tuple[EarleySet, int] | None:
+        """End the lexeme in lexer state ``lx``: (new top row, next lexer start) or None."""
+        done = self._a.lexer.accept_lexemes[lx]
+        top = rows[-1]
+        real = tuple(x for x in done if x in top.expected)
+        if real:
+            child = self._a.parser.scan(rows, real)
+            if child is None:
+                return None
+            rows.append(child)
+            start = self._start(rows, child, after_ignore=False)
+            rows.pop()
+            return child, start
+        if any(x in self._a.ignore for x in done):
+            return top, self._start(rows, top, after_ignore=True)
+        return None
+
+    def _feed_bytes(self, data: bytes) -> tuple[list[EarleySet], int] | None:
+        """Run ``data`` from the current state; returns the new rows and lexer state."""
+        rows = list(self._rows)
+        lx = self._lx
+        trans = self._a.lexer.trans
+        for b in data:
+            if lx < 0:
+                return None
+            nxt = int(trans[lx, b])
+            if nxt < 0:
+                if not self._a.lexer.accepting[lx]:
+                    return None
+                fin = self._finish_lexeme(rows, lx)
+                if fin is None:
+                    return None
+                top, lx = fin
+                if top is not rows[-1]:
+                    rows.append(top)
+                trans = self._a.lexer.trans  # the table may have grown
+                if lx < 0:
+                    return None
+                nxt = int(trans[lx, b])
+                if nxt < 0:
+                    return None
+            lx = nxt
+        return rows, lx
+
+    def _commit(self, rows: list[EarleySet], lx: int) -> None:
+        self._history.append((len(self._rows), self._lx, self._terminated))
+        if self._max_rollback >= 0 and len(self._history) > self._max_rollback:
+            del self._history[: len(self._history) - self._max_rollback]
+        self._rows = rows
+        self._lx = lx
+
+    def accept_token(self, token_id: int) -> bool:
+        """Consume one token; False (state unchanged) when the grammar forbids it."""
+        if self._terminated:
+            return False
+        tok = self.compiled.tokenizer
+        if token_id in self._eos:
+            if not self.can_terminate():
+                return False
+            self._commit(self._rows, self._lx)
+            self._terminated = True
+            return True
+        if (
+            token_id < 0
+            or token_id >= len(tok.token_bytes)
+            or token_id in tok.special_ids
+            or not tok.token_bytes[token_id]
+        ):
+            return False
+        res = self._feed_bytes(tok.token_bytes[token_id])
+        if res is None:
+            return False
+        self._commit(*res)
+        return True
+
+    def accept_string(self, text: str | bytes) -> bool:
+        """Consume text regardless of tokenization (one rollback step); False if forbidden."""
+        if self._terminated:
+            return False
+        data = text.encode() if isinstance(text, str) else text
+        res = self._feed_bytes(data)
+        if res is None:
+            return False
+        self._commit(*res)
+        return True
+
+    def rollback(self, num_tokens: int = 1) -> None:
+        """Undo the last ``num_tokens`` accepted tokens (or strings)."""
+        if num_tokens < 0 or num_tokens > len(self._history):
+            raise MatcherError(
+                f"cannot roll back {num_tokens} tokens: {len(self._history)} can be undone"
+            )
+        if num_tokens == 0:
+            return
+        n_rows, lx, term = self._history[-num_tokens]
+        del self._history[-num_tokens:]
+        del self._rows[n_rows:]
+        self._lx = lx
+        self._terminated = term
+
+    def is_terminated(self) -> bool:
+        """True once EOS was accepted."""
+        return self._terminated
+
+    def can_terminate(self) -> bool:
+        """Whether the text so far is a complete sentence of the grammar."""
+        if self._terminated:
+            return True
+        if self._lx >= 0 and self._a.lexer.is_start(self._lx):
+            return self._rows[-1].accepting
+        if self._lx < 0 or not self._a.lexer.accepting[self._lx]:
+            return False
+        rows = list(self._rows)
+        fin = self._finish_lexeme(rows, self._lx)
+        return fin is not None and fin[0].accepting
+
+    # ---- masks -------------------------------------------------------------------
+    def fill_next_token_bitmask(self, bitmask: np.ndarray, index: int = 0) -> None:
+        """Write the allowed next tokens into row ``index`` of ``bitmask`` (int32 words)."""
+        if bitmask.dtype != np.int32 or bitmask.ndim not in (1, 2):
+            raise MatcherError(
+                f"expected an int32 bitmask of shape (batch, {self._n_words}), "
+                f"got {bitmask.dtype} {bitmask.shape}; use formcast.allocate_token_bitmask"
+            )
+        row = bitmask if bitmask.ndim == 1 else bitmask[index]
+        if row.shape[0] < self._n_words:
+            raise MatcherError(f"bitmask row has {row.shape[0]} words, need {self._n_words}")
+        row[:] = 0
+        if self._terminated:
+            self._set_eos(row)
+            return
+        if self._lx >= 0:
+            rows = list(self._rows)
+            self._collect(rows, self._lx, (self._lx,), None, row)
+        if self.can_terminate():
+            self._set_eos(row)
+
+    def _set_eos(self, row: np.ndarray) -> None:
+        for e in self._eos:
+            row[e >> 5] |= np.int32(np.uint32(1 << (e & 31)).view(np.int32))
+
+    def _collect(
+        self,
+        rows: list[EarleySet],
+        lx: int,
+        key: tuple[int, ...],
+        nodes: np.ndarray | None,
+        out: np.ndarray,
+    ) -> None:
+        res = self._walk(key, lx, nodes)
+        np.bitwise_or(out[: len(res.inside)], res.inside, out=out[: len(res.inside)])
+        for lk, exit_nodes in res.exits:
+            fin = self._finish_lexeme(rows, lk)
+            if fin is None:
+                continue
+            top, start = fin
+            if start < 0:
+                continue
+            pushed = top is not rows[-1]
+            if pushed:
+                rows.append(top)
+            self._collect(rows, start, (*key, lk, start), exit_nodes, out)
+            if pushed:
+                rows.pop()
+
+    def _walk(self, key: tuple[int, ...], lx: int, nodes: np.ndarray | None) -> WalkResult:
+        cache = self.compiled.walk_cache
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        from formcast.kernels.trie_walk import walk_trie
+
+        trie = self._trie
+        lexer = self._a.lexer
+        with self.compiled.lock:
+            trans, accepting = lexer.trans, lexer.accepting
+        bits = np.zeros(self._n_words, dtype=np.int32)
+        start_nodes = trie.root_children if nodes is None else nodes
+        n = walk_trie(
+            trie.node_byte,
+            trie.node_depth,
+            trie.node_end,
+            trie.node_tok_start,
+            trie.node_tok_end,
+            trie.tok_ids,
+            trans,
+            accepting,
+            start_nodes,
+            lx,
+            bits,
+            self._scratch_nodes,
+            self._scratch_states,
+        )
+        exits: list[tuple[int, np.ndarray]] = []
+        if n:
+            states = self._scratch_states[:n]
+            ex_nodes = self._scratch_nodes[:n]
+            order = np.argsort(states, kind="stable")
+            states, ex_nodes = states[order], ex_nodes[order]
+            cuts = np.flatnonzero(np.diff(states)) + 1
+            for grp_states, grp_nodes in zip(
+                np.split(states, cuts), np.split(ex_nodes, cuts), strict=True
+            ):
+                exits.append((int(grp_states[0]), grp_nodes.copy()))
+        res = WalkResult(bits, exits)
+        with self.compiled.lock:
+            cache[key] = res
+            if len(cache) > self.compiled.automata.options.max_walk_cache_entries:
+                cache.popitem(last=False)
+        return res
+
+    def forced_tokens(self) -> list[int]:
+        """Tokens the grammar forces next (each the only allowed token); state unchanged."""
+        out: list[int] = []
+        mask = allocate_token_bitmask(1, self.compiled.tokenizer.vocab_size)
+        try:
+            while len(out) < _FORCED_LIMIT and not self._terminated:
+                self.fill_next_token_bitmask(mask, 0)
+                allowed = np.flatnonzero(np.unpackbits(mask[0].view(np.uint8), bitorder="little"))
+                if len(allowed) != 1 or int(allowed[0]) in self._eos:
+                    break
+                tid = int(allowed[0])
+                if not self.accept_token(tid):
+                    raise MatcherError(f"mask allowed token {tid} that the matcher rejected")
+                out.append(tid)
+        finally:
+            self.rollback(len(out))
+        return out
+
+
+class BatchMatcher:
+    """Fills the masks of many matchers in parallel threads (the trie walk drops the GIL)."""
+
+    def __init__(self, max_threads: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_threads) if max_threads > 1 else None
+
+    def fill_next_token_bitmask(
+        self, matchers: Sequence[Matcher], bitmask: np.ndarray, indices: Sequence[int] | None = None
+    ) -> None:
+        """Row ``indices[i]`` (default ``i``) of ``bitmask`` gets ``matchers[i]``'s mask."""
+        idx = list(range(len(matchers))) if indices is None else list(indices)
+        if len(idx) != len(matchers):
+            raise MatcherError(f"got {len(matchers)} matchers but {len(idx)} indices")
+        if self._pool is None or len(matchers) < 2:
+            for m, i in zip(matchers, idx, strict=True):
+                m.fill_next_token_bitmask(bitmask, i)
+            return
+        list(
+            self._pool.map(
+                lambda mi: mi[0].fill_next_token_bitmask(bitmask, mi[1]),
+                zip(matchers, idx, strict=True),
+            )
+        )
