@@ -84,39 +84,29 @@ class Matcher:
             return top, self._start(rows, top, after_ignore=True)
         return None
 
-    def _feed_bytes(self, data: bytes) -> tuple[list[EarleySet], int] | None:
-        """Run ``data`` from the current state; returns the new rows and lexer state."""
-        rows = list(self._rows)
-        lx = self._lx
-        trans = self._a.lexer.trans
+    def _feed_bytes(self, data: bytes) -> bool:
+        """Run ``data`` from the current state; on failure the state is left unchanged."""
+        rows = self._rows
+        n_rows, lx = len(rows), self._lx
+        lexer = self._a.lexer
         for b in data:
-            if lx < 0:
-                return None
-            nxt = int(trans[lx, b])
-            if nxt < 0:
-                if not self._a.lexer.accepting[lx]:
-                    return None
+            nxt = int(lexer.trans[lx, b]) if lx >= 0 else -1
+            if nxt < 0 and lx >= 0 and lexer.accepting[lx]:
                 fin = self._finish_lexeme(rows, lx)
-                if fin is None:
-                    return None
-                top, lx = fin
-                if top is not rows[-1]:
-                    rows.append(top)
-                trans = self._a.lexer.trans  # the table may have grown
-                if lx < 0:
-                    return None
-                nxt = int(trans[lx, b])
-                if nxt < 0:
-                    return None
+                if fin is not None:
+                    top, start = fin
+                    if top is not rows[-1]:
+                        rows.append(top)
+                    nxt = int(lexer.trans[start, b]) if start >= 0 else -1
+            if nxt < 0:
+                del rows[n_rows:]
+                return False
             lx = nxt
-        return rows, lx
-
-    def _commit(self, rows: list[EarleySet], lx: int) -> None:
-        self._history.append((len(self._rows), self._lx, self._terminated))
+        self._history.append((n_rows, self._lx, self._terminated))
         if self._max_rollback >= 0 and len(self._history) > self._max_rollback:
             del self._history[: len(self._history) - self._max_rollback]
-        self._rows = rows
         self._lx = lx
+        return True
 
     def accept_token(self, token_id: int) -> bool:
         """Consume one token; False (state unchanged) when the grammar forbids it."""
@@ -126,7 +116,7 @@ class Matcher:
         if token_id in self._eos:
             if not self.can_terminate():
                 return False
-            self._commit(self._rows, self._lx)
+            self._history.append((len(self._rows), self._lx, self._terminated))
             self._terminated = True
             return True
         if (
@@ -136,22 +126,13 @@ class Matcher:
             or not tok.token_bytes[token_id]
         ):
             return False
-        res = self._feed_bytes(tok.token_bytes[token_id])
-        if res is None:
-            return False
-        self._commit(*res)
-        return True
+        return self._feed_bytes(tok.token_bytes[token_id])
 
     def accept_string(self, text: str | bytes) -> bool:
         """Consume text regardless of tokenization (one rollback step); False if forbidden."""
         if self._terminated:
             return False
-        data = text.encode() if isinstance(text, str) else text
-        res = self._feed_bytes(data)
-        if res is None:
-            return False
-        self._commit(*res)
-        return True
+        return self._feed_bytes(text.encode() if isinstance(text, str) else text)
 
     def rollback(self, num_tokens: int = 1) -> None:
         """Undo the last ``num_tokens`` accepted tokens (or strings)."""
@@ -179,8 +160,7 @@ class Matcher:
             return self._rows[-1].accepting
         if self._lx < 0 or not self._a.lexer.accepting[self._lx]:
             return False
-        rows = list(self._rows)
-        fin = self._finish_lexeme(rows, self._lx)
+        fin = self._finish_lexeme(self._rows, self._lx)
         return fin is not None and fin[0].accepting
 
     # ---- masks -------------------------------------------------------------------
@@ -199,8 +179,7 @@ class Matcher:
             self._set_eos(row)
             return
         if self._lx >= 0:
-            rows = list(self._rows)
-            self._collect(rows, self._lx, (self._lx,), None, row)
+            self._collect(self._rows, self._lx, (self._lx,), None, row)
         if self.can_terminate():
             self._set_eos(row)
 
@@ -225,12 +204,13 @@ class Matcher:
             top, start = fin
             if start < 0:
                 continue
-            pushed = top is not rows[-1]
-            if pushed:
+            depth = len(rows)
+            if top is not rows[-1]:
                 rows.append(top)
-            self._collect(rows, start, (*key, lk, start), exit_nodes, out)
-            if pushed:
-                rows.pop()
+            try:
+                self._collect(rows, start, (*key, lk, start), exit_nodes, out)
+            finally:
+                del rows[depth:]
 
     def _walk(self, key: tuple[int, ...], lx: int, nodes: np.ndarray | None) -> WalkResult:
         cache = self.compiled.walk_cache
