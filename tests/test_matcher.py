@@ -160,3 +160,45 @@ def test_rollback_too_far_raises(json_compiled: fc.CompiledGrammar) -> None:
     m = fc.Matcher(json_compiled)
     with pytest.raises(fc.MatcherError):
         m.rollback(1)
+
+
+def test_batch_matcher_equals_single(json_compiled: fc.CompiledGrammar) -> None:
+    tok = json_compiled.tokenizer
+    texts = ['{"a": 1', "[tr", '"\\u00', "[1, 2], 3"[:5], '{"b": [null, {}]}']
+    matchers = []
+    for t in texts:
+        m = fc.Matcher(json_compiled)
+        assert m.accept_string(t)
+        matchers.append(m)
+    batch = fc.allocate_token_bitmask(len(texts), tok.vocab_size)
+    fc.BatchMatcher(max_threads=2).fill_next_token_bitmask(matchers, batch)
+    single = fc.allocate_token_bitmask(1, tok.vocab_size)
+    for i, m in enumerate(matchers):
+        m.fill_next_token_bitmask(single)
+        assert (batch[i] == single[0]).all()
+
+
+def test_accept_string_is_one_rollback_step(json_compiled: fc.CompiledGrammar) -> None:
+    m = fc.Matcher(json_compiled)
+    assert m.accept_string('{"a": ')
+    assert not m.accept_string("}")  # rejected: state unchanged
+    assert m.accept_string("[1]}")
+    assert m.can_terminate()
+    m.rollback(1)
+    assert not m.can_terminate()
+    assert m.accept_string("2}")
+    assert m.can_terminate()
+
+
+def test_walks_shared_between_grammars_stay_exact(json_compiled: fc.CompiledGrammar) -> None:
+    """Root walks are shared by lexer-state content; a second grammar must stay exact."""
+    for _ in random_walk_states(json_compiled, 20, seed=7):
+        pass  # warm the shared cache through the first grammar
+    string = JSONISH.split("STRING: ")[1].split("\n")[0]
+    other = fc.Grammar.from_lark(f'start: "[" STRING (", " STRING)* "]"\nSTRING: {string}\n')
+    compiled = fc.compile(other, json_compiled.tokenizer)
+    bm = fc.allocate_token_bitmask(1, compiled.tokenizer.vocab_size)
+    for m in random_walk_states(compiled, 30, seed=3):
+        m.fill_next_token_bitmask(bm)
+        got = mask_to_bool(bm[0], compiled.tokenizer.vocab_size)
+        assert (got == brute_force_mask(m)).all()

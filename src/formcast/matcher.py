@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from formcast.automata.compiled import CompiledGrammar, WalkResult
+from formcast.automata.compiled import SHARED_WALKS, CompiledGrammar, WalkResult
 from formcast.automata.earley import EarleySet
 from formcast.errors import MatcherError
 
@@ -215,6 +215,10 @@ class Matcher:
     def _walk(self, key: tuple[int, ...], lx: int, nodes: np.ndarray | None) -> WalkResult:
         cache = self.compiled.walk_cache
         hit = cache.get(key)
+        if hit is None and nodes is None:
+            hit = SHARED_WALKS.get(self.compiled.tokenizer, self._a.lexer, lx)
+            if hit is not None:
+                cache[key] = hit
         if hit is not None:
             return hit
         from formcast.kernels.trie_walk import walk_trie
@@ -252,6 +256,8 @@ class Matcher:
             ):
                 exits.append((int(grp_states[0]), grp_nodes.copy()))
         res = WalkResult(bits, exits)
+        if nodes is None:
+            SHARED_WALKS.put(self.compiled.tokenizer, self._a.lexer, lx, res)
         with self.compiled.lock:
             cache[key] = res
             if len(cache) > self.compiled.automata.options.max_walk_cache_entries:

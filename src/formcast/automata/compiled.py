@@ -83,7 +83,11 @@ class GrammarAutomata:
         self.parser = EarleyParser(self.tables)
         self.ignore = frozenset(lex_id[n] for n in grammar.ignore if not dfas[lex_id[n]].is_empty)
         self.ignore_repeats = grammar.ignore_repeats
-        self.lexer = Lexer(dfas, max_states=self.options.max_lexer_states)
+        self.lexer = Lexer(
+            dfas,
+            [grammar.lexemes[n].pattern for n in names],
+            max_states=self.options.max_lexer_states,
+        )
 
     @staticmethod
     def _productive_only(
@@ -129,6 +133,45 @@ class CompiledGrammar:
         return self.automata.grammar
 
 
+class SharedWalks:
+    """Root trie walks keyed by tokenizer and lexer-state *content*, shared by all grammars.
+
+    A lexeme such as a JSON string body is walked once per tokenizer and process, not once
+    per grammar. Exit groups are stored by content and translated to a grammar's ids.
+    """
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[tuple[str, object], tuple[np.ndarray, list]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tok: TokenizerInfo, lexer: Lexer, state: int) -> WalkResult | None:
+        if not lexer.content_addressable:
+            return None
+        with self._lock:
+            hit = self._data.get((tok.fingerprint(), lexer.content(state)))
+        if hit is None:
+            return None
+        inside, exits = hit
+        local = []
+        for content, nodes in exits:
+            sid = lexer.by_content(content)
+            if sid < 0:  # cannot happen for states reachable from a built state
+                return None
+            local.append((sid, nodes))
+        return WalkResult(inside, local)
+
+    def put(self, tok: TokenizerInfo, lexer: Lexer, state: int, res: WalkResult) -> None:
+        if not lexer.content_addressable:
+            return
+        exits = [(lexer.content(sid), nodes) for sid, nodes in res.exits]
+        with self._lock:
+            self._data[(tok.fingerprint(), lexer.content(state))] = (res.inside, exits)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+
+SHARED_WALKS = SharedWalks()
 _AUTOMATA: OrderedDict[str, GrammarAutomata] = OrderedDict()
 _COMPILED: OrderedDict[tuple[str, str], CompiledGrammar] = OrderedDict()
 _CACHE_SIZE = 64

@@ -24,8 +24,19 @@ Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
 class Lexer:
     """Lazily built product automaton over a fixed list of lexeme DFAs."""
 
-    def __init__(self, dfas: Sequence[ByteDFA], *, max_states: int = DEFAULT_MAX_LEXER_STATES):
+    def __init__(
+        self,
+        dfas: Sequence[ByteDFA],
+        patterns: Sequence[str],
+        *,
+        max_states: int = DEFAULT_MAX_LEXER_STATES,
+    ):
         self.max_states = max_states
+        self._patterns = list(patterns)
+        # Content keys name a state independently of lexeme numbering, so trie walks can be
+        # shared between grammars; ambiguous when two lexemes share a pattern.
+        self.content_addressable = len(set(self._patterns)) == len(self._patterns)
+        self._by_content: dict[tuple[tuple[str, int], ...], int] = {}
         # Byte classes shared by all lexemes: bytes whose columns agree in every DFA.
         if dfas:
             stacked = np.concatenate([d.trans for d in dfas], axis=0)
@@ -59,6 +70,14 @@ class Lexer:
     def accepting(self) -> np.ndarray:
         """``bool [n_states]``: some lexeme is complete in this state."""
         return self._accepting[: self.n_states]
+
+    def content(self, state: int) -> tuple[tuple[str, int], ...]:
+        """Grammar-independent name of a state: sorted (lexeme pattern, DFA state) pairs."""
+        return tuple(sorted((self._patterns[lex], s) for lex, s in self._states[state]))
+
+    def by_content(self, content: tuple[tuple[str, int], ...]) -> int:
+        """The state with this :meth:`content` (-1 if it was never built)."""
+        return self._by_content.get(content, -1)
 
     def is_start(self, state: int) -> bool:
         """Whether ``state`` is the start of a lexeme (no byte consumed yet)."""
@@ -97,6 +116,8 @@ class Lexer:
             self._is_start = np.concatenate([self._is_start, np.zeros(grow, dtype=np.bool_)])
         self._ids[combined] = sid
         self._states.append(combined)
+        if self.content_addressable:
+            self._by_content[self.content(sid)] = sid
         done = tuple(lex for lex, s in combined if self._accept[lex][s])
         self.accept_lexemes.append(done)
         self._accepting[sid] = bool(done)
