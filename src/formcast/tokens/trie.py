@@ -1,0 +1,227 @@
+"""Flat byte trie over a vocabulary, in the exact layout the numba mask kernel walks.
+
+Nodes are numbered in DFS preorder over the tokens' byte strings sorted lexicographically;
+node 0 is the root. The subtree of node ``i`` is the contiguous range ``i .. node_end[i] - 1``,
+so a kernel prunes a whole subtree at a dead lexer state with one jump.
+
+Building works on the sorted distinct byte strings: string ``j`` adds one node per byte past
+its longest common prefix with string ``j - 1``, which is exactly preorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["TokenTrie"]
+
+# Rows per chunk when comparing neighbouring sorted strings (bounds memory to chunk * max_len).
+_LCP_CHUNK = 4096
+
+
+@dataclass(frozen=True, eq=False)
+class TokenTrie:
+    """Byte trie of a vocabulary as flat arrays (read-only).
+
+    Attributes
+    ----------
+    node_byte : np.ndarray
+        ``uint8[n]``, the byte on the edge into each node (0 for the root).
+    node_depth : np.ndarray
+        ``int32[n]``, length of each node's prefix (0 for the root).
+    node_end : np.ndarray
+        ``int32[n]``, exclusive end of each node's subtree in preorder.
+    node_tok_start, node_tok_end : np.ndarray
+        ``int32[n]``, slice of ``tok_ids`` holding the token ids whose bytes equal the
+        node's prefix (empty for inner nodes that no token ends at).
+    tok_ids : np.ndarray
+        ``int32[m]``, token ids grouped by node, ascending within a node.
+    root_children : np.ndarray
+        ``int32[k]``, indices of the depth-1 nodes in byte order.
+    max_depth : int
+        Length of the longest token in the trie.
+    """
+
+    node_byte: npt.NDArray[np.uint8]
+    node_depth: npt.NDArray[np.int32]
+    node_end: npt.NDArray[np.int32]
+    node_tok_start: npt.NDArray[np.int32]
+    node_tok_end: npt.NDArray[np.int32]
+    tok_ids: npt.NDArray[np.int32]
+    root_children: npt.NDArray[np.int32]
+    max_depth: int
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of nodes, the root included."""
+        return int(self.node_byte.shape[0])
+
+    @classmethod
+    def build(cls, token_bytes: Sequence[bytes], exclude: Collection[int] = ()) -> TokenTrie:
+        """Build the trie of ``token_bytes``, leaving out ``exclude`` and empty tokens.
+
+        Parameters
+        ----------
+        token_bytes
+            The bytes of each token id.
+        exclude
+            Token ids kept out of the trie (special tokens).
+
+        Returns
+        -------
+        TokenTrie
+        """
+        excluded = frozenset(exclude)
+        ids = [i for i, b in enumerate(token_bytes) if b and i not in excluded]
+        ids.sort(key=token_bytes.__getitem__)  # stable: equal strings keep ascending ids
+        m = len(ids)
+        tok_ids = np.asarray(ids, dtype=np.int32)
+        if m == 0:
+            zeros = np.zeros(1, dtype=np.int32)
+            return cls._freeze(
+                np.zeros(1, np.uint8), zeros, np.ones(1, np.int32), zeros, zeros.copy(), tok_ids
+            )
+
+        # Distinct strings and where each one's ids start in tok_ids.
+        strings: list[bytes] = []
+        group_start: list[int] = []
+        prev: bytes | None = None
+        for pos, i in enumerate(ids):
+            b = token_bytes[i]
+            if b != prev:
+                strings.append(b)
+                group_start.append(pos)
+                prev = b
+        u = len(strings)
+        lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=u)
+        lcp = _neighbour_lcp(strings, lengths)
+        new_counts = lengths - lcp  # >= 1 because strings are distinct and sorted
+        first_new = np.zeros(u, dtype=np.int64)
+        np.cumsum(new_counts[:-1], out=first_new[1:])
+        first_new += 1  # node 0 is the root
+        n = int(first_new[-1] + new_counts[-1])
+
+        node_byte = np.zeros(n, dtype=np.uint8)
+        node_byte[1:] = np.frombuffer(
+            b"".join(s[k:] for s, k in zip(strings, lcp.tolist(), strict=True)), dtype=np.uint8
+        )
+        node_depth = np.zeros(n, dtype=np.int32)
+        node_depth[1:] = (
+            np.arange(1, n, dtype=np.int64)
+            - np.repeat(first_new, new_counts)
+            + np.repeat(lcp + 1, new_counts)
+        ).astype(np.int32)
+        node_end = _subtree_ends(lcp, first_new, new_counts, node_depth)
+
+        # The last node string j adds holds its ids; inner nodes get an empty slice at the
+        # running offset so both arrays stay monotone.
+        starts = np.asarray([*group_start, m], dtype=np.int64)
+        count_here = np.zeros(n, dtype=np.int64)
+        count_here[first_new + new_counts - 1] = starts[1:] - starts[:-1]
+        tok_end = np.cumsum(count_here)
+        tok_start = tok_end - count_here
+        return cls._freeze(
+            node_byte,
+            node_depth,
+            node_end,
+            tok_start.astype(np.int32),
+            tok_end.astype(np.int32),
+            tok_ids,
+        )
+
+    @classmethod
+    def _freeze(
+        cls,
+        node_byte: npt.NDArray[np.uint8],
+        node_depth: npt.NDArray[np.int32],
+        node_end: npt.NDArray[np.int32],
+        tok_start: npt.NDArray[np.int32],
+        tok_end: npt.NDArray[np.int32],
+        tok_ids: npt.NDArray[np.int32],
+    ) -> TokenTrie:
+        root_children = np.flatnonzero(node_depth == 1).astype(np.int32)
+        arrays = (node_byte, node_depth, node_end, tok_start, tok_end, tok_ids, root_children)
+        for arr in arrays:
+            arr.setflags(write=False)
+        return cls(*arrays, max_depth=int(node_depth.max()))
+
+    def find(self, data: bytes) -> int:
+        """Return the node whose prefix is ``data``, or -1 if no token starts with it."""
+        node = 0
+        for byte in data:
+            child = node + 1
+            end = int(self.node_end[node])
+            while child < end and self.node_byte[child] != byte:
+                child = int(self.node_end[child])
+            if child >= end:
+                return -1
+            node = child
+        return node
+
+    def tokens_at(self, node: int) -> list[int]:
+        """Return the token ids whose bytes equal the prefix of ``node``."""
+        return self.tok_ids[self.node_tok_start[node] : self.node_tok_end[node]].tolist()
+
+
+def _neighbour_lcp(strings: list[bytes], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Longest common prefix of each sorted string with its predecessor (0 for the first)."""
+    u = len(strings)
+    lcp = np.zeros(u, dtype=np.int64)
+    width = int(lengths.max())
+    for lo in range(0, u, _LCP_CHUNK):
+        # Rows lo-1 .. hi-1 so each chunk also sees the predecessor of its first string.
+        base = max(lo - 1, 0)
+        hi = min(lo + _LCP_CHUNK, u)
+        chunk = strings[base:hi]
+        # Pad with 256 (not a byte value) so padding never matches a real byte; two paddings
+        # can match, which the clamp to min(length) below makes harmless.
+        mat = np.full((len(chunk), width), 256, dtype=np.int16)
+        flat = np.frombuffer(b"".join(chunk), dtype=np.uint8)
+        lens = lengths[base:hi]
+        rows = np.repeat(np.arange(len(chunk)), lens)
+        cols = np.arange(flat.shape[0]) - np.repeat(np.cumsum(lens) - lens, lens)
+        mat[rows, cols] = flat
+        diff = mat[1:] != mat[:-1]
+        first_diff = np.where(diff.any(axis=1), diff.argmax(axis=1), width)
+        pair = np.minimum(first_diff, np.minimum(lens[1:], lens[:-1]))
+        lcp[base + 1 : hi] = pair
+    lcp[0] = 0
+    return lcp
+
+
+def _subtree_ends(
+    lcp: npt.NDArray[np.int64],
+    first_new: npt.NDArray[np.int64],
+    new_counts: npt.NDArray[np.int64],
+    node_depth: npt.NDArray[np.int32],
+) -> npt.NDArray[np.int32]:
+    """Exclusive subtree end of every node.
+
+    A node at depth ``d`` added by string ``j`` ends where the first later string ``k`` with
+    ``lcp[k] < d`` starts adding nodes. ``k`` is found for all nodes at once by binary
+    lifting over a sparse table of range minima of ``lcp``, so the cost does not grow with
+    the depth of the trie.
+    """
+    u = lcp.shape[0]
+    n = node_depth.shape[0]
+    # table[l][k] = min(lcp[k : k + 2**l]), padded with -1 (always a break) past the end.
+    table = [np.append(lcp, -1)]
+    while (1 << len(table)) <= u:
+        prev, half = table[-1], 1 << (len(table) - 1)
+        shifted = np.full_like(prev, -1)
+        shifted[: prev.shape[0] - half] = prev[half:]
+        table.append(np.minimum(prev, shifted))
+    depth = node_depth[1:].astype(np.int64)
+    pos = np.repeat(np.arange(1, u + 1, dtype=np.int64), new_counts)  # owner + 1
+    for level in range(len(table) - 1, -1, -1):
+        block = table[level]
+        skip = (pos < u) & (block[np.minimum(pos, u)] >= depth)
+        pos[skip] += 1 << level
+    np.minimum(pos, u, out=pos)
+    end = np.empty(n, dtype=np.int32)
+    end[0] = n
+    end[1:] = np.append(first_new, n)[pos]
+    return end
