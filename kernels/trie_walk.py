@@ -20,25 +20,22 @@ def walk_trie(
     node_tok_start: np.ndarray,
     node_tok_end: np.ndarray,
     tok_ids: np.ndarray,
-    trans: np.ndarray,
+    trans_flat: np.ndarray,
     accepting: np.ndarray,
     start_nodes: np.ndarray,
     start_state: int,
     out_bits: np.ndarray,
     exit_nodes: np.ndarray,
     exit_states: np.ndarray,
+    max_depth: int,
 ) -> int:
     """Walk the subtrees at ``start_nodes`` from ``start_state``; returns the exit count.
 
-    ``out_bits`` (int32 words) gets the bits of tokens that stay inside lexemes.
-    ``exit_nodes``/``exit_states`` must have room for every trie node.
+    ``trans_flat`` is the lexer table raveled (``state * 256 + byte``). ``out_bits``
+    (int32 words) gets the bits of tokens that stay inside lexemes. ``exit_nodes`` and
+    ``exit_states`` must have room for every trie node; ``max_depth`` is the trie's.
     """
-    max_depth = 0
-    for k in range(start_nodes.shape[0]):
-        s = start_nodes[k]
-        if node_depth[s] > max_depth:
-            max_depth = node_depth[s]
-    stack = np.empty(257 + max_depth + 1, dtype=np.int32)
+    stack = np.empty(max_depth + 2, dtype=np.int32)
     n_exits = 0
     for k in range(start_nodes.shape[0]):
         s = start_nodes[k]
@@ -47,11 +44,9 @@ def walk_trie(
         i = s
         end = node_end[s]
         while i < end:
-            d = node_depth[i] - 1 - base
-            if d >= stack.shape[0] - 1:
-                stack = np.concatenate((stack, np.empty(stack.shape[0], dtype=np.int32)))
+            d = node_depth[i] - base - 1
             st = stack[d]
-            nxt = trans[st, node_byte[i]]
+            nxt = trans_flat[st * 256 + node_byte[i]]
             if nxt < 0:
                 if accepting[st]:
                     exit_nodes[n_exits] = i
@@ -59,9 +54,12 @@ def walk_trie(
                     n_exits += 1
                 i = node_end[i]
                 continue
-            for j in range(node_tok_start[i], node_tok_end[i]):
-                t = tok_ids[j]
+            a = node_tok_start[i]
+            b = node_tok_end[i]
+            while a < b:
+                t = tok_ids[a]
                 out_bits[t >> 5] |= np.int32(1) << np.int32(t & 31)
+                a += 1
             stack[d + 1] = nxt
             i += 1
     return n_exits

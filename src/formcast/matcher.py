@@ -236,13 +236,14 @@ class Matcher:
             trie.node_tok_start,
             trie.node_tok_end,
             trie.tok_ids,
-            trans,
+            trans.reshape(-1),
             accepting,
             start_nodes,
             lx,
             bits,
             self._scratch_nodes,
             self._scratch_states,
+            trie.max_depth,
         )
         exits: list[tuple[int, np.ndarray]] = []
         if n:
