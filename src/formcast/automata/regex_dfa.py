@@ -1,22 +1,23 @@
 """Regex → byte-level DFA.
 
-interegular parses a Python regex into a character DFA whose alphabet is a set of
-character classes; each class is turned into UTF-8 byte-range sequences, giving a
-byte NFA that subset construction makes deterministic again. The result is trimmed
-(states that cannot reach acceptance are dropped) and gets a fresh start state with
-no incoming edges, so "at the start of a lexeme" is a property of the state alone.
+interegular parses a Python regex into a pattern tree; we build a Thompson NFA over
+bytes from it (each character class becomes UTF-8 byte-range sequences), make it
+deterministic by subset construction and minimize it. The result is trimmed (states
+that cannot reach acceptance are dropped) and gets a fresh start state with no
+incoming edges, so "at the start of a lexeme" is a property of the state alone.
+(interegular's own FSM operations are far slower on bounded repetitions.)
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import interegular
 import numpy as np
-from interegular.fsm import anything_else
 
 from formcast.errors import CompileLimitError, GrammarError, UnsupportedFeatureError
 
@@ -24,6 +25,8 @@ MAX_CODEPOINT = 0x10FFFF
 SURROGATES = (0xD800, 0xDFFF)
 # A lexeme DFA larger than this is refused (named limit, see CompileLimitError).
 MAX_LEXEME_STATES = 20_000
+_MINIMIZE_MAX_STATES = 400
+_MAX_NFA_STATES = 400_000
 
 ByteRange = tuple[int, int]
 
@@ -111,31 +114,6 @@ def utf8_sequences(lo: int, hi: int) -> list[list[ByteRange]]:
     return out
 
 
-def _class_ranges(fsm: interegular.FSM) -> dict[int, list[tuple[int, int]]]:
-    """Code point ranges of each transition class of an interegular FSM."""
-    mapping: dict[Any, int] = dict(fsm.alphabet._symbol_mapping)
-    chars = {ch: cls for ch, cls in mapping.items() if isinstance(ch, str)}
-    explicit: dict[int, list[int]] = {}
-    for ch, cls in chars.items():
-        explicit.setdefault(cls, []).append(ord(ch))
-    ranges: dict[int, list[tuple[int, int]]] = {}
-    for cls, cps in explicit.items():
-        ranges[cls] = _to_ranges(sorted(cps))
-    if anything_else in mapping:
-        cls = mapping[anything_else]
-        taken = sorted(ord(c) for c in chars)
-        rest: list[tuple[int, int]] = []
-        prev = 0
-        for cp in taken:
-            if cp > prev:
-                rest.append((prev, cp - 1))
-            prev = cp + 1
-        if prev <= MAX_CODEPOINT:
-            rest.append((prev, MAX_CODEPOINT))
-        ranges[cls] = sorted(ranges.get(cls, []) + rest)
-    return ranges
-
-
 def _to_ranges(cps: list[int]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for cp in cps:
@@ -146,61 +124,153 @@ def _to_ranges(cps: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def parse_regex(pattern: str) -> interegular.FSM:
-    """Parse with interegular; unsupported constructs raise typed errors."""
+def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    prev = 0
+    for lo, hi in ranges:
+        if lo > prev:
+            out.append((prev, lo - 1))
+        prev = max(prev, hi + 1)
+    if prev <= MAX_CODEPOINT:
+        out.append((prev, MAX_CODEPOINT))
+    return out
+
+
+def parse_regex(pattern: str) -> Any:
+    """Parse with interegular into its pattern tree; unsupported syntax raises typed errors."""
     try:
-        parsed = interegular.parse_pattern(pattern)
+        return interegular.parse_pattern(pattern)
     except interegular.patterns.Unsupported as exc:
         raise UnsupportedFeatureError(
             f"regex construct in {pattern!r}", hint=f"{exc}; rewrite without it"
         ) from exc
     except Exception as exc:  # interegular raises plain exceptions on bad syntax
         raise GrammarError(f"cannot parse regex {pattern!r}: {exc}") from exc
-    try:
-        return parsed.to_fsm()
-    except Exception as exc:
-        raise UnsupportedFeatureError(
-            f"regex construct in {pattern!r}", hint=f"{exc}; rewrite without it"
-        ) from exc
+
+
+class _NFA:
+    """Thompson NFA over bytes built from interegular's pattern tree."""
+
+    def __init__(self, pattern: str, max_states: int) -> None:
+        self.pattern = pattern
+        self.max_states = max_states
+        self.edges: list[list[tuple[int, int, int]]] = []
+        self.eps: list[list[int]] = []
+        self._seq_cache: dict[tuple[frozenset[str], bool, bool, bool], list[list[ByteRange]]] = {}
+
+    def state(self) -> int:
+        if len(self.edges) >= self.max_states:
+            raise CompileLimitError(
+                "max_regex_nfa_states", self.max_states, f"regex {self.pattern[:80]!r} is too large"
+            )
+        self.edges.append([])
+        self.eps.append([])
+        return len(self.edges) - 1
+
+    def build(self, node: Any, flags: Any) -> tuple[int, int]:
+        """Fragment (start, end) for ``node`` under regex ``flags``."""
+        pats = interegular.patterns
+        if isinstance(node, pats.Pattern):
+            flags = pats._combine_flags(flags, node.added_flags, node.removed_flags)
+            start, end = self.state(), self.state()
+            for option in node.options:
+                a, b = self.build(option, flags)
+                self.eps[start].append(a)
+                self.eps[b].append(end)
+            return start, end
+        if isinstance(node, pats._Concatenation):
+            start = cur = self.state()
+            for part in node.parts:
+                if isinstance(part, pats._NonCapturing):
+                    raise UnsupportedFeatureError(
+                        f"look-around in regex {self.pattern!r}", hint="rewrite without it"
+                    )
+                a, b = self.build(part, flags)
+                self.eps[cur].append(a)
+                cur = b
+            return start, cur
+        if isinstance(node, pats._Repeated):
+            start = cur = self.state()
+            for _ in range(node.min):
+                a, b = self.build(node.base, flags)
+                self.eps[cur].append(a)
+                cur = b
+            if node.max is None:
+                a, b = self.build(node.base, flags)
+                self.eps[cur].append(a)
+                self.eps[b].append(a)
+                end = self.state()
+                self.eps[cur].append(end)
+                self.eps[b].append(end)
+                return start, end
+            end = self.state()
+            for _ in range(node.max - node.min):
+                self.eps[cur].append(end)
+                a, b = self.build(node.base, flags)
+                self.eps[cur].append(a)
+                cur = b
+            self.eps[cur].append(end)
+            return start, end
+        if node is pats._EMPTY:
+            s = self.state()
+            return s, s
+        if isinstance(node, pats._CharGroup):
+            key = (node.chars, node.negated, bool(flags & pats.REFlags.I), False)
+        elif node is pats._DOT:
+            key = (frozenset("\n"), True, False, bool(flags & pats.REFlags.S))
+        else:
+            raise UnsupportedFeatureError(
+                f"regex construct {type(node).__name__} in {self.pattern!r}"
+            )
+        return self._chars(key)
+
+    def _chars(self, key: tuple[frozenset[str], bool, bool, bool]) -> tuple[int, int]:
+        seqs = self._seq_cache.get(key)
+        if seqs is None:
+            chars, negated, icase, dotall = key
+            if dotall:
+                chars, negated = frozenset(), True
+            if icase:
+                chars = frozenset(
+                    {*chars, *(c.lower() for c in chars), *(c.upper() for c in chars)}
+                )
+                chars = frozenset(c for c in chars if len(c) == 1)
+            ranges = _to_ranges(sorted(ord(c) for c in chars))
+            if negated:
+                ranges = _complement(ranges)
+            seqs = [seq for lo, hi in ranges for seq in utf8_sequences(lo, hi)]
+            self._seq_cache[key] = seqs
+        start, end = self.state(), self.state()
+        for seq in seqs:
+            cur = start
+            for k, (lo, hi) in enumerate(seq):
+                nxt = end if k == len(seq) - 1 else self.state()
+                self.edges[cur].append((lo, hi, nxt))
+                cur = nxt
+        return start, end
 
 
 @functools.lru_cache(maxsize=4096)
 def compile_regex(pattern: str) -> ByteDFA:
-    """Compile a Python regex (full match) to a trimmed :class:`ByteDFA`."""
-    fsm = parse_regex(pattern)
-    class_ranges = _class_ranges(fsm)
-    seqs_of_class = {
-        cls: [seq for lo, hi in rs for seq in utf8_sequences(lo, hi)]
-        for cls, rs in class_ranges.items()
-    }
-    # NFA: char states keep their ids; intermediate states are keyed by (remaining ranges, target).
-    char_states: list[Any] = sorted(fsm.states)
-    nfa_id: dict[object, int] = {("c", s): i for i, s in enumerate(char_states)}
-    nfa_edges: list[list[tuple[int, int, int]]] = [[] for _ in char_states]
-    nfa_final = [s in fsm.finals for s in char_states]
+    """Compile a Python regex (full match) to a trimmed, minimal :class:`ByteDFA`."""
+    tree = parse_regex(pattern)
+    nfa = _NFA(pattern, _MAX_NFA_STATES)
+    start, final = nfa.build(tree, interegular.patterns.REFlags(0))
+    eps = nfa.eps
+    closure_cache: dict[frozenset[int], frozenset[int]] = {}
 
-    def node(key: object) -> int:
-        if key not in nfa_id:
-            nfa_id[key] = len(nfa_edges)
-            nfa_edges.append([])
-            nfa_final.append(False)
-        return nfa_id[key]
+    def closure(states: Iterable[int]) -> frozenset[int]:
+        seen: set[int] = set()
+        stack = list(states)
+        while stack:
+            q = stack.pop()
+            if q in seen:
+                continue
+            seen.add(q)
+            stack.extend(eps[q])
+        return frozenset(q for q in seen if nfa.edges[q] or q == final)
 
-    for s in char_states:
-        src = nfa_id[("c", s)]
-        for cls, t in fsm.map.get(s, {}).items():
-            dst = nfa_id[("c", t)]
-            for seq in seqs_of_class.get(cls, []):
-                cur = src
-                for k, (lo, hi) in enumerate(seq):
-                    nxt = dst if k == len(seq) - 1 else node(("i", tuple(seq[k + 1 :]), t))
-                    edge = (lo, hi, nxt)
-                    if edge not in nfa_edges[cur]:
-                        nfa_edges[cur].append(edge)
-                    cur = nxt
-                    if nxt != dst and nfa_edges[nxt]:
-                        break  # the rest of this path is shared and already built
-    start_set = frozenset([nfa_id[("c", fsm.initial)]])
+    start_set = closure([start])
     dfa_ids: dict[frozenset[int], int] = {start_set: 0}
     rows: list[np.ndarray] = []
     finals: list[bool] = []
@@ -208,49 +278,86 @@ def compile_regex(pattern: str) -> ByteDFA:
     while todo:
         cur_set = todo.pop()
         row = np.full(256, -1, dtype=np.int32)
-        cuts = {0, 256}
-        for s in cur_set:
-            for lo, hi, _ in nfa_edges[s]:
-                cuts.add(lo)
-                cuts.add(hi + 1)
-        bounds = sorted(cuts)
-        for a, b in itertools.pairwise(bounds):
-            target = frozenset(t for s in cur_set for lo, hi, t in nfa_edges[s] if lo <= a <= hi)
-            if not target:
+        edges = [e for q in cur_set for e in nfa.edges[q]]
+        cuts = sorted({0, 256, *(lo for lo, _, _ in edges), *(hi + 1 for _, hi, _ in edges)})
+        for a, b in itertools.pairwise(cuts):
+            tgt = [t for lo, hi, t in edges if lo <= a <= hi]
+            if not tgt:
                 continue
+            key = frozenset(tgt)
+            target = closure_cache.get(key)
+            if target is None:
+                target = closure_cache[key] = closure(key)
             if target not in dfa_ids:
-                dfa_ids[target] = len(dfa_ids)
-                todo.append(target)
-                if len(dfa_ids) > MAX_LEXEME_STATES:
+                if len(dfa_ids) >= MAX_LEXEME_STATES:
                     raise CompileLimitError(
                         "max_lexeme_states",
                         MAX_LEXEME_STATES,
                         f"regex {pattern[:80]!r} is too large",
                     )
+                dfa_ids[target] = len(dfa_ids)
+                todo.append(target)
             row[a:b] = dfa_ids[target]
         idx = dfa_ids[cur_set]
         while len(rows) <= idx:
             rows.append(np.full(256, -1, dtype=np.int32))
             finals.append(False)
         rows[idx] = row
-        finals[idx] = any(nfa_final[s] for s in cur_set)
+        finals[idx] = final in cur_set
     trans = np.stack(rows)
     accept = np.array(finals, dtype=bool)
-    return _finish(trans, accept)
+    return _finish(*_minimize(trans, accept))
+
+
+def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Moore partition refinement over byte classes (state 0 stays the start state).
+
+    Moore needs as many rounds as the longest distinguishing string, quadratic on long
+    chains (bounded repetitions), so large DFAs are left as subset construction built them.
+    """
+    n = trans.shape[0]
+    if n > _MINIMIZE_MAX_STATES:
+        return trans, accept
+    col_ids: dict[bytes, int] = {}
+    first_of: list[int] = []
+    for b in range(256):
+        key = trans[:, b].tobytes()
+        if key not in col_ids:
+            col_ids[key] = len(col_ids)
+            first_of.append(b)
+    narrow = trans[:, first_of]
+    cls = accept.astype(np.int64)
+    n_cls = len(np.unique(cls))
+    while True:
+        succ = np.where(narrow >= 0, cls[np.where(narrow >= 0, narrow, 0)], -1)
+        sig = np.ascontiguousarray(np.concatenate([cls[:, None], succ], axis=1))
+        ids: dict[bytes, int] = {}
+        cls = np.array([ids.setdefault(row.tobytes(), len(ids)) for row in sig])
+        if len(ids) == n_cls:
+            break
+        n_cls = len(ids)
+    # classes are numbered in order of first occurrence, so the start state's class is 0
+    rep = np.zeros(n_cls, dtype=np.int64)
+    rep[cls[::-1]] = np.arange(n - 1, -1, -1)
+    small = trans[rep]
+    small = np.where(small >= 0, cls[np.where(small >= 0, small, 0)], -1).astype(np.int32)
+    return small, accept[rep]
 
 
 def _finish(trans: np.ndarray, accept: np.ndarray) -> ByteDFA:
     """Trim dead states and prepend a fresh, non-accepting start state."""
     n = trans.shape[0]
+    src, _ = np.nonzero(trans >= 0)
+    dst = trans[trans >= 0]
+    order = np.argsort(dst, kind="stable")
+    preds_of = np.split(src[order], np.searchsorted(dst[order], np.arange(1, n)))
     live = accept.copy()
-    changed = True
-    while changed:
-        succ_live = np.zeros(n, dtype=bool)
-        valid = trans >= 0
-        succ_live = (valid & live[np.where(valid, trans, 0)]).any(axis=1)
-        new_live = live | succ_live
-        changed = bool((new_live != live).any())
-        live = new_live
+    stack = list(np.flatnonzero(accept))
+    while stack:  # backward search from the accepting states
+        for p in preds_of[stack.pop()]:
+            if not live[p]:
+                live[p] = True
+                stack.append(p)
     nullable = bool(accept[0])
     # renumber: new 0 = fresh start (copy of old start's row), then live old states
     old_live = np.flatnonzero(live)
