@@ -237,7 +237,7 @@ def test_generate_typed_error(
 ) -> None:
     import formcast.generate
     import formcast.models
-    from formcast.generate import IncompleteOutputError
+    from formcast.errors import IncompleteOutputError
 
     def fake_generate(*_: Any, **__: Any) -> _FakeResult:
         raise IncompleteOutputError("12", max_tokens=2)

@@ -6,13 +6,18 @@ from formcast.errors import (
     CompileLimitError,
     FormcastError,
     GrammarError,
+    IncompleteOutputError,
     MatcherError,
     SchemaError,
     TokenizerError,
     UnsupportedFeatureError,
 )
+from formcast.generate import GenerationResult, generate, generate_stream
 from formcast.grammar.ir import Grammar, GrammarBuilder, Lexeme
-from formcast.matcher import BatchMatcher, Matcher, allocate_token_bitmask
+from formcast.kernels.apply import apply_token_bitmask_inplace
+from formcast.kernels.apply import apply_token_bitmask_inplace as apply_token_bitmask_
+from formcast.kernels.bitmask import allocate_token_bitmask, reset_token_bitmask
+from formcast.matcher import BatchMatcher, Matcher
 from formcast.tokens.vocab import TokenizerInfo
 
 __all__ = [
@@ -21,9 +26,11 @@ __all__ = [
     "CompileOptions",
     "CompiledGrammar",
     "FormcastError",
+    "GenerationResult",
     "Grammar",
     "GrammarBuilder",
     "GrammarError",
+    "IncompleteOutputError",
     "Lexeme",
     "Matcher",
     "MatcherError",
@@ -32,5 +39,10 @@ __all__ = [
     "TokenizerInfo",
     "UnsupportedFeatureError",
     "allocate_token_bitmask",
+    "apply_token_bitmask_",
+    "apply_token_bitmask_inplace",
     "compile",
+    "generate",
+    "generate_stream",
+    "reset_token_bitmask",
 ]

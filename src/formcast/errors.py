@@ -5,6 +5,8 @@ Errors caused by user input also subclass :class:`ValueError`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class FormcastError(Exception):
     """Root of every error raised by formcast."""
@@ -54,3 +56,22 @@ class CompileLimitError(FormcastError):
 
 class MatcherError(FormcastError):
     """A matcher was used in a way its state does not allow (e.g. rollback too far)."""
+
+
+class IncompleteOutputError(FormcastError):
+    """``max_tokens`` ran out before the output was a complete sentence of the grammar.
+
+    ``partial_text`` holds what was generated (a valid prefix); ``tokens`` its token ids.
+    """
+
+    def __init__(
+        self, partial_text: str, *, max_tokens: int | None = None, tokens: Sequence[int] = ()
+    ) -> None:
+        shown = partial_text if len(partial_text) <= 200 else "…" + partial_text[-200:]
+        where = f"max_tokens={max_tokens}" if max_tokens is not None else "max_tokens"
+        super().__init__(
+            f"{where} reached before the output was complete; partial output: {shown!r}. "
+            "Raise max_tokens, or bound the output's length in the grammar or schema"
+        )
+        self.partial_text = partial_text
+        self.tokens = list(tokens)

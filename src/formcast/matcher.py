@@ -17,13 +17,9 @@ import numpy as np
 from formcast.automata.compiled import SHARED_WALKS, CompiledGrammar, WalkResult
 from formcast.automata.earley import EarleySet
 from formcast.errors import MatcherError
+from formcast.kernels.bitmask import allocate_token_bitmask
 
 _FORCED_LIMIT = 64
-
-
-def allocate_token_bitmask(batch_size: int, vocab_size: int) -> np.ndarray:
-    """``int32 [batch_size, ceil(vocab_size / 32)]`` filled with -1 (all allowed)."""
-    return np.full((batch_size, (vocab_size + 31) // 32), -1, dtype=np.int32)
 
 
 class Matcher:

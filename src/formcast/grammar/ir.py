@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from formcast.errors import GrammarError
 
@@ -103,14 +104,26 @@ class Grammar:
         return grammar_from_regex(pattern)
 
     @classmethod
-    def from_json_schema(cls, schema: object, **options: object) -> Grammar:
-        """Build from a JSON Schema (dict or JSON text)."""
-        from formcast.grammar.json_schema import grammar_from_json_schema
+    def from_json_schema(
+        cls,
+        schema: object,
+        *,
+        whitespace: str = "flexible",
+        max_whitespace: int | None = None,
+        lenient: bool = False,
+    ) -> Grammar:
+        """Build from a JSON Schema (dict, bool or JSON text); see ``grammar.json_schema``."""
+        from formcast.grammar.json_schema import DEFAULT_MAX_WHITESPACE, grammar_from_json_schema
 
-        return grammar_from_json_schema(schema, **options)
+        return grammar_from_json_schema(
+            schema,
+            whitespace=whitespace,
+            max_whitespace=DEFAULT_MAX_WHITESPACE if max_whitespace is None else max_whitespace,
+            lenient=lenient,
+        )
 
     @classmethod
-    def from_pydantic(cls, model: object, **options: object) -> Grammar:
+    def from_pydantic(cls, model: object, **options: Any) -> Grammar:
         """Build from a pydantic model or a plain Python type."""
         from formcast.grammar.pydantic import grammar_from_pydantic
 
