@@ -50,8 +50,12 @@ class ByteDFA:
 
     @property
     def is_empty(self) -> bool:
-        """True when the DFA accepts no non-empty string."""
-        return not bool(self.accept.any())
+        """True when the DFA accepts no non-empty string.
+
+        Every state other than the fresh start is live or unreachable, so the language is
+        empty exactly when the start state has no transition.
+        """
+        return not bool((self.trans[0] >= 0).any())
 
     def matches(self, data: bytes) -> bool:
         """Full match of ``data`` (the empty string matches iff ``nullable``)."""
@@ -156,7 +160,6 @@ class _NFA:
         self.max_states = max_states
         self.edges: list[list[tuple[int, int, int]]] = []
         self.eps: list[list[int]] = []
-        self._seq_cache: dict[tuple[frozenset[str], bool, bool, bool], list[list[ByteRange]]] = {}
 
     def state(self) -> int:
         if len(self.edges) >= self.max_states:
@@ -225,29 +228,44 @@ class _NFA:
         return self._chars(key)
 
     def _chars(self, key: tuple[frozenset[str], bool, bool, bool]) -> tuple[int, int]:
-        seqs = self._seq_cache.get(key)
-        if seqs is None:
-            chars, negated, icase, dotall = key
-            if dotall:
-                chars, negated = frozenset(), True
-            if icase:
-                chars = frozenset(
-                    {*chars, *(c.lower() for c in chars), *(c.upper() for c in chars)}
-                )
-                chars = frozenset(c for c in chars if len(c) == 1)
-            ranges = _to_ranges(sorted(ord(c) for c in chars))
-            if negated:
-                ranges = _complement(ranges)
-            seqs = [seq for lo, hi in ranges for seq in utf8_sequences(lo, hi)]
-            self._seq_cache[key] = seqs
-        start, end = self.state(), self.state()
-        for seq in seqs:
-            cur = start
+        n_local, edges = _class_fragment(key)
+        base = len(self.edges)
+        for _ in range(n_local):
+            self.state()
+        for src, lo, hi, dst in edges:
+            self.edges[base + src].append((lo, hi, base + dst))
+        return base, base + 1
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_fragment(
+    key: tuple[frozenset[str], bool, bool, bool],
+) -> tuple[int, tuple[tuple[int, int, int, int], ...]]:
+    """A character class as a byte-level fragment: (state count, edges).
+
+    Local state 0 is the start, 1 the end; intermediate states are shared by the
+    remaining byte-range suffix, which keeps UTF-8 continuation structure small.
+    """
+    chars, negated, icase, dotall = key
+    if dotall:
+        chars, negated = frozenset(), True
+    if icase:
+        cased = {*chars, *(c.lower() for c in chars), *(c.upper() for c in chars)}
+        chars = frozenset(c for c in cased if len(c) == 1)
+    ranges = _to_ranges(sorted(ord(c) for c in chars))
+    if negated:
+        ranges = _complement(ranges)
+    ids: dict[tuple[ByteRange, ...], int] = {(): 1}
+    edges: set[tuple[int, int, int, int]] = set()
+    for lo_cp, hi_cp in ranges:
+        for seq in utf8_sequences(lo_cp, hi_cp):
+            src = 0
             for k, (lo, hi) in enumerate(seq):
-                nxt = end if k == len(seq) - 1 else self.state()
-                self.edges[cur].append((lo, hi, nxt))
-                cur = nxt
-        return start, end
+                suffix = tuple(seq[k + 1 :])
+                dst = ids.setdefault(suffix, len(ids) + 1)
+                edges.add((src, lo, hi, dst))
+                src = dst
+    return len(ids) + 1, tuple(sorted(edges))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -274,10 +292,12 @@ def compile_regex(pattern: str) -> ByteDFA:
     dfa_ids: dict[frozenset[int], int] = {start_set: 0}
     rows: list[np.ndarray] = []
     finals: list[bool] = []
+    succ: list[set[int]] = []
     todo = [start_set]
     while todo:
         cur_set = todo.pop()
         row = np.full(256, -1, dtype=np.int32)
+        targets: set[int] = set()
         edges = [e for q in cur_set for e in nfa.edges[q]]
         cuts = sorted({0, 256, *(lo for lo, _, _ in edges), *(hi + 1 for _, hi, _ in edges)})
         for a, b in itertools.pairwise(cuts):
@@ -298,15 +318,44 @@ def compile_regex(pattern: str) -> ByteDFA:
                 dfa_ids[target] = len(dfa_ids)
                 todo.append(target)
             row[a:b] = dfa_ids[target]
+            targets.add(dfa_ids[target])
         idx = dfa_ids[cur_set]
         while len(rows) <= idx:
             rows.append(np.full(256, -1, dtype=np.int32))
             finals.append(False)
+            succ.append(set())
         rows[idx] = row
         finals[idx] = final in cur_set
+        succ[idx] = targets
     trans = np.stack(rows)
     accept = np.array(finals, dtype=bool)
-    return _finish(*_minimize(trans, accept))
+    nullable = bool(accept[0])
+    trans, accept = _minimize(*_trim(trans, accept, succ))
+    return _with_fresh_start(trans, accept, nullable)
+
+
+def _trim(
+    trans: np.ndarray, accept: np.ndarray, succ: list[set[int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop states that cannot reach acceptance (state 0 is kept, possibly dead)."""
+    n = trans.shape[0]
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for src, targets in enumerate(succ):
+        for dst in targets:
+            preds[dst].append(src)
+    live = accept.copy()
+    stack = [int(q) for q in np.flatnonzero(accept)]
+    while stack:  # backward search from the accepting states
+        for q in preds[stack.pop()]:
+            if not live[q]:
+                live[q] = True
+                stack.append(q)
+    live[0] = True
+    keep = np.flatnonzero(live)
+    remap = np.full(n + 1, -1, dtype=np.int32)  # index n stands for "dead" (-1)
+    remap[keep] = np.arange(len(keep), dtype=np.int32)
+    body = trans[keep]
+    return remap[np.where(body >= 0, body, n)].astype(np.int32), accept[keep]
 
 
 def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -344,28 +393,16 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     return small, accept[rep]
 
 
-def _finish(trans: np.ndarray, accept: np.ndarray) -> ByteDFA:
-    """Trim dead states and prepend a fresh, non-accepting start state."""
-    n = trans.shape[0]
-    src, _ = np.nonzero(trans >= 0)
-    dst = trans[trans >= 0]
-    order = np.argsort(dst, kind="stable")
-    preds_of = np.split(src[order], np.searchsorted(dst[order], np.arange(1, n)))
-    live = accept.copy()
-    stack = list(np.flatnonzero(accept))
-    while stack:  # backward search from the accepting states
-        for p in preds_of[stack.pop()]:
-            if not live[p]:
-                live[p] = True
-                stack.append(p)
-    nullable = bool(accept[0])
-    # renumber: new 0 = fresh start (copy of old start's row), then live old states
-    old_live = np.flatnonzero(live)
-    remap = np.full(n + 1, -1, dtype=np.int32)  # index n stands for "dead" (-1)
-    remap[old_live] = np.arange(1, len(old_live) + 1, dtype=np.int32)
-    body = trans[old_live]
-    body = remap[np.where(body >= 0, body, n)]
-    start_row = remap[np.where(trans[0] >= 0, trans[0], n)] if live[0] else np.full(256, -1)
+def _with_fresh_start(trans: np.ndarray, accept: np.ndarray, nullable: bool) -> ByteDFA:
+    """Prepend a fresh, non-accepting start state (a copy of state 0's row).
+
+    After trimming and minimizing every state except possibly 0 is live; a dead
+    state 0 (the regex matches nothing) gives a start with no transitions.
+    """
+    live0 = bool(accept.any())
+    start_row = trans[0] + 1 if live0 else np.full(256, -1, dtype=np.int32)
+    start_row = np.where(trans[0] >= 0, start_row, -1)
+    body = np.where(trans >= 0, trans + 1, -1)
     new_trans = np.vstack([start_row[None, :], body]).astype(np.int32)
-    new_accept = np.concatenate([[False], accept[old_live]])
+    new_accept = np.concatenate([[False], accept])
     return ByteDFA(np.ascontiguousarray(new_trans), new_accept, nullable)

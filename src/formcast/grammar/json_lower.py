@@ -1,0 +1,502 @@
+"""Typed spec → grammar IR: the lowering phase (through the shared GrammarBuilder).
+
+Each JSON scalar is one lexeme (a whole string with quotes and escapes, a whole number);
+object keys are literal lexemes. Whitespace is folded into the punctuation lexemes
+(``{`` takes trailing, ``}`` leading, ``,`` and ``:`` both), each run bounded, so no
+whitespace can appear before the first or after the last token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any as TAny
+
+import interegular
+
+from formcast.grammar.ir import GrammarBuilder
+from formcast.grammar.json_formats import FORMATS
+from formcast.grammar.json_numbers import (
+    INT,
+    NUMBER,
+    decimal_range,
+    integer_multiple_of,
+    integer_range,
+)
+from formcast.grammar.json_patterns import PatternUnsupported, pattern_body, simple_repeat
+from formcast.grammar.json_spec import (
+    KINDS,
+    ArrC,
+    NumC,
+    ObjC,
+    Ref,
+    SchemaParser,
+    Spec,
+    StrC,
+    Typed,
+    Union,
+    kind_of,
+    lcm,
+)
+from formcast.grammar.json_strings import (
+    STRING,
+    complement_body,
+    encode_set,
+    has_surrogate,
+    length_body,
+    literal,
+)
+
+_FRAC = r"-?(?:0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"
+
+
+class Lowerer:
+    def __init__(self, parser: SchemaParser, *, whitespace: str, max_whitespace: int) -> None:
+        self.p = parser
+        self.b = GrammarBuilder()
+        ws = f"[ \\t\\n\\r]{{0,{max_whitespace}}}" if whitespace == "flexible" else ""
+        self.lbrace = self.b.lexeme(r"\{" + ws)
+        self.rbrace = self.b.lexeme(ws + r"\}")
+        self.lbrack = self.b.lexeme(r"\[" + ws)
+        self.rbrack = self.b.lexeme(ws + r"\]")
+        self.comma = self.b.lexeme(ws + "," + ws)
+        self.colon = self.b.lexeme(ws + ":" + ws)
+        self._refs: dict[str, str] = {}
+        self._any_name: str | None = None
+
+    # -- entry ------------------------------------------------------------------------------
+    def lower(self, spec: Spec) -> str | None:
+        """Nonterminal or lexeme for ``spec``; None when no instance can satisfy it."""
+        if isinstance(spec, Ref):
+            if spec.target not in self._refs:
+                name = self.b.rule()
+                self._refs[spec.target] = name
+                body = self.lower(self.p.spec(spec.target))
+                self.b.define(name, [(body,)] if body is not None else [])
+            return self._refs[spec.target]
+        if isinstance(spec, Union):
+            alts = [x for x in (self.lower(s) for s in spec.branches) if x is not None]
+            return self.b.alt(*alts) if alts else None
+        return self._typed(spec)
+
+    def _typed(self, t: Typed) -> str | None:
+        if t.enum is not None:
+            vals = [v for v in t.enum if self.p.matches(v, t)]
+            lits = [x for x in (self.value(v) for v in vals) if x is not None]
+            return self.b.alt(*lits) if lits else None
+        alts: list[str] = []
+        if "null" in t.kinds:
+            alts.append(self.b.literal("null"))
+        if "boolean" in t.kinds:
+            alts.append(self.b.lexeme("true|false"))
+        num = self._number(t.kinds & {"int", "frac"}, t.n)
+        if num is not None:
+            alts.append(num)
+        if "string" in t.kinds:
+            s = self._string(t.s)
+            if s is not None:
+                alts.append(s)
+        if "array" in t.kinds:
+            a = self._array(t.a)
+            if a is not None:
+                alts.append(a)
+        if "object" in t.kinds:
+            o = self._object(t.o)
+            if o is not None:
+                alts.append(o)
+        if not alts:
+            return None
+        return alts[0] if len(alts) == 1 else self.b.alt(*alts)
+
+    # -- literal values (enum/const) --------------------------------------------------------
+    def value(self, v: TAny) -> str | None:
+        if isinstance(v, str):
+            if has_surrogate(v):
+                self.p.refuse("enum", "", "string with a lone surrogate")
+                return None
+            return self.b.lexeme(literal(v))
+        if isinstance(v, list):
+            items = [self.value(x) for x in v]
+            if any(i is None for i in items):
+                return None
+            seq: list[str] = [self.lbrack]
+            for i, x in enumerate(items):
+                if i:
+                    seq.append(self.comma)
+                seq.append(x)  # type: ignore[arg-type]
+            return self.b.seq(*seq, self.rbrack)
+        if isinstance(v, dict):
+            seq = [self.lbrace]
+            for i, (k, x) in enumerate(v.items()):
+                kx, vx = self.value(k), self.value(x)
+                if kx is None or vx is None:
+                    return None
+                if i:
+                    seq.append(self.comma)
+                seq += [kx, self.colon, vx]
+            return self.b.seq(*seq, self.rbrace)
+        return self.b.literal(json.dumps(v))
+
+    # -- numbers ----------------------------------------------------------------------------
+    def _number(self, kinds: frozenset[str], n: NumC) -> str | None:
+        if not kinds:
+            return None
+        where = n.pointer
+        mults = n.multiple_of
+        if mults:
+            ks = []
+            for m in mults:
+                num, den = m.as_integer_ratio()
+                if den == 1 or ("int" in kinds and kinds == {"int"}):
+                    ks.append(num)
+                elif kinds == {"int", "frac"} and num == 1 and _is_pow10(den) and len(mults) == 1:
+                    if n.lo is None and n.hi is None:
+                        digits = len(str(den)) - 1
+                        frac = rf"(?:\.[0-9]{{1,{digits}}}0*)?"
+                        return self.b.lexeme(r"-?(?:0|[1-9][0-9]*)" + frac)
+                    self.p.refuse("multipleOf", where, "fractional multipleOf with bounds")
+                    return self.b.lexeme(NUMBER)
+                else:
+                    self.p.refuse("multipleOf", where, "only integer divisors of 10 or 100")
+                    return self.b.lexeme(NUMBER if "frac" in kinds else INT)
+            kinds = frozenset({"int"})  # only integral values are multiples of an integer
+            k = 1
+            for x in ks:
+                k = lcm(k, abs(x))
+            if k != 1:
+                if n.lo is not None or n.hi is not None:
+                    self.p.refuse("multipleOf", where, "multipleOf together with bounds")
+                    return self.b.lexeme(INT)
+                r = integer_multiple_of(k)
+                if r is None:
+                    self.p.refuse("multipleOf", where, "only integer divisors of 10 or 100")
+                    return self.b.lexeme(INT)
+                return self.b.lexeme(r)
+        if kinds == {"frac"}:
+            if n.lo is not None or n.hi is not None:
+                self.p.refuse("minimum", where, "bounds on non-integers")
+            return self.b.lexeme(_FRAC)
+        if kinds == {"int"}:
+            lo = hi = None
+            if n.lo is not None:
+                lo = _ceil(n.lo)
+                if n.lo_excl and lo == n.lo:
+                    lo += 1
+            if n.hi is not None:
+                hi = _floor(n.hi)
+                if n.hi_excl and hi == n.hi:
+                    hi -= 1
+            if lo is None and hi is None:
+                return self.b.lexeme(INT)
+            r = integer_range(lo, hi)
+            return self.b.lexeme(r) if r is not None else None
+        if n.lo is None and n.hi is None:
+            return self.b.lexeme(NUMBER)
+        for bound, kw in ((n.lo, "minimum"), (n.hi, "maximum")):
+            if bound is not None and bound != bound.to_integral_value():
+                self.p.refuse(kw, where, "non-integer bound on a number (integers are exact)")
+                return self.b.lexeme(NUMBER)
+        r = decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl)
+        return self.b.lexeme(r) if r is not None else None
+
+    # -- strings ----------------------------------------------------------------------------
+    def _string(self, s: StrC) -> str | None:
+        body = self.string_body(s)
+        return None if body is None else self.b.lexeme('"' + body + '"')
+
+    def string_body(self, s: StrC) -> str | None:
+        lo, hi = s.min_len, s.max_len
+        if hi is not None and hi < lo:
+            return None
+        formats = list(dict.fromkeys(f for f, _ in s.formats))
+        patterns = list(dict.fromkeys(p for p, _ in s.patterns))
+        length = lo > 0 or hi is not None
+        if len(formats) > 1 or (formats and (patterns or length)):
+            self.p.refuse("format", s.formats[0][1], "format combined with other string rules")
+            formats, patterns, length = formats[:1], [], False
+        if formats:
+            return FORMATS[formats[0]]
+        if len(patterns) > 1:
+            self.p.refuse("pattern", s.patterns[1][1], "several patterns on one string")
+            patterns = patterns[:1]
+        if patterns:
+            where = s.patterns[0][1]
+            if length:
+                rep = simple_repeat(patterns[0])
+                if rep is None:
+                    self.p.refuse("pattern", where, "pattern combined with minLength/maxLength")
+                    length = False
+                else:
+                    cs, plo, phi = rep
+                    nlo = max(lo, plo)
+                    nhi = phi if hi is None else (hi if phi is None else min(hi, phi))
+                    unit = encode_set(cs)
+                    if unit is None or (nhi is not None and nhi < nlo):
+                        return None
+                    return f"{unit}{{{nlo},}}" if nhi is None else f"{unit}{{{nlo},{nhi}}}"
+            if not length:
+                try:
+                    return pattern_body(patterns[0])
+                except PatternUnsupported as exc:
+                    self.p.refuse("pattern", where, str(exc.args[0]))
+                except re.error as exc:
+                    self.p.refuse("pattern", where, f"not a regex Python can read: {exc}")
+                return STRING[1:-1]
+        if length:
+            return length_body(lo, hi)
+        return STRING[1:-1]
+
+    # -- arrays -----------------------------------------------------------------------------
+    def _array(self, a: ArrC) -> str | None:
+        lo, hi = a.min_items, a.max_items
+        if hi is not None and hi < lo:
+            return None
+        items_never = a.items is not None and self._is_never(a.items)
+        if items_never:
+            hi = len(a.prefix) if hi is None else min(hi, len(a.prefix))
+            if hi < lo:
+                return None
+        if a.unique and (hi is None or hi > 1):
+            self.p.refuse("uniqueItems", a.pointer, "only enforced when maxItems <= 1")
+        if a.contains is not None:
+            return self._array_contains(a, lo, hi)
+        prefix = [self.lower(s) for s in a.prefix]
+        rest = self.lower(a.items) if a.items is not None else self._any()
+        k = len(prefix)
+        memo: dict[int, str | None] = {}
+
+        def seq(i: int) -> str | None:
+            """Elements from position i on (a comma first when i > 0)."""
+            if i in memo:
+                return memo[i]
+            out: str | None
+            if hi is not None and i >= hi:
+                out = self.b.choice(()) if i >= lo else None
+            elif i < k:
+                alts: list[tuple[str, ...]] = []
+                item, nxt = prefix[i], seq(i + 1)
+                if item is not None and nxt is not None:
+                    alts.append((self.comma, item, nxt) if i > 0 else (item, nxt))
+                if i >= lo:
+                    alts.append(())
+                out = self.b.choice(*alts) if alts else None
+            elif rest is None:
+                out = self.b.choice(()) if i >= lo else None
+            elif i == 0:
+                out = self.b.separated(rest, self.comma, lo, hi)
+            else:
+                more_hi = None if hi is None else hi - i
+                out = self.b.repeat(self.b.seq(self.comma, rest), max(lo - i, 0), more_hi)
+            memo[i] = out
+            return out
+
+        body = seq(0)
+        if body is None:
+            return None
+        return self.b.seq(self.lbrack, body, self.rbrack)
+
+    def _array_contains(self, a: ArrC, lo: int, hi: int | None) -> str | None:
+        assert a.contains is not None
+        if a.prefix or lo > 1 or hi is not None:
+            self.p.refuse("contains", a.pointer, "only with plain `items`, minItems <= 1")
+            return self._array(ArrC(items=a.items, min_items=lo, max_items=hi))
+        item = self.lower(a.items) if a.items is not None else self._any()
+        base = a.items if a.items is not None else Typed(a.pointer)
+        hit = self.lower(self.p.merge(base, a.contains, a.pointer))
+        if hit is None:
+            return None
+        before = self.b.star(self.b.seq(item, self.comma)) if item else self.b.choice(())
+        after = self.b.star(self.b.seq(self.comma, item)) if item else self.b.choice(())
+        return self.b.seq(self.lbrack, before, hit, after, self.rbrack)
+
+    # -- objects ----------------------------------------------------------------------------
+    def _object(self, o: ObjC) -> str | None:
+        declared = dict(o.props)
+        members: list[tuple[str, Spec, bool]] = []  # name, spec, required
+        for name, spec in o.props:
+            members.append((name, spec, name in o.required))
+        for name in o.required:
+            if name not in declared:
+                hits = [s for p, s in o.patterns if re.search(p, name)]
+                spec = hits[0] if hits else (o.additional or Typed(o.pointer))
+                members.append((name, spec, True))
+        final: list[tuple[str, str, bool]] = []
+        for name, spec, req in members:
+            if has_surrogate(name):
+                self.p.refuse("properties", o.pointer, "property name with a lone surrogate")
+                continue
+            for p, ps in o.patterns:
+                if re.search(p, name):
+                    spec = self.p.merge(spec, ps, o.pointer)
+            if o.names is not None and not self.p.matches(name, o.names):
+                if req:
+                    return None
+                continue
+            value = self.lower(spec)
+            if value is None:
+                if req:
+                    return None
+                continue
+            key = self.b.lexeme(literal(name))
+            final.append((name, self.b.seq(key, self.colon, value), req))
+        extra = self._extra_member(o, [n for n, _, _ in members])
+        n_req = sum(1 for _, _, r in final if r)
+        lo, hi = o.min_props, o.max_props
+        if hi is not None and hi < n_req:
+            return None
+        # counting covers declared members; extra pairs count fully against maxProperties,
+        # but toward minProperties at most one (duplicate extra keys could make a larger
+        # lower bound lie): a sound restriction.
+        counting = lo > n_req or hi is not None
+        cap = max(lo, hi or 0)
+        memo: dict[tuple[int, bool, int], str | None] = {}
+
+        def body(i: int, started: bool, c: int) -> str | None:
+            key = (i, started, c)
+            if key in memo:
+                return memo[key]
+            result: str | None
+            if i == len(final):
+                if counting and c < lo:
+                    # one extra pair surely adds one distinct key; two pairs might repeat one
+                    ok = extra is not None and lo - c == 1 and (hi is None or c < hi)
+                    if not ok or extra is None:
+                        result = None
+                    elif started:
+                        more = None if hi is None else hi - c - 1
+                        pair = self.b.seq(self.comma, extra)
+                        result = self.b.seq(pair, self.b.repeat(pair, 0, more))
+                    else:
+                        result = self.b.separated(
+                            extra, self.comma, 1, None if hi is None else hi - c
+                        )
+                elif extra is None:
+                    result = self.b.choice(())
+                else:
+                    room = None if hi is None else hi - c
+                    if room == 0:
+                        result = self.b.choice(())
+                    elif started:
+                        result = self.b.repeat(self.b.seq(self.comma, extra), 0, room)
+                    else:
+                        result = self.b.separated(extra, self.comma, 0, room)
+            else:
+                _, member, req = final[i]
+                alts: list[tuple[str, ...]] = []
+                if hi is None or c + 1 <= hi:
+                    nxt = body(i + 1, True, min(c + 1, cap) if counting else 0)
+                    if nxt is not None:
+                        alts.append((self.comma, member, nxt) if started else (member, nxt))
+                if not req:
+                    nxt = body(i + 1, started, c)
+                    if nxt is not None:
+                        alts.append((nxt,))
+                result = self.b.choice(*alts) if alts else None
+            memo[key] = result
+            return result
+
+        inner = body(0, False, 0)
+        if inner is None:
+            return None
+        return self.b.seq(self.lbrace, inner, self.rbrace)
+
+    def _extra_member(self, o: ObjC, declared: list[str]) -> str | None:
+        """One ``key: value`` pair for keys beyond the declared ones, or None."""
+        add = o.additional
+        add_never = add is not None and self._is_never(add)
+        pats = [(p, s) for p, s in o.patterns if not (isinstance(s, Typed) and s.is_any())]
+        if not add_never:
+            if pats:
+                self.p.refuse(
+                    "patternProperties", o.pointer, "only with additionalProperties: false"
+                )
+            if o.names is not None:
+                return self._named_extra(o, declared, add)
+            if any(has_surrogate(n) for n in declared):
+                return None
+            key = self.b.lexeme('"' + complement_body(declared) + '"')
+            value = self.lower(add) if add is not None else self._any()
+            return None if value is None else self.b.seq(key, self.colon, value)
+        alts = []
+        bodies = []
+        for p, s in o.patterns:
+            where = f"{o.pointer}/patternProperties"
+            if any(re.search(p, n) for n in declared):
+                self.p.refuse("patternProperties", where, f"{p!r} also matches a declared name")
+                continue
+            try:
+                kb = pattern_body(p)
+            except (PatternUnsupported, re.error) as exc:
+                self.p.refuse("patternProperties", where, str(exc))
+                continue
+            if o.names is not None:
+                self.p.refuse("propertyNames", o.pointer, "together with patternProperties")
+            bodies.append(kb)
+            value = self.lower(s)
+            if value is not None:
+                key = self.b.lexeme('"' + kb + '"')
+                alts.append(self.b.seq(key, self.colon, value))
+        if len(bodies) > 1 and not _pairwise_disjoint(bodies):
+            self.p.refuse("patternProperties", o.pointer, "patterns may overlap")
+        return self.b.alt(*alts) if alts else None
+
+    def _named_extra(self, o: ObjC, declared: list[str], add: Spec | None) -> str | None:
+        names = self.p.deref(o.names) if o.names is not None else None
+        value = self.lower(add) if add is not None else self._any()
+        if value is None or names is None:
+            return None
+        if isinstance(names, Typed) and names.enum is not None:
+            keys = [
+                k
+                for k in names.enum
+                if isinstance(k, str) and k not in declared and self.p.matches(k, names)
+            ]
+            alts = [self.b.seq(self.b.lexeme(literal(k)), self.colon, value) for k in keys]
+            return self.b.alt(*alts) if alts else None
+        if isinstance(names, Typed) and not declared and names.kinds >= {"string"}:
+            body = self.string_body(names.s)
+            if body is None:
+                return None
+            return self.b.seq(self.b.lexeme('"' + body + '"'), self.colon, value)
+        self.p.refuse("propertyNames", o.pointer, "only enum names, or no declared properties")
+        key = self.b.lexeme('"' + complement_body(declared) + '"')
+        return self.b.seq(key, self.colon, value)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _any(self) -> str:
+        if self._any_name is None:
+            self._any_name = self.b.rule()
+            body = self._typed(Typed("", kinds=KINDS))
+            assert body is not None
+            self.b.define(self._any_name, [(body,)])
+        return self._any_name
+
+    def _is_never(self, spec: Spec) -> bool:
+        return self.p._never(spec)
+
+
+def _pairwise_disjoint(bodies: list[str]) -> bool:
+    fsms = [interegular.parse_pattern(b).to_fsm() for b in bodies]
+    for i in range(len(fsms)):
+        for j in range(i + 1, len(fsms)):
+            if not (fsms[i] & fsms[j]).empty():
+                return False
+    return True
+
+
+def _is_pow10(n: int) -> bool:
+    while n > 1 and n % 10 == 0:
+        n //= 10
+    return n == 1
+
+
+def _ceil(d: Decimal) -> int:
+    return int(d.to_integral_value(rounding="ROUND_CEILING"))
+
+
+def _floor(d: Decimal) -> int:
+    return int(d.to_integral_value(rounding="ROUND_FLOOR"))
+
+
+__all__ = ["Lowerer", "kind_of"]

@@ -1,0 +1,247 @@
+"""Exact regexes for JSON numbers: integer ranges, bounded decimals, fixed-width hex ranges.
+
+Every regex here matches the JSON number grammar (no leading zeros, no ``+``) and is
+exact for the bound it encodes: it accepts a number text iff its value lies in range.
+Bounded non-integer numbers are written without an exponent (a documented restriction:
+``1e2`` is refused where a bound applies; the accepted language is then a subset).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+INT = r"-?(?:0|[1-9][0-9]*)"
+NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+
+_ANY_FRAC = r"(?:\.[0-9]+)?"
+_ZERO_FRAC = r"(?:\.0+)?"
+_NONZERO_FRAC = r"\.[0-9]*[1-9][0-9]*"
+
+
+def _alt(parts: list[str]) -> str:
+    parts = [p for p in parts if p is not None]
+    if len(parts) == 1:
+        return parts[0]
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _dec_digits(lo: int, hi: int) -> str:
+    if lo == hi:
+        return str(lo)
+    if lo == 0 and hi == 9:
+        return "[0-9]"
+    return f"[{lo}-{hi}]"
+
+
+def _hex_digits(lo: int, hi: int) -> str:
+    """A class of hex digits with values in [lo, hi], both letter cases."""
+    parts = []
+    if lo <= 9:
+        d_hi = min(hi, 9)
+        parts.append(str(lo) if lo == d_hi else f"{lo}-{d_hi}")
+    if hi >= 10:
+        a, b = max(lo, 10), hi
+        for first in ("a", "A"):
+            x, y = chr(ord(first) + a - 10), chr(ord(first) + b - 10)
+            parts.append(x if a == b else f"{x}-{y}")
+    if len(parts) == 1 and len(parts[0]) == 1:
+        return parts[0]
+    return "[" + "".join(parts) + "]"
+
+
+def fixed_width_range(lo: int, hi: int, width: int, base: int = 10) -> str:
+    """Regex for numerals of exactly ``width`` digits (leading zeros kept) in [lo, hi]."""
+    digits = _dec_digits if base == 10 else _hex_digits
+    top = base - 1
+
+    def to_digits(n: int) -> list[int]:
+        out = []
+        for _ in range(width):
+            out.append(n % base)
+            n //= base
+        return out[::-1]
+
+    def rec(a: list[int], b: list[int]) -> str:
+        if not a:
+            return ""
+        if a[0] == b[0]:
+            return digits(a[0], a[0]) + rec(a[1:], b[1:])
+        n = len(a) - 1
+        if all(d == 0 for d in a[1:]) and all(d == top for d in b[1:]):
+            return digits(a[0], b[0]) + (_rep(digits(0, top), n))
+        parts = [digits(a[0], a[0]) + rec(a[1:], [top] * n)]
+        if b[0] - a[0] > 1:
+            parts.append(digits(a[0] + 1, b[0] - 1) + _rep(digits(0, top), n))
+        parts.append(digits(b[0], b[0]) + rec([0] * n, b[1:]))
+        return _alt(parts)
+
+    if lo > hi:
+        raise ValueError("empty range")
+    return rec(to_digits(lo), to_digits(hi))
+
+
+def _rep(cls: str, n: int) -> str:
+    if n == 0:
+        return ""
+    if n == 1:
+        return cls
+    return f"{cls}{{{n}}}"
+
+
+def natural_range(lo: int, hi: int | None) -> str | None:
+    """Regex for naturals (no leading zeros) in [lo, hi]; ``hi=None`` is unbounded.
+
+    Returns ``None`` when the range is empty.
+
+    >>> import re
+    >>> r = natural_range(7, 123)
+    >>> [n for n in range(200) if re.fullmatch(r, str(n))] == list(range(7, 124))
+    True
+    """
+    lo = max(lo, 0)
+    if hi is not None and hi < lo:
+        return None
+    parts: list[str] = []
+    if lo == 0:
+        parts.append("0")
+        lo = 1
+        if hi is not None and hi < 1:
+            return _alt(parts)
+    length = len(str(lo))
+    while True:
+        first = 10 ** (length - 1)
+        last = 10**length - 1
+        a = max(lo, first)
+        if hi is not None and a > hi:
+            break
+        if hi is None and a == first:
+            # every number of this length or longer
+            parts.append(f"[1-9][0-9]{{{length - 1},}}" if length > 1 else "[1-9][0-9]*")
+            break
+        b = last if hi is None else min(hi, last)
+        parts.append(fixed_width_range(a, b, length))
+        if hi is not None and b == hi:
+            break
+        length += 1
+    return _alt(parts) if parts else None
+
+
+def integer_range(lo: int | None, hi: int | None) -> str | None:
+    """Regex for JSON integers (``-0`` counts as 0) in [lo, hi]; None bounds are open.
+
+    Returns ``None`` when the range is empty.
+
+    >>> import re
+    >>> r = integer_range(-12, 5)
+    >>> [n for n in range(-30, 30) if re.fullmatch(r, str(n))] == list(range(-12, 6))
+    True
+    """
+    if lo is not None and hi is not None and lo > hi:
+        return None
+    parts: list[str] = []
+    # negative numbers: -y with y in [max(1, -hi), -lo]
+    if lo is None or lo < 0:
+        y_lo = 1 if hi is None or hi >= 0 else -hi
+        y_hi = None if lo is None else -lo
+        r = natural_range(y_lo, y_hi)
+        if r is not None:
+            parts.append("-" + r)
+    zero_in = (lo is None or lo <= 0) and (hi is None or hi >= 0)
+    if zero_in:
+        parts.append("-?0")
+    if hi is None or hi > 0:
+        r = natural_range(max(1, lo if lo is not None else 1), hi)
+        if r is not None:
+            parts.append(r)
+    return _alt(parts) if parts else None
+
+
+def _nonneg_decimal(lo: int, lo_excl: bool, hi: int | None, hi_excl: bool) -> str | None:
+    """Decimals ``I(.F)?`` (no exponent) with value y, lo <(=) y <(=) hi, lo >= 0 integer."""
+    parts: list[str] = []
+    if hi is not None and lo == hi:
+        if not lo_excl and not hi_excl:
+            return str(lo) + _ZERO_FRAC
+        return None
+    if hi is not None and hi < lo:
+        return None
+    parts.append(str(lo) + (_NONZERO_FRAC if lo_excl else _ANY_FRAC))
+    mid = natural_range(lo + 1, None if hi is None else hi - 1)
+    if mid is not None:
+        parts.append(mid + _ANY_FRAC)
+    if hi is not None and not hi_excl:
+        parts.append(str(hi) + _ZERO_FRAC)
+    return _alt(parts)
+
+
+def decimal_range(
+    lo: Decimal | None, lo_excl: bool, hi: Decimal | None, hi_excl: bool
+) -> str | None:
+    """Regex for JSON numbers without exponent whose value lies within the bounds.
+
+    Bounds must be integral (``Decimal`` values with no fractional part); callers refuse
+    other bounds. Returns ``None`` when no number fits.
+
+    >>> import re
+    >>> r = decimal_range(Decimal(-1), True, Decimal(2), False)
+    >>> [t for t in ["-1", "-0.5", "-0", "0", "2", "2.0", "2.01", "-1.0"] if re.fullmatch(r, t)]
+    ['-0.5', '-0', '0', '2', '2.0']
+    """
+    for b in (lo, hi):
+        if b is not None and b != b.to_integral_value():
+            raise ValueError("decimal_range needs integral bounds")
+    ilo = None if lo is None else int(lo)
+    ihi = None if hi is None else int(hi)
+    parts: list[str] = []
+    # x >= 0 part
+    if ihi is None or ihi > 0 or (ihi == 0 and not hi_excl):
+        if ilo is None or ilo < 0:
+            r = _nonneg_decimal(0, False, ihi, hi_excl)
+        else:
+            r = _nonneg_decimal(ilo, lo_excl, ihi, hi_excl)
+        if r is not None:
+            parts.append(r)
+    # x < 0 part: y = -x > 0 with -hi <(=) y <(=) -lo
+    if ilo is None or ilo < 0:
+        if ihi is None or ihi >= 0:
+            y_lo, y_lo_excl = 0, True
+        else:
+            y_lo, y_lo_excl = -ihi, hi_excl
+        y_hi = None if ilo is None else -ilo
+        r = _nonneg_decimal(y_lo, y_lo_excl, y_hi, lo_excl)
+        if r is not None:
+            parts.append("-" + r)
+    # "-0", "-0.00": value zero
+    zero_in = (ilo is None or ilo < 0 or (ilo == 0 and not lo_excl)) and (
+        ihi is None or ihi > 0 or (ihi == 0 and not hi_excl)
+    )
+    if zero_in:
+        parts.append("-0" + _ZERO_FRAC)
+    return _alt(parts) if parts else None
+
+
+def integer_multiple_of(k: int) -> str | None:
+    """Regex for JSON integers divisible by ``k`` when ``k`` divides a power of ten.
+
+    Divisibility by k | 10^m depends only on the last m digits. Returns ``None`` when k
+    does not divide 10 or 100 (callers refuse).
+
+    >>> import re
+    >>> r = integer_multiple_of(4)
+    >>> [n for n in range(-20, 21) if re.fullmatch(r, str(n))] == list(range(-20, 21, 4))
+    True
+    """
+    if k <= 0:
+        return None
+    if k == 1:
+        return INT
+    m = next((m for m in range(1, 3) if 10**m % k == 0), None)
+    if m is None:
+        return None
+    tails = [f"{n:0{m}d}" for n in range(0, 10**m, k)]
+    # numbers with at least m+1 digits: [1-9][0-9]* followed by m digits forming a multiple
+    long_form = "[1-9][0-9]*(?:" + "|".join(tails) + ")"
+    # numbers with exactly d digits (1 <= d <= m): enumerate
+    exact = [str(n) for n in range(1, 10**m) if n % k == 0]
+    body = "(?:" + "|".join([*exact, long_form]) + ")"
+    return f"(?:-?0|-?{body})"

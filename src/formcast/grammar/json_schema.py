@@ -1,0 +1,99 @@
+"""JSON Schema front end: ``grammar_from_json_schema``.
+
+Two phases (see :mod:`formcast.grammar.json_spec` and :mod:`formcast.grammar.json_lower`):
+the schema is checked against its draft's meta-schema and parsed into a typed spec, where
+refs are resolved and every unsupported keyword is refused; the spec is then lowered
+through the shared :class:`~formcast.grammar.ir.GrammarBuilder`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from formcast.errors import SchemaError
+from formcast.grammar.ir import Grammar, GrammarBuilder
+from formcast.grammar.json_lower import Lowerer
+from formcast.grammar.json_spec import SchemaParser
+
+DEFAULT_MAX_WHITESPACE = 20
+
+
+def grammar_from_json_schema(
+    schema: Any,
+    *,
+    whitespace: str = "flexible",
+    max_whitespace: int = DEFAULT_MAX_WHITESPACE,
+    lenient: bool = False,
+) -> Grammar:
+    """Build a grammar whose language is the JSON text of instances valid under ``schema``.
+
+    Parameters
+    ----------
+    schema:
+        A JSON Schema as a dict, a boolean, or JSON text. Draft 2020-12 semantics; older
+        spellings (``definitions``, array ``items``, ``additionalItems``, boolean
+        ``exclusiveMinimum``) are read too, and ``$schema`` selects the meta-schema.
+    whitespace:
+        ``"flexible"``: JSON whitespace between tokens, each run at most
+        ``max_whitespace`` characters, none before the first or after the last token;
+        ``"compact"``: none at all.
+    max_whitespace:
+        Longest whitespace run on each side of a punctuation mark (flexible mode).
+    lenient:
+        Turn refusals of unsupported keywords into warnings; the grammar's ``notes`` list
+        what was not enforced.
+
+    Raises
+    ------
+    SchemaError
+        The schema is not valid under its meta-schema (the pointer names the place), or
+        no value satisfies it.
+    UnsupportedFeatureError
+        The schema uses a keyword or combination formcast cannot enforce exactly.
+
+    >>> g = grammar_from_json_schema({"type": "object", "properties": {"a": {"type": "integer"}}})
+    >>> g.start in g.rules
+    True
+    """
+    if whitespace not in ("flexible", "compact"):
+        raise ValueError(f"whitespace must be 'flexible' or 'compact', got {whitespace!r}")
+    if not isinstance(max_whitespace, int) or max_whitespace < 0:
+        raise ValueError(f"max_whitespace must be a non-negative int, got {max_whitespace!r}")
+    if isinstance(schema, (str, bytes)):
+        try:
+            schema = json.loads(schema)
+        except ValueError as exc:
+            raise SchemaError(f"schema is not valid JSON: {exc}") from exc
+    parser = SchemaParser(schema, lenient=lenient)
+    root = parser.spec("")
+    lowerer = Lowerer(
+        parser,
+        whitespace=whitespace,
+        max_whitespace=max_whitespace,
+    )
+    start = lowerer.lower(root)
+    builder: GrammarBuilder = lowerer.b
+    if start is None:
+        raise SchemaError("no JSON value satisfies this schema (as formcast enforces it)", "")
+    grammar = builder.build(start)
+    if not _productive(grammar):
+        # e.g. {"$ref": "#"}: recursion with no way out
+        raise SchemaError("no JSON value satisfies this schema (as formcast enforces it)", "")
+    if parser.notes:
+        grammar = replace(grammar, notes=tuple(parser.notes))
+    return grammar
+
+
+def _productive(grammar: Grammar) -> bool:
+    """Whether the start symbol derives at least one string."""
+    done: set[str] = set(grammar.lexemes)
+    changed = True
+    while changed:
+        changed = False
+        for lhs, alts in grammar.rules.items():
+            if lhs not in done and any(all(s in done for s in alt) for alt in alts):
+                done.add(lhs)
+                changed = True
+    return grammar.start in done

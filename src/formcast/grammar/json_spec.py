@@ -1,0 +1,923 @@
+"""JSON Schema → typed spec: the parsing phase (refs, drafts, allOf merging, refusals).
+
+A schema becomes a tree of :class:`Typed`, :class:`Union` and :class:`Ref` nodes. A
+:class:`Typed` node is a conjunction already intersected (``allOf`` merged into it):
+the JSON kinds it admits, an optional ``enum``, and per-kind constraints. Every node
+keeps the JSON Pointer of the subschema it came from, so errors can name it.
+Anything we cannot enforce exactly is refused here (or, under ``lenient``, dropped with
+a note), so that lowering never has to guess.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from math import gcd
+from typing import Any as TAny
+from urllib.parse import unquote, urldefrag, urljoin
+
+import jsonschema
+import jsonschema.exceptions
+
+from formcast.errors import SchemaError, UnsupportedFeatureError
+from formcast.grammar.json_formats import FORMATS
+
+KINDS = frozenset({"null", "boolean", "int", "frac", "string", "array", "object"})
+_TYPE_KINDS = {
+    "null": {"null"},
+    "boolean": {"boolean"},
+    "integer": {"int"},
+    "number": {"int", "frac"},
+    "string": {"string"},
+    "array": {"array"},
+    "object": {"object"},
+}
+#: keywords with no effect on validity
+ANNOTATIONS = frozenset(
+    [
+        "$schema",
+        "$comment",
+        "title",
+        "description",
+        "examples",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "$vocabulary",
+        "$dynamicAnchor",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+        "discriminator",
+        "nullable",
+        "example",
+        "xml",
+        "externalDocs",
+    ]
+)
+#: validation keywords we cannot enforce (refused unless trivially satisfied)
+REFUSED = frozenset(
+    [
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "$dynamicRef",
+        "$recursiveRef",
+        "$recursiveAnchor",
+        "minContains",
+        "maxContains",
+        "dependentSchemas",
+        "dependentRequired",
+        "dependencies",
+    ]
+)
+MAX_UNION_BRANCHES = 64
+
+
+@dataclass(frozen=True)
+class StrC:
+    min_len: int = 0
+    max_len: int | None = None
+    patterns: tuple[tuple[str, str], ...] = ()  # (pattern, pointer)
+    formats: tuple[tuple[str, str], ...] = ()  # (format, pointer)
+
+
+@dataclass(frozen=True)
+class NumC:
+    lo: Decimal | None = None
+    lo_excl: bool = False
+    hi: Decimal | None = None
+    hi_excl: bool = False
+    multiple_of: tuple[Decimal, ...] = ()
+    pointer: str = ""
+
+
+@dataclass(frozen=True)
+class ArrC:
+    prefix: tuple[Spec, ...] = ()
+    items: Spec | None = None  # None: any
+    min_items: int = 0
+    max_items: int | None = None
+    contains: Spec | None = None
+    unique: bool = False
+    pointer: str = ""
+
+
+@dataclass(frozen=True)
+class ObjC:
+    props: tuple[tuple[str, Spec], ...] = ()
+    required: tuple[str, ...] = ()
+    additional: Spec | None = None  # None: any
+    patterns: tuple[tuple[str, Spec], ...] = ()
+    names: Spec | None = None
+    min_props: int = 0
+    max_props: int | None = None
+    pointer: str = ""
+
+
+@dataclass(frozen=True)
+class Typed:
+    pointer: str
+    kinds: frozenset[str] = KINDS
+    enum: tuple[TAny, ...] | None = None
+    s: StrC = StrC()
+    n: NumC = NumC()
+    a: ArrC = ArrC()
+    o: ObjC = ObjC()
+
+    def is_any(self) -> bool:
+        return (
+            self.kinds == KINDS
+            and self.enum is None
+            and self.s == StrC()
+            and _num_free(self.n)
+            and _arr_free(self.a)
+            and _obj_free(self.o)
+        )
+
+    def is_never(self) -> bool:
+        return not self.kinds or (self.enum is not None and not self.enum)
+
+
+@dataclass(frozen=True)
+class Union:
+    pointer: str
+    branches: tuple[Spec, ...]
+
+
+@dataclass(frozen=True)
+class Ref:
+    pointer: str
+    target: str  # absolute pointer into the root document
+
+
+Spec = Typed | Union | Ref
+
+
+def _num_free(n: NumC) -> bool:
+    return n.lo is None and n.hi is None and not n.multiple_of
+
+
+def _arr_free(a: ArrC) -> bool:
+    return (
+        not a.prefix
+        and a.items is None
+        and a.min_items == 0
+        and a.max_items is None
+        and a.contains is None
+        and not a.unique
+    )
+
+
+def _obj_free(o: ObjC) -> bool:
+    return (
+        not o.props
+        and not o.required
+        and o.additional is None
+        and not o.patterns
+        and o.names is None
+        and o.min_props == 0
+        and o.max_props is None
+    )
+
+
+def any_spec(pointer: str) -> Typed:
+    return Typed(pointer)
+
+
+def never_spec(pointer: str) -> Typed:
+    return Typed(pointer, kinds=frozenset())
+
+
+def canon(value: TAny) -> str:
+    """A key under which JSON-equal values coincide (1 == 1.0, but true != 1)."""
+
+    def norm(v: TAny) -> TAny:
+        if isinstance(v, bool) or v is None:
+            return v
+        if isinstance(v, (int, float)):
+            d = Decimal(str(v))
+            return ["#num", str(d.normalize()) if d != 0 else "0"]
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        if isinstance(v, dict):
+            return {k: norm(x) for k, x in v.items()}
+        return v
+
+    return json.dumps(norm(value), sort_keys=True)
+
+
+def kind_of(value: TAny) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "int" if value == int(value) else "frac"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _ptr_join(pointer: str, *parts: object) -> str:
+    out = pointer
+    for p in parts:
+        out += "/" + str(p).replace("~", "~0").replace("/", "~1")
+    return out
+
+
+# ----------------------------------------------------------------------------- the parser
+
+
+@dataclass
+class ParseOptions:
+    lenient: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class SchemaParser:
+    """Parses one root document; ``spec(pointer)`` is memoised so refs share work."""
+
+    def __init__(self, root: TAny, *, lenient: bool = False) -> None:
+        self.root = root
+        self.lenient = lenient
+        self.notes: list[str] = []
+        self.draft = self._check_meta(root)
+        self.legacy_ref = self.draft in ("draft4", "draft6", "draft7")
+        self._by_uri: dict[str, str] = {}  # absolute URI (no fragment) -> pointer
+        self._anchors: dict[str, str] = {}  # absolute URI with #anchor -> pointer
+        self._base: dict[str, str] = {}  # pointer -> base URI at that node
+        root_id = root.get("$id") or root.get("id") if isinstance(root, dict) else None
+        base = (
+            urljoin("https://formcast.invalid/root.json", root_id)
+            if isinstance(root_id, str)
+            else ""
+        )
+        self._root_base = urldefrag(base or "https://formcast.invalid/root.json")[0]
+        self._by_uri[self._root_base] = ""
+        self._index(root, "", self._root_base)
+        self._memo: dict[str, Spec] = {}
+        self._inlining: list[str] = []
+        self._merging: set[tuple[str, str]] = set()
+
+    # -- refusals ---------------------------------------------------------------------------
+    def refuse(self, feature: str, where: str, hint: str = "") -> None:
+        """Raise, or under ``lenient`` record that ``feature`` at ``where`` is not enforced."""
+        if not self.lenient:
+            raise UnsupportedFeatureError(feature, where or "#", hint)
+        note = f"not enforced: {feature} at {where or '#'}" + (f" ({hint})" if hint else "")
+        if note not in self.notes:
+            self.notes.append(note)
+            warnings.warn(note, stacklevel=3)
+
+    # -- meta-schema ------------------------------------------------------------------------
+    def _check_meta(self, root: TAny) -> str:
+        drafts = {
+            "draft2020-12": jsonschema.Draft202012Validator,
+            "draft2019-09": jsonschema.Draft201909Validator,
+            "draft7": jsonschema.Draft7Validator,
+            "draft6": jsonschema.Draft6Validator,
+            "draft4": jsonschema.Draft4Validator,
+        }
+        if not isinstance(root, (dict, bool)):
+            raise SchemaError(f"a schema must be an object or a boolean, got {type(root).__name__}")
+        declared = root.get("$schema") if isinstance(root, dict) else None
+        order = list(drafts)
+        if isinstance(declared, str):
+            for name, cls in drafts.items():
+                if urldefrag(cls.META_SCHEMA["$schema"])[0].rstrip("/") == urldefrag(declared)[
+                    0
+                ].rstrip("/").replace("https://json-schema.org", "http://json-schema.org"):
+                    order = [name]
+                    break
+        first_error: jsonschema.exceptions.SchemaError | None = None
+        for name in order:
+            try:
+                drafts[name].check_schema(root)
+                return name
+            except jsonschema.exceptions.SchemaError as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        ptr = _ptr_join("", *first_error.path)
+        raise SchemaError(f"invalid schema: {first_error.message}", ptr)
+
+    # -- indexing and refs ------------------------------------------------------------------
+    def _index(self, node: TAny, ptr: str, base: str) -> None:
+        if not isinstance(node, dict):
+            return
+        ident = node.get("$id") if "$id" in node else node.get("id")
+        if isinstance(ident, str) and not (self.legacy_ref and "$ref" in node):
+            uri, frag = urldefrag(urljoin(base, ident))
+            if frag and not uri:
+                pass
+            if frag and self.draft in ("draft4", "draft6", "draft7") and not frag.startswith("/"):
+                self._anchors[urljoin(base, ident)] = ptr  # draft <= 7 plain-name ids
+            else:
+                base = uri
+                self._by_uri.setdefault(uri, ptr)
+        anchor = node.get("$anchor")
+        if isinstance(anchor, str):
+            self._anchors[f"{base}#{anchor}"] = ptr
+        self._base[ptr] = base
+        for key, sub in _subschemas(node):
+            self._index(sub, _ptr_join(ptr, *key), base)
+
+    def resolve(self, ref: str, ptr: str) -> str:
+        base = self._base.get(ptr, self._root_base)
+        full = urljoin(base, ref)
+        uri, frag = urldefrag(full)
+        if full in self._anchors:
+            return self._anchors[full]
+        doc = self._by_uri.get(uri)
+        if doc is None:
+            self.refuse("$ref", ptr, f"cannot resolve {ref!r} (only local references)")
+            raise _Relaxed
+        frag = unquote(frag)
+        if frag == "":
+            return doc
+        if frag.startswith("/"):
+            target = doc + frag
+            if self._at(target) is _MISSING:
+                raise SchemaError(f"$ref {ref!r} points nowhere", ptr)
+            return target
+        key = f"{uri}#{frag}"
+        if key in self._anchors:
+            return self._anchors[key]
+        raise SchemaError(f"$ref {ref!r}: unknown anchor", ptr)
+
+    def _at(self, ptr: str) -> TAny:
+        node = self.root
+        if ptr == "":
+            return node
+        for raw in ptr.split("/")[1:]:
+            part = raw.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return _MISSING
+        return node
+
+    def raw(self, ptr: str) -> TAny:
+        return self._at(ptr)
+
+    # -- parsing ----------------------------------------------------------------------------
+    def spec(self, ptr: str) -> Spec:
+        if ptr not in self._memo:
+            self._memo[ptr] = self._parse(self._at(ptr), ptr)
+        return self._memo[ptr]
+
+    def deref(self, spec: Spec) -> Spec:
+        """Inline a :class:`Ref` (recursion through merges is refused)."""
+        seen = set()
+        while isinstance(spec, Ref):
+            if spec.target in seen or spec.target in self._inlining:
+                raise _Recursive(spec.pointer)
+            seen.add(spec.target)
+            self._inlining.append(spec.target)
+            try:
+                spec = self.spec(spec.target)
+            finally:
+                self._inlining.pop()
+        return spec
+
+    def _parse(self, schema: TAny, ptr: str) -> Spec:
+        if schema is True:
+            return any_spec(ptr)
+        if schema is False:
+            return never_spec(ptr)
+        assert isinstance(schema, dict)  # checked by the meta-schema
+        conj: list[Spec] = []
+        if "$ref" in schema:
+            try:
+                target = self.resolve(schema["$ref"], ptr)
+                conj.append(Ref(_ptr_join(ptr, "$ref"), target))
+            except _Relaxed:
+                pass
+            if self.legacy_ref:
+                return conj[0] if conj else any_spec(ptr)
+        for kw in REFUSED:
+            if kw in schema:
+                val = schema[kw]
+                trivial = (
+                    val in ({}, [])
+                    or (kw == "minContains" and val == 1)
+                    or (kw == "dependencies" and isinstance(val, dict) and not val)
+                )
+                if not trivial:
+                    self.refuse(kw, _ptr_join(ptr, kw))
+        conj.append(self._local(schema, ptr))
+        for i, sub in enumerate(schema.get("allOf", [])):
+            conj.append(self.spec(_ptr_join(ptr, "allOf", i)))
+            del sub
+        if "anyOf" in schema:
+            branches = [self.spec(_ptr_join(ptr, "anyOf", i)) for i in range(len(schema["anyOf"]))]
+            conj.append(Union(_ptr_join(ptr, "anyOf"), tuple(branches)))
+        if "oneOf" in schema:
+            p = _ptr_join(ptr, "oneOf")
+            branches = [self.spec(_ptr_join(p, i)) for i in range(len(schema["oneOf"]))]
+            self._check_disjoint(branches, p)
+            conj.append(Union(p, tuple(branches)))
+        if "not" in schema:
+            conj.append(self._negate(self.spec(_ptr_join(ptr, "not")), _ptr_join(ptr, "not")))
+        if "if" in schema and ("then" in schema or "else" in schema):
+            conj.append(self._if_then_else(schema, ptr))
+        result: Spec = conj[0]
+        for other in conj[1:]:
+            result = self.merge(result, other, ptr)
+        return result
+
+    def _local(self, schema: dict, ptr: str) -> Typed:
+        t = Typed(ptr)
+        if "type" in schema:
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            kinds: set[str] = set()
+            for name in types:
+                kinds |= _TYPE_KINDS[name]
+            t = replace(t, kinds=frozenset(kinds))
+        if "enum" in schema:
+            t = replace(t, enum=_dedup(schema["enum"]))
+        if "const" in schema:
+            vals = (schema["const"],)
+            t = replace(t, enum=vals if t.enum is None else _enum_meet(t.enum, vals))
+        t = replace(t, s=self._str(schema, ptr), n=self._num(schema, ptr))
+        t = replace(t, a=self._arr(schema, ptr), o=self._obj(schema, ptr))
+        return t
+
+    def _str(self, schema: dict, ptr: str) -> StrC:
+        s = StrC(min_len=int(schema.get("minLength", 0)))
+        if "maxLength" in schema:
+            s = replace(s, max_len=int(schema["maxLength"]))
+        if "pattern" in schema:
+            s = replace(s, patterns=((schema["pattern"], _ptr_join(ptr, "pattern")),))
+        if "format" in schema:
+            fmt = schema["format"]
+            fptr = _ptr_join(ptr, "format")
+            if fmt in FORMATS:
+                s = replace(s, formats=((fmt, fptr),))
+            else:
+                self.refuse(
+                    f"format {fmt!r}", fptr, f"supported formats: {', '.join(sorted(FORMATS))}"
+                )
+        return s
+
+    def _num(self, schema: dict, ptr: str) -> NumC:
+        n = NumC(pointer=ptr)
+
+        def dec(v: TAny) -> Decimal:
+            return Decimal(str(v))
+
+        if "minimum" in schema:
+            excl = schema.get("exclusiveMinimum") is True
+            n = replace(n, lo=dec(schema["minimum"]), lo_excl=excl)
+        if "maximum" in schema:
+            excl = schema.get("exclusiveMaximum") is True
+            n = replace(n, hi=dec(schema["maximum"]), hi_excl=excl)
+        em, eM = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        if isinstance(em, (int, float)) and not isinstance(em, bool):
+            n = _num_meet(n, NumC(lo=dec(em), lo_excl=True))
+        if isinstance(eM, (int, float)) and not isinstance(eM, bool):
+            n = _num_meet(n, NumC(hi=dec(eM), hi_excl=True))
+        if "multipleOf" in schema:
+            n = replace(n, multiple_of=(dec(schema["multipleOf"]),))
+        return n
+
+    def _arr(self, schema: dict, ptr: str) -> ArrC:
+        a = ArrC(pointer=ptr)
+        items = schema.get("items")
+        if isinstance(items, list):
+            prefix = tuple(self.spec(_ptr_join(ptr, "items", i)) for i in range(len(items)))
+            a = replace(a, prefix=prefix)
+            if "additionalItems" in schema:
+                a = replace(a, items=self.spec(_ptr_join(ptr, "additionalItems")))
+        else:
+            if "prefixItems" in schema:
+                prefix = tuple(
+                    self.spec(_ptr_join(ptr, "prefixItems", i))
+                    for i in range(len(schema["prefixItems"]))
+                )
+                a = replace(a, prefix=prefix)
+            if items is not None:
+                a = replace(a, items=self.spec(_ptr_join(ptr, "items")))
+        a = replace(a, min_items=int(schema.get("minItems", 0)))
+        if "maxItems" in schema:
+            a = replace(a, max_items=int(schema["maxItems"]))
+        if "contains" in schema:
+            c: Spec | None = self.spec(_ptr_join(ptr, "contains"))
+            if schema.get("minContains") == 0:
+                c = None  # minContains 0: contains always holds
+            a = replace(a, contains=c)
+        if schema.get("uniqueItems") is True:
+            a = replace(a, unique=True)
+        return a
+
+    def _obj(self, schema: dict, ptr: str) -> ObjC:
+        o = ObjC(pointer=ptr)
+        props = schema.get("properties", {})
+        o = replace(
+            o,
+            props=tuple((name, self.spec(_ptr_join(ptr, "properties", name))) for name in props),
+        )
+        o = replace(o, required=tuple(dict.fromkeys(schema.get("required", []))))
+        if "additionalProperties" in schema:
+            o = replace(o, additional=self.spec(_ptr_join(ptr, "additionalProperties")))
+        pats = schema.get("patternProperties", {})
+        o = replace(
+            o,
+            patterns=tuple((p, self.spec(_ptr_join(ptr, "patternProperties", p))) for p in pats),
+        )
+        if "propertyNames" in schema:
+            o = replace(o, names=self.spec(_ptr_join(ptr, "propertyNames")))
+        o = replace(o, min_props=int(schema.get("minProperties", 0)))
+        if "maxProperties" in schema:
+            o = replace(o, max_props=int(schema["maxProperties"]))
+        return o
+
+    # -- not, if/then/else, oneOf -----------------------------------------------------------
+    def _kinds_only(self, spec: Spec) -> frozenset[str] | None:
+        """The kinds of a spec constrained by type alone, else None."""
+        try:
+            spec = self.deref(spec)
+        except _Recursive:
+            return None
+        if isinstance(spec, Typed):
+            plain = replace(spec, kinds=KINDS, pointer=spec.pointer)
+            if plain.is_any():
+                return spec.kinds
+        return None
+
+    def _negate(self, spec: Spec, ptr: str) -> Spec:
+        kinds = self._kinds_only(spec)
+        if kinds is None:
+            self.refuse("not", ptr, "only `not` of a plain `type` (or true/false) is enforced")
+            return any_spec(ptr)
+        return Typed(ptr, kinds=KINDS - kinds)
+
+    def _if_then_else(self, schema: dict, ptr: str) -> Spec:
+        cond = self.spec(_ptr_join(ptr, "if"))
+        then = self.spec(_ptr_join(ptr, "then")) if "then" in schema else any_spec(ptr)
+        other = self.spec(_ptr_join(ptr, "else")) if "else" in schema else any_spec(ptr)
+        kinds = self._kinds_only(cond)
+        if kinds is None:
+            self.refuse("if", _ptr_join(ptr, "if"), "only `if` on a plain `type` is enforced")
+            return any_spec(ptr)
+        yes = self.merge(Typed(ptr, kinds=kinds), then, ptr)
+        no = self.merge(Typed(ptr, kinds=KINDS - kinds), other, ptr)
+        return Union(ptr, (yes, no))
+
+    def _check_disjoint(self, branches: list[Spec], ptr: str) -> None:
+        for i in range(len(branches)):
+            for j in range(i + 1, len(branches)):
+                if not self.disjoint(branches[i], branches[j]):
+                    self.refuse(
+                        "oneOf",
+                        ptr,
+                        f"branches {i} and {j} may overlap; use anyOf if overlap is harmless",
+                    )
+                    return
+
+    def disjoint(self, a: Spec, b: Spec) -> bool:
+        """True only when no instance satisfies both (a conservative check)."""
+        try:
+            a, b = self.deref(a), self.deref(b)
+        except _Recursive:
+            return False
+        if isinstance(a, Union):
+            return all(self.disjoint(x, b) for x in a.branches)
+        if isinstance(b, Union):
+            return all(self.disjoint(a, x) for x in b.branches)
+        assert isinstance(a, Typed) and isinstance(b, Typed)
+        common = a.kinds & b.kinds
+        for x, y in ((a, b), (b, a)):
+            if x.enum is not None:
+                vals = [v for v in x.enum if kind_of(v) in common]
+                return all(not self.matches(v, y) for v in vals)
+        for kind in common:
+            if kind != "object" or not self._objects_disjoint(a.o, b.o):
+                return False
+        return True
+
+    def _objects_disjoint(self, a: ObjC, b: ObjC) -> bool:
+        pa, pb = dict(a.props), dict(b.props)
+        for x, y, px, py in ((a, b, pa, pb), (b, a, pb, pa)):
+            for name in x.required:
+                # a property x requires that y forbids outright
+                if (
+                    name not in py
+                    and y.additional is not None
+                    and self._never(y.additional)
+                    and not any(re.search(p, name) for p, _ in y.patterns)
+                ):
+                    return True
+                if (
+                    name in y.required
+                    and name in px
+                    and name in py
+                    and self.disjoint(px[name], py[name])
+                ):
+                    return True
+        return False
+
+    def _never(self, spec: Spec) -> bool:
+        try:
+            s = self.deref(spec)
+        except _Recursive:
+            return False
+        return isinstance(s, Typed) and s.is_never()
+
+    # -- merging (allOf) --------------------------------------------------------------------
+    def merge(self, a: Spec, b: Spec, ptr: str) -> Spec:
+        if isinstance(a, Typed) and a.is_any():
+            return b
+        if isinstance(b, Typed) and b.is_any():
+            return a
+        if isinstance(a, Ref) and isinstance(b, Ref) and a.target == b.target:
+            return a
+        key = None
+        if isinstance(a, Ref) or isinstance(b, Ref):
+            key = (
+                a.target if isinstance(a, Ref) else repr(a),
+                b.target if isinstance(b, Ref) else repr(b),
+            )
+            if key in self._merging:
+                self.refuse("allOf", ptr, "cannot intersect a recursive $ref")
+                return a
+            self._merging.add(key)
+        try:
+            return self._merge(a, b, ptr)
+        finally:
+            if key is not None:
+                self._merging.discard(key)
+
+    def _merge(self, a: Spec, b: Spec, ptr: str) -> Spec:
+        try:
+            a, b = self.deref(a), self.deref(b)
+        except _Recursive as exc:
+            self.refuse("allOf", exc.args[0], "cannot intersect a recursive $ref")
+            return a if isinstance(a, (Typed, Union)) else b
+        if isinstance(a, Union) or isinstance(b, Union):
+            xs = a.branches if isinstance(a, Union) else (a,)
+            ys = b.branches if isinstance(b, Union) else (b,)
+            if len(xs) * len(ys) > MAX_UNION_BRANCHES:
+                self.refuse("anyOf", ptr, "intersection has too many branches")
+            out = [self.merge(x, y, ptr) for x in xs for y in ys]
+            out = [s for s in out if not (isinstance(s, Typed) and s.is_never())]
+            if not out:
+                return never_spec(ptr)
+            return out[0] if len(out) == 1 else Union(ptr, tuple(out))
+        assert isinstance(a, Typed) and isinstance(b, Typed)
+        enum = a.enum
+        if b.enum is not None:
+            enum = b.enum if enum is None else _enum_meet(enum, b.enum)
+        return Typed(
+            pointer=a.pointer,
+            kinds=a.kinds & b.kinds,
+            enum=enum,
+            s=_str_meet(a.s, b.s),
+            n=_num_meet(a.n, b.n),
+            a=self._arr_meet(a.a, b.a, ptr),
+            o=self._obj_meet(a.o, b.o, ptr),
+        )
+
+    def _opt_meet(self, x: Spec | None, y: Spec | None, ptr: str) -> Spec | None:
+        if x is None:
+            return y
+        if y is None:
+            return x
+        return self.merge(x, y, ptr)
+
+    def _arr_meet(self, x: ArrC, y: ArrC, ptr: str) -> ArrC:
+        if _arr_free(x):
+            return y
+        if _arr_free(y):
+            return x
+        n = max(len(x.prefix), len(y.prefix))
+
+        def at(c: ArrC, i: int) -> Spec | None:
+            return c.prefix[i] if i < len(c.prefix) else c.items
+
+        prefix = []
+        for i in range(n):
+            m = self._opt_meet(at(x, i), at(y, i), ptr)
+            prefix.append(m if m is not None else any_spec(ptr))
+        if x.contains is not None and y.contains is not None:
+            self.refuse("contains", ptr, "two `contains` in one intersection")
+        mx = [v for v in (x.max_items, y.max_items) if v is not None]
+        return ArrC(
+            prefix=tuple(prefix),
+            items=self._opt_meet(x.items, y.items, ptr),
+            min_items=max(x.min_items, y.min_items),
+            max_items=min(mx) if mx else None,
+            contains=x.contains if x.contains is not None else y.contains,
+            unique=x.unique or y.unique,
+            pointer=x.pointer or y.pointer,
+        )
+
+    def _obj_meet(self, x: ObjC, y: ObjC, ptr: str) -> ObjC:
+        if _obj_free(x):
+            return y
+        if _obj_free(y):
+            return x
+        if x.patterns and y.patterns:
+            self.refuse("patternProperties", ptr, "patternProperties on both sides of allOf")
+        px, py = dict(x.props), dict(y.props)
+        names = list(dict.fromkeys([*px, *py]))
+
+        def of(c: ObjC, props: dict[str, Spec], name: str) -> Spec | None:
+            if name in props:
+                return props[name]
+            hits = [s for p, s in c.patterns if re.search(p, name)]
+            if hits:
+                out: Spec = hits[0]
+                for h in hits[1:]:
+                    out = self.merge(out, h, ptr)
+                return out
+            return c.additional
+
+        props = []
+        for name in names:
+            m = self._opt_meet(of(x, px, name), of(y, py, name), ptr)
+            props.append((name, m if m is not None else any_spec(ptr)))
+        if (x.additional is not None or y.additional is not None) and (x.patterns or y.patterns):
+            # a key matched by one side's patterns is "additional" for the other side
+            self.refuse("additionalProperties", ptr, "with patternProperties across allOf")
+        mx = [v for v in (x.max_props, y.max_props) if v is not None]
+        return ObjC(
+            props=tuple(props),
+            required=tuple(dict.fromkeys([*x.required, *y.required])),
+            additional=self._opt_meet(x.additional, y.additional, ptr),
+            patterns=x.patterns + y.patterns,
+            names=self._opt_meet(x.names, y.names, ptr),
+            min_props=max(x.min_props, y.min_props),
+            max_props=min(mx) if mx else None,
+            pointer=x.pointer or y.pointer,
+        )
+
+    # -- a validator over specs (enum filtering, oneOf checks, tests) -------------------------
+    def matches(self, value: TAny, spec: Spec) -> bool:
+        spec = self.spec(spec.target) if isinstance(spec, Ref) else spec
+        if isinstance(spec, Ref):
+            return self.matches(value, spec)
+        if isinstance(spec, Union):
+            return any(self.matches(value, b) for b in spec.branches)
+        k = kind_of(value)
+        if k not in spec.kinds:
+            return False
+        if spec.enum is not None and canon(value) not in {canon(v) for v in spec.enum}:
+            return False
+        if k == "string":
+            return _str_ok(value, spec.s)
+        if k in ("int", "frac"):
+            return _num_ok(value, spec.n)
+        if k == "array":
+            return self._arr_ok(value, spec.a)
+        if k == "object":
+            return self._obj_ok(value, spec.o)
+        return True
+
+    def _arr_ok(self, v: list, a: ArrC) -> bool:
+        if len(v) < a.min_items or (a.max_items is not None and len(v) > a.max_items):
+            return False
+        for i, x in enumerate(v):
+            s = a.prefix[i] if i < len(a.prefix) else a.items
+            if s is not None and not self.matches(x, s):
+                return False
+        if a.contains is not None and not any(self.matches(x, a.contains) for x in v):
+            return False
+        return not (a.unique and len({canon(x) for x in v}) != len(v))
+
+    def _obj_ok(self, v: dict, o: ObjC) -> bool:
+        if len(v) < o.min_props or (o.max_props is not None and len(v) > o.max_props):
+            return False
+        if any(r not in v for r in o.required):
+            return False
+        props = dict(o.props)
+        for key, x in v.items():
+            if o.names is not None and not self.matches(key, o.names):
+                return False
+            hit = False
+            if key in props:
+                hit = True
+                if not self.matches(x, props[key]):
+                    return False
+            for p, s in o.patterns:
+                if re.search(p, key):
+                    hit = True
+                    if not self.matches(x, s):
+                        return False
+            if not hit and o.additional is not None and not self.matches(x, o.additional):
+                return False
+        return True
+
+
+def _str_ok(v: str, s: StrC) -> bool:
+    if len(v) < s.min_len or (s.max_len is not None and len(v) > s.max_len):
+        return False
+    if any(re.search(p, v) is None for p, _ in s.patterns):
+        return False
+    return all(re.fullmatch(FORMATS[f], v) for f, _ in s.formats)
+
+
+def _num_ok(v: float, n: NumC) -> bool:
+    d = Decimal(str(v))
+    if n.lo is not None and (d <= n.lo if n.lo_excl else d < n.lo):
+        return False
+    if n.hi is not None and (d >= n.hi if n.hi_excl else d > n.hi):
+        return False
+    return all(d % m == 0 for m in n.multiple_of)
+
+
+def _dedup(values: Iterable[TAny]) -> tuple[TAny, ...]:
+    seen: dict[str, TAny] = {}
+    for v in values:
+        seen.setdefault(canon(v), v)
+    return tuple(seen.values())
+
+
+def _enum_meet(a: tuple[TAny, ...], b: tuple[TAny, ...]) -> tuple[TAny, ...]:
+    keys = {canon(v) for v in b}
+    return tuple(v for v in a if canon(v) in keys)
+
+
+def _str_meet(x: StrC, y: StrC) -> StrC:
+    mx = [v for v in (x.max_len, y.max_len) if v is not None]
+    return StrC(
+        min_len=max(x.min_len, y.min_len),
+        max_len=min(mx) if mx else None,
+        patterns=tuple(dict.fromkeys(x.patterns + y.patterns)),
+        formats=tuple(dict.fromkeys(x.formats + y.formats)),
+    )
+
+
+def _num_meet(x: NumC, y: NumC) -> NumC:
+    lo, lo_excl = x.lo, x.lo_excl
+    if y.lo is not None and (lo is None or y.lo > lo or (y.lo == lo and y.lo_excl)):
+        lo, lo_excl = y.lo, y.lo_excl
+    hi, hi_excl = x.hi, x.hi_excl
+    if y.hi is not None and (hi is None or y.hi < hi or (y.hi == hi and y.hi_excl)):
+        hi, hi_excl = y.hi, y.hi_excl
+    return NumC(
+        lo=lo,
+        lo_excl=lo_excl,
+        hi=hi,
+        hi_excl=hi_excl,
+        multiple_of=tuple(dict.fromkeys(x.multiple_of + y.multiple_of)),
+        pointer=x.pointer or y.pointer,
+    )
+
+
+def lcm(a: int, b: int) -> int:
+    return a * b // gcd(a, b)
+
+
+_SCHEMA_KEYS: tuple[str, ...] = (
+    "additionalProperties",
+    "additionalItems",
+    "contains",
+    "propertyNames",
+    "not",
+)
+_SCHEMA_KEYS += ("if", "then", "else", "unevaluatedItems", "unevaluatedProperties", "items")
+_LIST_KEYS = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
+_DICT_KEYS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def _subschemas(node: dict) -> Iterable[tuple[tuple[object, ...], TAny]]:
+    for k in _SCHEMA_KEYS:
+        if k in node and isinstance(node[k], (dict, bool)):
+            yield (k,), node[k]
+    for k in _LIST_KEYS:
+        if k in node and isinstance(node[k], list):
+            for i, sub in enumerate(node[k]):
+                yield (k, i), sub
+    for k in _DICT_KEYS:
+        if k in node and isinstance(node[k], dict):
+            for name, sub in node[k].items():
+                yield (k, name), sub
+    deps = node.get("dependencies")
+    if isinstance(deps, dict):
+        for name, sub in deps.items():
+            if isinstance(sub, (dict, bool)):
+                yield ("dependencies", name), sub
+
+
+class _Relaxed(Exception):
+    """A lenient refusal: the caller drops the keyword."""
+
+
+class _Recursive(Exception):
+    """Intersecting through a recursive $ref."""
+
+
+_MISSING = object()
+
+MergeFn = Callable[[Spec, Spec, str], Spec]
