@@ -14,6 +14,7 @@ from formcast.errors import (
 )
 from formcast.generate import GenerationResult, generate, generate_stream
 from formcast.grammar.ir import Grammar, GrammarBuilder, Lexeme
+from formcast.integrations.decorator import structured
 from formcast.kernels.apply import apply_token_bitmask_inplace
 from formcast.kernels.apply import apply_token_bitmask_inplace as apply_token_bitmask_
 from formcast.kernels.bitmask import allocate_token_bitmask, reset_token_bitmask
@@ -45,4 +46,5 @@ __all__ = [
     "generate",
     "generate_stream",
     "reset_token_bitmask",
+    "structured",
 ]
