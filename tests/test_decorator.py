@@ -213,26 +213,6 @@ def test_json_schema_comes_from_pydantic():
     assert f.json_schema() == Person.model_json_schema()
 
 
-def test_objects_are_closed_unless_the_model_allows_extra_keys():
-    from formcast.integrations.decorator import _close_objects
-
-    class Loose(pydantic.BaseModel, extra="allow"):
-        a: int
-
-    class Outer(pydantic.BaseModel):
-        properties: Person  # a property named like the keyword
-        loose: Loose
-        tags: dict[str, int]
-
-    schema = _close_objects(pydantic.TypeAdapter(Outer).json_schema())
-    assert schema["additionalProperties"] is False
-    assert "additionalProperties" not in schema["properties"]["properties"]
-    assert schema["$defs"]["Person"]["additionalProperties"] is False
-    assert schema["$defs"]["Loose"]["additionalProperties"] is True
-    assert schema["properties"]["tags"]["additionalProperties"] == {"type": "integer"}
-    assert _close_objects(True) is True
-
-
 # -- generation with a random tiny model --------------------------------------------------------
 
 torch_needed = pytest.mark.realvocab

@@ -93,3 +93,36 @@ def test_invalid_rejected(grammar: Grammar, text: str) -> None:
 def test_accepted_text_validates(grammar: Grammar, text: str) -> None:
     assert accepts(grammar, text)
     Outer.model_validate_json(text)
+
+
+def test_objects_are_closed_unless_the_model_allows_extra_keys() -> None:
+    from formcast.grammar.pydantic import _close_objects
+
+    class Person(pydantic.BaseModel):
+        name: str
+
+    class Loose(pydantic.BaseModel, extra="allow"):
+        a: int
+
+    class Outer(pydantic.BaseModel):
+        properties: Person  # a property named like the keyword
+        loose: Loose
+        tags: dict[str, int]
+
+    schema = _close_objects(pydantic.TypeAdapter(Outer).json_schema())
+    assert schema["additionalProperties"] is False
+    assert "additionalProperties" not in schema["properties"]["properties"]
+    assert schema["$defs"]["Person"]["additionalProperties"] is False
+    assert schema["$defs"]["Loose"]["additionalProperties"] is True
+    assert schema["properties"]["tags"]["additionalProperties"] == {"type": "integer"}
+    assert _close_objects(True) is True
+
+
+def test_closed_grammar_rejects_extra_keys_open_one_accepts() -> None:
+    class Point(pydantic.BaseModel):
+        x: int
+
+    extra = '{"x": 1, "y": 2}'
+    assert not accepts(Grammar.from_pydantic(Point), extra)
+    assert accepts(Grammar.from_pydantic(Point, closed=False), extra)
+    assert accepts(Grammar.from_pydantic(Point), '{"x": 1}')

@@ -211,11 +211,7 @@ class StructuredFunction(Generic[R]):
         options: dict[str, Any] = {}
         if self._whitespace is not None:
             options["whitespace"] = self._whitespace
-        if self._closed:
-            schema = _close_objects(self._type_adapter().json_schema(mode="validation"))
-            grammar = fc.Grammar.from_json_schema(schema, **options)
-        else:
-            grammar = fc.Grammar.from_pydantic(self.return_type, **options)
+        grammar = fc.Grammar.from_pydantic(self.return_type, closed=self._closed, **options)
         return fc.compile(grammar, _tokenizer_info(tokenizer))
 
 
@@ -334,45 +330,6 @@ def structured(
 
         return decorate
     return StructuredFunction(func, **options)
-
-
-# -- schema ------------------------------------------------------------------------------------
-
-_OPEN_KEYS = ("additionalProperties", "patternProperties", "unevaluatedProperties")
-_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SCHEMA_ONE = (
-    "items",
-    "additionalItems",
-    "additionalProperties",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-    "contains",
-    "propertyNames",
-    "not",
-    "if",
-    "then",
-    "else",
-)
-
-
-def _close_objects(schema: Any) -> Any:
-    """A copy of ``schema`` where objects with ``properties`` admit no other keys."""
-    if not isinstance(schema, dict):
-        return schema  # a boolean schema
-    out = dict(schema)
-    for key in _SCHEMA_MAPS:
-        if isinstance(out.get(key), dict):
-            out[key] = {name: _close_objects(sub) for name, sub in out[key].items()}
-    for key in (*_SCHEMA_LISTS, *_SCHEMA_ONE):
-        value = out.get(key)
-        if isinstance(value, list):
-            out[key] = [_close_objects(sub) for sub in value]
-        elif value is not None:
-            out[key] = _close_objects(value)
-    if "properties" in out and not any(k in out for k in _OPEN_KEYS):
-        out["additionalProperties"] = False
-    return out
 
 
 # -- decoration-time checks --------------------------------------------------------------------
