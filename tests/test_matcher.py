@@ -202,3 +202,19 @@ def test_walks_shared_between_grammars_stay_exact(json_compiled: fc.CompiledGram
         m.fill_next_token_bitmask(bm)
         got = mask_to_bool(bm[0], compiled.tokenizer.vocab_size)
         assert (got == brute_force_mask(m)).all()
+
+
+@pytest.mark.parametrize(
+    ("grammar", "text", "ok"),
+    [
+        (fc.Grammar.from_lark("start: "), "", True),
+        (fc.Grammar.from_regex("a{0}"), "", True),
+        (fc.Grammar.from_regex("a{0}"), "a", False),
+        (fc.Grammar.from_regex("a*"), "", True),
+        (fc.Grammar.from_regex("a*"), "aaa", True),
+        (fc.Grammar.from_regex("(ab)*"), "abab", True),
+    ],
+)
+def test_empty_language_edges(grammar: fc.Grammar, text: str, ok: bool) -> None:
+    """Nullable lexemes and grammars with no lexeme at all."""
+    assert accepts(grammar, text) is ok

@@ -152,9 +152,9 @@ class Matcher:
         """Whether the text so far is a complete sentence of the grammar."""
         if self._terminated:
             return True
-        if self._lx >= 0 and self._a.lexer.is_start(self._lx):
+        if self._lx < 0 or self._a.lexer.is_start(self._lx):  # -1: no lexeme can follow
             return self._rows[-1].accepting
-        if self._lx < 0 or not self._a.lexer.accepting[self._lx]:
+        if not self._a.lexer.accepting[self._lx]:
             return False
         fin = self._finish_lexeme(self._rows, self._lx)
         return fin is not None and fin[0].accepting

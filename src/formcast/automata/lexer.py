@@ -38,16 +38,17 @@ class Lexer:
         self.content_addressable = len(set(self._patterns)) == len(self._patterns)
         self._by_content: dict[tuple[tuple[str, int], ...], int] = {}
         # Byte classes shared by all lexemes: bytes whose columns agree in every DFA.
-        if dfas:
-            stacked = np.concatenate([d.trans for d in dfas], axis=0)
-            _, byte_class = np.unique(stacked.T, axis=0, return_inverse=True)
-        else:
-            byte_class = np.zeros(256, dtype=np.int64)
+        tables = [d.trans for d in dfas] or [np.zeros((1, 256), dtype=np.int32)]
+        columns = np.ascontiguousarray(np.concatenate(tables, axis=0).T)
+        class_of: dict[bytes, int] = {}
+        byte_class = [class_of.setdefault(col.tobytes(), len(class_of)) for col in columns]
         self.byte_class = np.asarray(byte_class, dtype=np.int64).reshape(256)
         n_classes = int(self.byte_class.max()) + 1
         rep = np.zeros(n_classes, dtype=np.int64)
         rep[self.byte_class[::-1]] = np.arange(255, -1, -1)  # first byte of each class
-        self._class_trans = [d.trans[:, rep] for d in dfas]  # [n_i, n_classes]
+        self._n_classes = n_classes
+        # per lexeme, per DFA state: the target of each byte class (Python lists: fast to scan)
+        self._class_rows = [d.trans[:, rep].tolist() for d in dfas]
         self._accept = [d.accept for d in dfas]
         self._ids: dict[Combined, int] = {}
         self._states: list[Combined] = []
@@ -126,22 +127,30 @@ class Lexer:
     def _close(self, sid: int) -> None:
         """Build every state reachable from ``sid`` (states already built are closed)."""
         todo = [sid]
-        built = {sid}
+        ids = self._ids
         while todo:
             cur = todo.pop()
             combined = self._states[cur]
-            lexes = [lex for lex, _ in combined]
-            rows = np.stack([self._class_trans[lex][s] for lex, s in combined])  # [k, C]
-            class_targets = np.full(rows.shape[1], -1, dtype=np.int32)
-            for c in range(rows.shape[1]):
-                col = rows[:, c]
-                nxt = tuple((lexes[i], int(col[i])) for i in np.flatnonzero(col >= 0))
-                if not nxt:
-                    continue
-                existed = nxt in self._ids
-                tid = self._intern(nxt)
-                class_targets[c] = tid
-                if not existed and tid not in built:
-                    built.add(tid)
-                    todo.append(tid)
-            self._trans[cur] = class_targets[self.byte_class]
+            class_targets = [-1] * self._n_classes
+            if len(combined) == 1:  # the common case: one lexeme alive
+                lex, st = combined[0]
+                for c, t in enumerate(self._class_rows[lex][st]):
+                    if t >= 0:
+                        nxt: Combined = ((lex, t),)
+                        tid = ids.get(nxt)
+                        if tid is None:
+                            tid = self._intern(nxt)
+                            todo.append(tid)
+                        class_targets[c] = tid
+            else:
+                rows = [self._class_rows[lex][st] for lex, st in combined]
+                for c, col in enumerate(zip(*rows, strict=True)):
+                    nxt = tuple((combined[i][0], t) for i, t in enumerate(col) if t >= 0)
+                    if not nxt:
+                        continue
+                    tid = ids.get(nxt)
+                    if tid is None:
+                        tid = self._intern(nxt)
+                        todo.append(tid)
+                    class_targets[c] = tid
+            self._trans[cur] = np.asarray(class_targets, dtype=np.int32)[self.byte_class]
