@@ -12,7 +12,7 @@ Checks, in order (exit status 1 on the first failure):
    numpy reference, bit for bit;
 2. its speed on a (batch 16, 49,152) float32 batch, CUDA-synchronised;
 3. the default model on the device generates a small JSON Schema record greedily, both with
-   :func:`formcast.generate.generate` and with HF ``generate`` + ``LogitsProcessor``; both
+   :func:`formcast.generate` and with HF ``generate`` + ``LogitsProcessor``; both
    outputs must validate. Tokens/s constrained and unconstrained are printed.
 """
 
@@ -116,7 +116,8 @@ def check_generation(device: str, max_tokens: int) -> None:
     import torch
 
     import formcast as fc
-    from formcast.generate import IncompleteOutputError, generate
+    from formcast.decoding.autoregressive import generate
+    from formcast.errors import IncompleteOutputError
     from formcast.integrations.transformers import LogitsProcessor
     from formcast.models import default_model
 

@@ -186,7 +186,7 @@ class _FakeResult:
 def test_generate(
     capsys: pytest.CaptureFixture[str], files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import formcast.generate
+    import formcast.decoding.autoregressive
     import formcast.models
 
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
@@ -196,7 +196,7 @@ def test_generate(
         calls.append((args, kwargs))
         return _FakeResult('{"n": 3}')
 
-    monkeypatch.setattr(formcast.generate, "generate", fake_generate)
+    monkeypatch.setattr(formcast.decoding.autoregressive, "generate", fake_generate)
     monkeypatch.setattr(formcast.models, "default_model", lambda: (model, tokenizer))
     status, out, err = main(
         capsys,
@@ -235,14 +235,14 @@ def test_generate_model_must_be_a_local_folder(
 def test_generate_typed_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import formcast.generate
+    import formcast.decoding.autoregressive
     import formcast.models
     from formcast.errors import IncompleteOutputError
 
     def fake_generate(*_: Any, **__: Any) -> _FakeResult:
         raise IncompleteOutputError("12", max_tokens=2)
 
-    monkeypatch.setattr(formcast.generate, "generate", fake_generate)
+    monkeypatch.setattr(formcast.decoding.autoregressive, "generate", fake_generate)
     monkeypatch.setattr(formcast.models, "default_model", lambda: (None, None))
     status, _, err = main(capsys, "generate", "--regex", "[0-9]+", "--max-tokens", "2", "n")
     assert status == 2 and err.startswith("error: max_tokens=2")

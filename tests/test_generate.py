@@ -1,4 +1,4 @@
-"""formcast.generate: the own decoding loop (KV cache, forced tokens, streaming, errors)."""
+"""formcast.decoding.autoregressive: own decoding loop (KV cache, forced tokens, streaming)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,21 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 import formcast as fc  # noqa: E402
-from formcast.errors import FormcastError  # noqa: E402
-from formcast.generate import (  # noqa: E402
+from formcast.decoding.autoregressive import (  # noqa: E402
     GenerationResult,
     IncompleteOutputError,
     generate,
     generate_stream,
 )
+from formcast.errors import FormcastError  # noqa: E402
 
 NUMBERS = r"[0-9]{1,3}(,[0-9]{1,3}){0,3}"
 
 
 def test_import_stays_light():
     code = (
-        "import sys, formcast.generate, formcast.kernels.apply, formcast.kernels.bitmask; "
+        "import sys, formcast.decoding.autoregressive, formcast.kernels.apply, "
+        "formcast.kernels.bitmask; "
         "print('torch' in sys.modules, 'numba' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -267,7 +268,7 @@ def test_type_values_are_validated_instances(tiny_model, hf_tokenizer, tok_info)
 @pytest.mark.realvocab
 def test_torch_mask_path_inside_inference_mode(tiny_model, hf_tokenizer, tok_info, monkeypatch):
     """The device path (torch ops, as on CUDA) masks in place on inference-mode logits."""
-    import formcast.generate as gen
+    import formcast.decoding.autoregressive as gen
     from formcast.kernels.apply import apply_token_bitmask_inplace_torch
 
     monkeypatch.setattr(gen, "apply_token_bitmask_inplace", apply_token_bitmask_inplace_torch)

@@ -2,6 +2,7 @@
 
 from formcast.automata.compiled import CompiledGrammar, CompileOptions
 from formcast.automata.compiled import compile_grammar as compile
+from formcast.decoding.autoregressive import GenerationResult, generate, generate_stream
 from formcast.errors import (
     CompileLimitError,
     FormcastError,
@@ -12,7 +13,6 @@ from formcast.errors import (
     TokenizerError,
     UnsupportedFeatureError,
 )
-from formcast.generate import GenerationResult, generate, generate_stream
 from formcast.grammar.ir import Grammar, GrammarBuilder, Lexeme
 from formcast.integrations.decorator import structured
 from formcast.kernels.apply import apply_token_bitmask_inplace

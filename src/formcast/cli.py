@@ -349,7 +349,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise CliError(f"--max-tokens must be at least 1, got {args.max_tokens}")
     if args.temperature < 0:
         raise CliError(f"--temperature must be >= 0, got {args.temperature}")
-    from formcast.generate import generate
+    from formcast.decoding.autoregressive import generate
 
     model, tokenizer = _load_model(args.model)
     result = generate(

@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     import jsonschema
 
     import formcast as fc
+    from formcast.decoding.autoregressive import generate_stream
     from formcast.errors import IncompleteOutputError
-    from formcast.generate import generate_stream
     from formcast.models import default_model
 
     t0 = time.perf_counter()

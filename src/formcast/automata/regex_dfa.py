@@ -1,22 +1,24 @@
-"""Regex → byte-level DFA.
+r"""Regex → byte-level DFA.
 
-interegular parses a Python regex into a pattern tree; we build a Thompson NFA over
-bytes from it (each character class becomes UTF-8 byte-range sequences), make it
-deterministic by subset construction and minimize it. The result is trimmed (states
-that cannot reach acceptance are dropped) and gets a fresh start state with no
-incoming edges, so "at the start of a lexeme" is a property of the state alone.
-(interegular's own FSM operations are far slower on bounded repetitions.)
+Python's own regex parser (``re._parser``) gives the pattern tree; we build a Thompson
+NFA over bytes from it (each character class becomes UTF-8 byte-range sequences), make
+it deterministic by subset construction and minimize it. ``\d``, ``\w`` and ``\s`` are
+ASCII (as in ECMA-262 and interegular): a subset of Python's Unicode classes. The
+result is trimmed (states that cannot reach acceptance are dropped) and gets a fresh
+start state with no incoming edges, so "at the start of a lexeme" is a property of the state alone.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from re import _constants as _c
+from re import _parser
 from typing import Any
 
-import interegular
 import numpy as np
 
 from formcast.errors import CompileLimitError, GrammarError, UnsupportedFeatureError
@@ -140,20 +142,66 @@ def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+# ASCII classes, as in ECMA-262 (JSON Schema) and interegular; narrower than Python's
+# Unicode \d \w \s, so output always also matches Python's `re`.
+_CATEGORIES: dict[Any, list[tuple[int, int]]] = {
+    _c.CATEGORY_DIGIT: [(48, 57)],
+    _c.CATEGORY_SPACE: [(9, 13), (32, 32)],
+    _c.CATEGORY_WORD: [(48, 57), (65, 90), (95, 95), (97, 122)],
+}
+_CATEGORIES[_c.CATEGORY_NOT_DIGIT] = _complement(_CATEGORIES[_c.CATEGORY_DIGIT])
+_CATEGORIES[_c.CATEGORY_NOT_SPACE] = _complement(_CATEGORIES[_c.CATEGORY_SPACE])
+_CATEGORIES[_c.CATEGORY_NOT_WORD] = _complement(_CATEGORIES[_c.CATEGORY_WORD])
+_UNSUPPORTED_OPS = {
+    _c.AT: "anchor or word boundary",
+    _c.ASSERT: "look-around",
+    _c.ASSERT_NOT: "negative look-around",
+    _c.GROUPREF: "back-reference",
+    _c.GROUPREF_EXISTS: "conditional group",
+}
+for _name in ("ATOMIC_GROUP", "POSSESSIVE_REPEAT"):
+    if hasattr(_c, _name):
+        _UNSUPPORTED_OPS[getattr(_c, _name)] = _name.lower().replace("_", " ")
+
+
 def parse_regex(pattern: str) -> Any:
-    """Parse with interegular into its pattern tree; unsupported syntax raises typed errors."""
+    """Parse with Python's own regex parser; syntax errors raise :class:`GrammarError`."""
     try:
-        return interegular.parse_pattern(pattern)
-    except interegular.patterns.Unsupported as exc:
-        raise UnsupportedFeatureError(
-            f"regex construct in {pattern!r}", hint=f"{exc}; rewrite without it"
-        ) from exc
-    except Exception as exc:  # interegular raises plain exceptions on bad syntax
+        return _parser.parse(pattern)
+    except re.error as exc:
         raise GrammarError(f"cannot parse regex {pattern!r}: {exc}") from exc
+    except RecursionError as exc:
+        raise CompileLimitError(
+            "regex_nesting", 0, f"regex {pattern[:80]!r} nests too deeply"
+        ) from exc
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _case_variants(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``ranges`` plus the single-character upper/lower case of each member."""
+    extra: list[int] = []
+    for lo, hi in ranges:
+        for cp in range(lo, hi + 1):
+            if SURROGATES[0] <= cp <= SURROGATES[1]:
+                continue
+            ch = chr(cp)
+            for v in (ch.lower(), ch.upper()):
+                if len(v) == 1 and v != ch:
+                    extra.append(ord(v))
+    return _merge(ranges + [(c, c) for c in extra])
 
 
 class _NFA:
-    """Thompson NFA over bytes built from interegular's pattern tree."""
+    """Thompson NFA over bytes built from the parse tree of Python's `re` parser."""
 
     def __init__(self, pattern: str, max_states: int) -> None:
         self.pattern = pattern
@@ -170,65 +218,97 @@ class _NFA:
         self.eps.append([])
         return len(self.edges) - 1
 
-    def build(self, node: Any, flags: Any) -> tuple[int, int]:
-        """Fragment (start, end) for ``node`` under regex ``flags``."""
-        pats = interegular.patterns
-        if isinstance(node, pats.Pattern):
-            flags = pats._combine_flags(flags, node.added_flags, node.removed_flags)
+    def seq(self, items: Any, flags: int) -> tuple[int, int]:
+        """Fragment (start, end) for a sequence of parse items under ``flags``."""
+        start = cur = self.state()
+        for op, arg in items:
+            a, b = self.item(op, arg, flags)
+            self.eps[cur].append(a)
+            cur = b
+        return start, cur
+
+    def item(self, op: Any, arg: Any, flags: int) -> tuple[int, int]:
+        if op is _c.LITERAL:
+            return self.chars([(arg, arg)], flags)
+        if op is _c.NOT_LITERAL:
+            return self.chars(_complement([(arg, arg)]), flags, negated_from=[(arg, arg)])
+        if op is _c.ANY:
+            dot = [(0, MAX_CODEPOINT)] if flags & re.DOTALL else _complement([(10, 10)])
+            return self.chars(dot, 0)
+        if op is _c.IN:
+            return self._in(arg, flags)
+        if op is _c.BRANCH:
             start, end = self.state(), self.state()
-            for option in node.options:
-                a, b = self.build(option, flags)
+            for option in arg[1]:
+                a, b = self.seq(option, flags)
                 self.eps[start].append(a)
                 self.eps[b].append(end)
             return start, end
-        if isinstance(node, pats._Concatenation):
-            start = cur = self.state()
-            for part in node.parts:
-                if isinstance(part, pats._NonCapturing):
-                    raise UnsupportedFeatureError(
-                        f"look-around in regex {self.pattern!r}", hint="rewrite without it"
-                    )
-                a, b = self.build(part, flags)
-                self.eps[cur].append(a)
-                cur = b
-            return start, cur
-        if isinstance(node, pats._Repeated):
-            start = cur = self.state()
-            for _ in range(node.min):
-                a, b = self.build(node.base, flags)
-                self.eps[cur].append(a)
-                cur = b
-            if node.max is None:
-                a, b = self.build(node.base, flags)
-                self.eps[cur].append(a)
-                self.eps[b].append(a)
-                end = self.state()
-                self.eps[cur].append(end)
-                self.eps[b].append(end)
-                return start, end
-            end = self.state()
-            for _ in range(node.max - node.min):
-                self.eps[cur].append(end)
-                a, b = self.build(node.base, flags)
-                self.eps[cur].append(a)
-                cur = b
-            self.eps[cur].append(end)
-            return start, end
-        if node is pats._EMPTY:
-            s = self.state()
-            return s, s
-        if isinstance(node, pats._CharGroup):
-            key = (node.chars, node.negated, bool(flags & pats.REFlags.I), False)
-        elif node is pats._DOT:
-            key = (frozenset("\n"), True, False, bool(flags & pats.REFlags.S))
-        else:
-            raise UnsupportedFeatureError(
-                f"regex construct {type(node).__name__} in {self.pattern!r}"
-            )
-        return self._chars(key)
+        if op is _c.SUBPATTERN:
+            _, add, remove, sub = arg
+            return self.seq(sub, (flags | add) & ~remove)
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):  # laziness is irrelevant to a full match
+            lo, hi, sub = arg
+            return self._repeat(lo, None if hi is _c.MAXREPEAT else hi, sub, flags)
+        what = _UNSUPPORTED_OPS.get(op, str(op).lower())
+        raise UnsupportedFeatureError(
+            f"{what} in regex {self.pattern!r}", hint="rewrite without it"
+        )
 
-    def _chars(self, key: tuple[frozenset[str], bool, bool, bool]) -> tuple[int, int]:
-        n_local, edges = _class_fragment(key)
+    def _repeat(self, lo: int, hi: int | None, sub: Any, flags: int) -> tuple[int, int]:
+        start = cur = self.state()
+        for _ in range(lo):
+            a, b = self.seq(sub, flags)
+            self.eps[cur].append(a)
+            cur = b
+        end = self.state()
+        if hi is None:
+            a, b = self.seq(sub, flags)
+            self.eps[cur].append(a)
+            self.eps[b].append(a)
+            self.eps[cur].append(end)
+            self.eps[b].append(end)
+            return start, end
+        for _ in range(hi - lo):
+            self.eps[cur].append(end)
+            a, b = self.seq(sub, flags)
+            self.eps[cur].append(a)
+            cur = b
+        self.eps[cur].append(end)
+        return start, end
+
+    def _in(self, items: Any, flags: int) -> tuple[int, int]:
+        negate = False
+        ranges: list[tuple[int, int]] = []
+        for op, arg in items:
+            if op is _c.NEGATE:
+                negate = True
+            elif op is _c.LITERAL:
+                ranges.append((arg, arg))
+            elif op is _c.RANGE:
+                ranges.append(arg)
+            elif op is _c.CATEGORY:
+                ranges.extend(_CATEGORIES[arg])
+            else:
+                raise UnsupportedFeatureError(f"{op} in a character class of {self.pattern!r}")
+        ranges = _merge(ranges)
+        if flags & re.IGNORECASE:
+            ranges = _case_variants(ranges)
+        return self.chars(_complement(ranges) if negate else ranges, 0)
+
+    def chars(
+        self,
+        ranges: list[tuple[int, int]],
+        flags: int,
+        negated_from: list[tuple[int, int]] | None = None,
+    ) -> tuple[int, int]:
+        """A fragment for one character out of ``ranges`` (case-folded under IGNORECASE)."""
+        if flags & re.IGNORECASE:
+            if negated_from is not None:
+                ranges = _complement(_case_variants(negated_from))
+            else:
+                ranges = _case_variants(ranges)
+        n_local, edges = _class_fragment(tuple(ranges))
         base = len(self.edges)
         for _ in range(n_local):
             self.state()
@@ -239,22 +319,13 @@ class _NFA:
 
 @functools.lru_cache(maxsize=1024)
 def _class_fragment(
-    key: tuple[frozenset[str], bool, bool, bool],
+    ranges: tuple[tuple[int, int], ...],
 ) -> tuple[int, tuple[tuple[int, int, int, int], ...]]:
-    """A character class as a byte-level fragment: (state count, edges).
+    """One character out of code point ``ranges`` as a byte-level fragment: (states, edges).
 
     Local state 0 is the start, 1 the end; intermediate states are shared by the
     remaining byte-range suffix, which keeps UTF-8 continuation structure small.
     """
-    chars, negated, icase, dotall = key
-    if dotall:
-        chars, negated = frozenset(), True
-    if icase:
-        cased = {*chars, *(c.lower() for c in chars), *(c.upper() for c in chars)}
-        chars = frozenset(c for c in cased if len(c) == 1)
-    ranges = _to_ranges(sorted(ord(c) for c in chars))
-    if negated:
-        ranges = _complement(ranges)
     ids: dict[tuple[ByteRange, ...], int] = {(): 1}
     edges: set[tuple[int, int, int, int]] = set()
     for lo_cp, hi_cp in ranges:
@@ -273,7 +344,7 @@ def compile_regex(pattern: str) -> ByteDFA:
     """Compile a Python regex (full match) to a trimmed, minimal :class:`ByteDFA`."""
     tree = parse_regex(pattern)
     nfa = _NFA(pattern, _MAX_NFA_STATES)
-    start, final = nfa.build(tree, interegular.patterns.REFlags(0))
+    start, final = nfa.seq(list(tree), tree.state.flags)
     eps = nfa.eps
     closure_cache: dict[frozenset[int], frozenset[int]] = {}
 

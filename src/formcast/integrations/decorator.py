@@ -153,13 +153,13 @@ class StructuredFunction(Generic[R]):
         ------
         TypeError
             If the arguments do not fit the signature.
-        formcast.generate.IncompleteOutputError
+        formcast.IncompleteOutputError
             If ``max_tokens`` ran out before the output was complete.
         pydantic.ValidationError
             If the generated JSON fits the schema but pydantic rejects it (a constraint the
             grammar could not express; the schema compiler refuses most such cases).
         """
-        from formcast.generate import generate
+        from formcast.decoding.autoregressive import generate
 
         prompt = self.prompt(*args, **kwargs)
         compiled = self.compiled()
@@ -205,7 +205,7 @@ class StructuredFunction(Generic[R]):
 
     def _compile(self) -> CompiledGrammar:
         import formcast as fc
-        from formcast.generate import _tokenizer_info
+        from formcast.decoding.autoregressive import _tokenizer_info
 
         _, tokenizer = self._model_and_tokenizer()
         options: dict[str, Any] = {}

@@ -1,0 +1,1 @@
+"""Decoding loops: autoregressive (and, later, diffusion)."""
