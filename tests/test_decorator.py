@@ -218,33 +218,6 @@ def test_json_schema_comes_from_pydantic():
 torch_needed = pytest.mark.realvocab
 
 
-@pytest.fixture(scope="module")
-def hf_tokenizer():
-    pytest.importorskip("transformers")
-    from formcast.models import load_hf_tokenizer
-
-    return load_hf_tokenizer("smollm2")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(hf_tokenizer):
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=len(hf_tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=1,
-        eos_token_id=2,
-    )
-    return transformers.LlamaForCausalLM(config).eval()
-
-
 SmallInt = Annotated[int, pydantic.Field(ge=0, le=999)]
 ShortStr = Annotated[str, pydantic.StringConstraints(max_length=6)]
 

@@ -41,37 +41,6 @@ def test_incomplete_output_error_is_a_formcast_error():
     assert "max_tokens=2" in str(err)
 
 
-@pytest.fixture(scope="module")
-def hf_tokenizer():
-    from formcast.models import load_hf_tokenizer
-
-    return load_hf_tokenizer("smollm2")
-
-
-@pytest.fixture(scope="module")
-def tok_info():
-    from formcast.models import load_tokenizer_info
-
-    return load_tokenizer_info("smollm2")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tok_info):
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=tok_info.vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=1,
-        eos_token_id=2,
-    )
-    return transformers.LlamaForCausalLM(config).eval()
-
-
 def _stream(*args, **kwargs) -> tuple[list[str], GenerationResult]:
     stream = generate_stream(*args, **kwargs)
     chunks = []

@@ -8,23 +8,13 @@ import numpy as np
 import pytest
 
 import formcast as fc
+from formcast.grammar.shipped import load_grammar
 from formcast.testing.oracle import brute_force_mask, mask_to_bool
 
 pytestmark = pytest.mark.realvocab
 
 GRAMMARS = {
-    "json": lambda: fc.Grammar.from_lark(
-        r"""
-        ?start: value
-        ?value: object | array | STRING | NUMBER | "true" | "false" | "null"
-        array: "[" [value ("," value)*] "]"
-        object: "{" [pair ("," pair)*] "}"
-        pair: STRING ":" value
-        STRING: /"([^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/
-        NUMBER: /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/
-        %ignore /[ \t\n\r]+/
-        """
-    ),
+    "json": lambda: load_grammar("json"),
     "select": lambda: fc.Grammar.from_lark(
         r"""
         start: "SELECT"i cols "FROM"i NAME ("WHERE"i cond)?

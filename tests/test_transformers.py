@@ -31,38 +31,16 @@ VALUE: /[0-9]{1,3}/
 
 @pytest.fixture(scope="module")
 def hf_tokenizer():
+    """A left-padding copy (the loader's tokenizer is cached and shared by other tests)."""
+    import copy
+
     from formcast.models import load_hf_tokenizer
 
-    tok = load_hf_tokenizer("smollm2")
+    tok = copy.deepcopy(load_hf_tokenizer("smollm2"))
     tok.padding_side = "left"
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
-
-
-@pytest.fixture(scope="module")
-def tok_info():
-    from formcast.models import load_tokenizer_info
-
-    return load_tokenizer_info("smollm2")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tok_info):
-    torch.manual_seed(0)
-    config = transformers.LlamaConfig(
-        vocab_size=tok_info.vocab_size,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
-    return transformers.LlamaForCausalLM(config).eval()
 
 
 def _decode_rows(out, prompt_len, tok_info) -> list[str]:
