@@ -204,3 +204,10 @@ def test_regex_front_end_raises_only_formcast_errors(pattern: str) -> None:
     if pattern == pattern.translate(_NO_COUNTS):
         with contextlib.suppress(fc.FormcastError):
             _exercise(g, "ab")
+
+
+def test_compile_options_reject_unknown_and_bad_values() -> None:
+    with pytest.raises(TypeError):
+        fc.CompileOptions(max_states=3)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="max_items_per_set"):
+        fc.CompileOptions(max_items_per_set=0)

@@ -21,13 +21,29 @@ from formcast.grammar.ir import Grammar
 from formcast.tokens.vocab import TokenizerInfo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CompileOptions:
-    """Named resource limits (units in the names)."""
+    """Named resource limits; unknown names are a ``TypeError``.
+
+    Attributes
+    ----------
+    max_lexer_states:
+        Combined lexer states (hash-consed sets of alive lexemes) per grammar.
+    max_items_per_set:
+        Earley items in one row.
+    max_walk_cache_entries:
+        Cached trie walks per compiled grammar (least recently used are dropped).
+    """
 
     max_lexer_states: int = 200_000
     max_items_per_set: int = 50_000
     max_walk_cache_entries: int = 4096
+
+    def __post_init__(self) -> None:
+        for name in ("max_lexer_states", "max_items_per_set", "max_walk_cache_entries"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"CompileOptions.{name}: expected a positive int, got {value!r}")
 
 
 class GrammarAutomata:
