@@ -64,21 +64,29 @@ class Matcher:
         return sid
 
     def _finish_lexeme(self, rows: list[EarleySet], lx: int) -> tuple[EarleySet, int] | None:
-        """End the lexeme in lexer state ``lx``: (new top row, next lexer start) or None."""
+        """End the lexeme in lexer state ``lx``: (new top row, next lexer start) or None.
+
+        Memoized on the top row by the set of complete lexemes (rows are immutable).
+        """
         done = self._a.lexer.accept_lexemes[lx]
         top = rows[-1]
+        memo = top.finished
+        if done in memo:
+            return memo[done]
+        result: tuple[EarleySet, int] | None = None
         real = tuple(x for x in done if x in top.expected)
         if real:
             child = self._a.parser.scan(rows, real)
-            if child is None:
-                return None
-            rows.append(child)
-            start = self._start(rows, child, after_ignore=False)
-            rows.pop()
-            return child, start
-        if any(x in self._a.ignore for x in done):
-            return top, self._start(rows, top, after_ignore=True)
-        return None
+            if child is not None:
+                rows.append(child)
+                try:
+                    result = child, self._start(rows, child, after_ignore=False)
+                finally:
+                    rows.pop()
+        elif any(x in self._a.ignore for x in done):
+            result = top, self._start(rows, top, after_ignore=True)
+        memo[done] = result
+        return result
 
     def _feed_bytes(self, data: bytes) -> bool:
         """Run ``data`` from the current state; on failure the state is left unchanged."""
@@ -192,7 +200,7 @@ class Matcher:
         out: np.ndarray,
     ) -> None:
         res = self._walk(key, lx, nodes)
-        np.bitwise_or(out[: len(res.inside)], res.inside, out=out[: len(res.inside)])
+        res.or_into(out)
         for lk, exit_nodes in res.exits:
             fin = self._finish_lexeme(rows, lk)
             if fin is None:
@@ -252,7 +260,7 @@ class Matcher:
                 np.split(states, cuts), np.split(ex_nodes, cuts), strict=True
             ):
                 exits.append((int(grp_states[0]), grp_nodes.copy()))
-        res = WalkResult(bits, exits)
+        res = WalkResult.pack(bits, exits)
         if nodes is None:
             SHARED_WALKS.put(self.compiled.tokenizer, self._a.lexer, lx, res)
         with self.compiled.lock:

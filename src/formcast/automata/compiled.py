@@ -131,8 +131,25 @@ class WalkResult:
     """A cached trie walk: tokens allowed without leaving the lexeme, and exits grouped
     by the lexer state in which a lexeme ended (the parser decides about those)."""
 
-    inside: np.ndarray  # int32 bitmask words
+    inside: np.ndarray  # int32 bitmask words (all of them, or those at ``words``)
     exits: list[tuple[int, np.ndarray]]  # (lexer state at the boundary, trie nodes)
+    words: np.ndarray | None = None  # indices of ``inside`` words when stored sparsely
+
+    def or_into(self, out: np.ndarray) -> None:
+        """OR the allowed tokens into the bitmask row ``out``."""
+        if self.words is None:
+            n = len(self.inside)
+            np.bitwise_or(out[:n], self.inside, out=out[:n])
+        elif len(self.words):
+            out[self.words] |= self.inside
+
+    @classmethod
+    def pack(cls, bits: np.ndarray, exits: list[tuple[int, np.ndarray]]) -> WalkResult:
+        """Store ``bits`` sparsely when few words are set (walks deep inside tokens)."""
+        words = np.flatnonzero(bits)
+        if len(words) * 8 < len(bits):
+            return cls(bits[words], exits, words.astype(np.int32))
+        return cls(bits, exits)
 
 
 @dataclass(eq=False)
@@ -158,7 +175,9 @@ class SharedWalks:
 
     def __init__(self, max_entries: int = 1024) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[tuple[str, object], tuple[np.ndarray, list]] = OrderedDict()
+        self._data: OrderedDict[tuple[str, object], tuple[np.ndarray, np.ndarray | None, list]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def get(self, tok: TokenizerInfo, lexer: Lexer, state: int) -> WalkResult | None:
@@ -168,21 +187,21 @@ class SharedWalks:
             hit = self._data.get((tok.fingerprint(), lexer.content(state)))
         if hit is None:
             return None
-        inside, exits = hit
+        inside, words, exits = hit
         local = []
         for content, nodes in exits:
             sid = lexer.by_content(content)
             if sid < 0:  # cannot happen for states reachable from a built state
                 return None
             local.append((sid, nodes))
-        return WalkResult(inside, local)
+        return WalkResult(inside, local, words)
 
     def put(self, tok: TokenizerInfo, lexer: Lexer, state: int, res: WalkResult) -> None:
         if not lexer.content_addressable:
             return
         exits = [(lexer.content(sid), nodes) for sid, nodes in res.exits]
         with self._lock:
-            self._data[(tok.fingerprint(), lexer.content(state))] = (res.inside, exits)
+            self._data[(tok.fingerprint(), lexer.content(state))] = (res.inside, res.words, exits)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
 

@@ -82,7 +82,7 @@ class EarleyTables:
 class EarleySet:
     """One Earley row: its items indexed by the symbol after the dot."""
 
-    __slots__ = ("accepting", "by_next", "children", "expected", "index", "starts")
+    __slots__ = ("accepting", "by_next", "children", "expected", "finished", "index", "starts")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -91,6 +91,8 @@ class EarleySet:
         self.accepting = False
         self.children: dict[tuple[int, ...], EarleySet | None] = {}
         self.starts: dict[bool, int] = {}  # lexer start state, keyed by "after ignore"
+        # matcher memo: complete lexemes -> (next row, next lexer start) or None
+        self.finished: dict[tuple[int, ...], tuple[EarleySet, int] | None] = {}
 
 
 class EarleyParser:
