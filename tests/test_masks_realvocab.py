@@ -65,3 +65,25 @@ def test_mask_matches_oracle(vocab: str, grammar: str) -> None:
         want = brute_force_mask(m)
         diff = np.flatnonzero(got != want)
         assert not len(diff), [(int(t), tok.token_bytes[t]) for t in diff[:10]]
+
+
+@pytest.mark.parametrize("vocab", ["smollm2", "tekken"])
+def test_special_tokens_never_allowed_in_text(vocab: str) -> None:
+    """Inside a JSON string any text is allowed, yet no special token (EOS only at the end)."""
+    from formcast.models import load_tokenizer_info
+
+    tok = load_tokenizer_info(vocab)
+    m = fc.Matcher(fc.compile(load_grammar("json"), tok))
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+    special = sorted(tok.special_ids)
+    assert m.accept_string('["')
+    m.fill_next_token_bitmask(bm)
+    allowed = mask_to_bool(bm[0], tok.vocab_size)
+    assert allowed.sum() > tok.vocab_size // 2  # most text tokens fit in a string
+    assert not allowed[special].any()
+    assert m.accept_string('"]')
+    m.fill_next_token_bitmask(bm)
+    allowed = mask_to_bool(bm[0], tok.vocab_size)
+    assert {int(t) for t in np.flatnonzero(allowed[special])} == {
+        special[i] for i, t in enumerate(special) if t in tok.eos_ids
+    }
