@@ -142,16 +142,37 @@ def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-# ASCII classes, as in ECMA-262 (JSON Schema) and interegular; narrower than Python's
-# Unicode \d \w \s, so output always also matches Python's `re`.
-_CATEGORIES: dict[Any, list[tuple[int, int]]] = {
-    _c.CATEGORY_DIGIT: [(48, 57)],
-    _c.CATEGORY_SPACE: [(9, 13), (32, 32)],
-    _c.CATEGORY_WORD: [(48, 57), (65, 90), (95, 95), (97, 122)],
+# \d \w \s match ASCII only (ECMA-262's reading, a subset of Python's Unicode classes);
+# \D \W \S are the exact complements of Python's Unicode classes. Inside a negated set
+# every item must be a *superset* of Python's class, so the complement stays a subset.
+_ASCII_CLASS = {
+    "d": [(48, 57)],
+    "s": [(9, 13), (32, 32)],
+    "w": [(48, 57), (65, 90), (95, 95), (97, 122)],
 }
-_CATEGORIES[_c.CATEGORY_NOT_DIGIT] = _complement(_CATEGORIES[_c.CATEGORY_DIGIT])
-_CATEGORIES[_c.CATEGORY_NOT_SPACE] = _complement(_CATEGORIES[_c.CATEGORY_SPACE])
-_CATEGORIES[_c.CATEGORY_NOT_WORD] = _complement(_CATEGORIES[_c.CATEGORY_WORD])
+_CATEGORY_KIND = {
+    _c.CATEGORY_DIGIT: ("d", False),
+    _c.CATEGORY_SPACE: ("s", False),
+    _c.CATEGORY_WORD: ("w", False),
+    _c.CATEGORY_NOT_DIGIT: ("d", True),
+    _c.CATEGORY_NOT_SPACE: ("s", True),
+    _c.CATEGORY_NOT_WORD: ("w", True),
+}
+
+
+@functools.lru_cache(maxsize=3)
+def _unicode_class(kind: str) -> list[tuple[int, int]]:
+    """Python's Unicode reading of ``\\d``, ``\\s`` or ``\\w`` as code point ranges."""
+    return [(m.start(), m.end() - 1) for m in re.finditer(f"\\{kind}+", _all_characters())]
+
+
+def _category(category: Any, in_negated_set: bool) -> list[tuple[int, int]]:
+    kind, negated = _CATEGORY_KIND[category]
+    if negated:  # \D: exact outside a negated set, the wider ASCII complement inside one
+        return _complement(_ASCII_CLASS[kind] if in_negated_set else _unicode_class(kind))
+    return _unicode_class(kind) if in_negated_set else _ASCII_CLASS[kind]
+
+
 _UNSUPPORTED_OPS = {
     _c.AT: "anchor or word boundary",
     _c.ASSERT: "look-around",
@@ -186,8 +207,27 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _all_characters() -> str:
+    return "".join(map(chr, range(MAX_CODEPOINT + 1)))
+
+
+@functools.lru_cache(maxsize=256)
+def _python_case_closure(ranges: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """Exactly the characters Python's ``re.IGNORECASE`` matches against ``ranges``.
+
+    Used where a superset is needed (negated sets); costs one scan of all code points.
+    """
+    cls = "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+    found = re.finditer(f"[{cls}]+", _all_characters(), re.IGNORECASE)
+    return _merge([*ranges, *((m.start(), m.end() - 1) for m in found)])
+
+
 def _case_variants(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``ranges`` plus the single-character upper/lower case of each member."""
+    """``ranges`` plus the single-character upper/lower case of each member.
+
+    A subset of what ``re.IGNORECASE`` matches (it also folds e.g. KELVIN SIGN to k).
+    """
     extra: list[int] = []
     for lo, hi in ranges:
         for cp in range(lo, hi + 1):
@@ -288,13 +328,17 @@ class _NFA:
             elif op is _c.RANGE:
                 ranges.append(arg)
             elif op is _c.CATEGORY:
-                ranges.extend(_CATEGORIES[arg])
+                ranges.extend(_category(arg, in_negated_set=negate))
             else:
                 raise UnsupportedFeatureError(f"{op} in a character class of {self.pattern!r}")
         ranges = _merge(ranges)
+        if negate:
+            if flags & re.IGNORECASE:
+                ranges = _python_case_closure(tuple(ranges))
+            return self.chars(_complement(ranges), 0)
         if flags & re.IGNORECASE:
             ranges = _case_variants(ranges)
-        return self.chars(_complement(ranges) if negate else ranges, 0)
+        return self.chars(ranges, 0)
 
     def chars(
         self,
@@ -305,7 +349,7 @@ class _NFA:
         """A fragment for one character out of ``ranges`` (case-folded under IGNORECASE)."""
         if flags & re.IGNORECASE:
             if negated_from is not None:
-                ranges = _complement(_case_variants(negated_from))
+                ranges = _complement(_python_case_closure(tuple(negated_from)))
             else:
                 ranges = _case_variants(ranges)
         n_local, edges = _class_fragment(tuple(ranges))

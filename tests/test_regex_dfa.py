@@ -1,0 +1,75 @@
+"""Regex → byte DFA against Python's `re` (the oracle): never wider, exact where ASCII."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from formcast.automata.regex_dfa import compile_regex, utf8_sequences
+
+# (pattern, exact): exact patterns must agree with re.fullmatch on every string; the others
+# use \d \w \s or case folding, where formcast reads a subset of Python's Unicode classes.
+PATTERNS = [
+    (r"[0-9]+", True),
+    (r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?", True),
+    (r'"([^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"', True),
+    (r"(ab)*", True),
+    (r"a|é|日本|😀+", True),
+    (r"[^a]", True),
+    (r".{0,3}", True),
+    (r"(?s:.)x", True),
+    (r"a{2,4}?b", True),
+    (r"[a-zA-Z_][a-zA-Z0-9_]*", True),
+    (r"\d{4}-\d{2}-\d{2}", False),
+    (r"\w+\s\W\S\D", False),
+    (r"[^\d\s]|[^\w]", False),
+    (r"(?i:select)|(?i:[^k])", False),
+]
+ALPHABET = 'ab0159-.eE+x\n"\\/_é日本😀SELCTselctkKK٣\u2003 \t'
+
+
+@pytest.mark.parametrize(("pattern", "exact"), PATTERNS)
+@given(text=st.text(alphabet=ALPHABET, max_size=8))
+def test_dfa_never_accepts_what_python_rejects(pattern: str, exact: bool, text: str) -> None:
+    ours = compile_regex(pattern).matches(text.encode())
+    theirs = re.fullmatch(pattern, text) is not None
+    if ours:
+        assert theirs
+    if exact:
+        assert ours == theirs
+
+
+@pytest.mark.parametrize("pattern", [r"\D", r"\W", r"\S", r"[^\d]", r"[^\w]", r"(?i:[^k])"])
+def test_negated_classes_are_subsets_of_python_on_all_planes(pattern: str) -> None:
+    rng = random.Random(0)
+    cps = [c for c in rng.sample(range(0x110000), 20000) if not 0xD800 <= c <= 0xDFFF]
+    cps += [0x212A, 0x17F, 0x130, 0x131, 0x663, 0x2003]  # Kelvin sign, long s, Arabic 3, em space
+    dfa = compile_regex(pattern)
+    wider = [
+        hex(c) for c in cps if dfa.matches(chr(c).encode()) and not re.fullmatch(pattern, chr(c))
+    ]
+    assert not wider
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0, 0x10FFFF), (0x80, 0x7FF), (0x7F0, 0x10010)])
+def test_utf8_sequences_cover_each_code_point_once(lo: int, hi: int) -> None:
+    seqs = utf8_sequences(lo, hi)
+    count = 0
+    for seq in seqs:
+        n = 1
+        for a, b in seq:
+            n *= b - a + 1
+        count += n
+    surrogates = max(0, min(hi, 0xDFFF) - max(lo, 0xD800) + 1)
+    assert count == hi - lo + 1 - surrogates
+
+
+def test_bytes_split_inside_a_character() -> None:
+    dfa = compile_regex("é+")
+    state = int(dfa.trans[0, 0xC3])
+    assert state >= 0 and not dfa.accept[state]  # half a character: alive, not accepting
+    assert dfa.accept[int(dfa.trans[state, 0xA9])]
