@@ -250,8 +250,9 @@ class Matcher:
             trie.max_depth,
         )
         exits: list[tuple[int, np.ndarray]] = []
-        if n:
-            states = self._scratch_states[:n]
+        if n:  # group exits by what ends there, so the parser is asked once per group
+            with self.compiled.lock:
+                states = lexer.representative[self._scratch_states[:n]]
             ex_nodes = self._scratch_nodes[:n]
             order = np.argsort(states, kind="stable")
             states, ex_nodes = states[order], ex_nodes[order]

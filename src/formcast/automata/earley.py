@@ -30,6 +30,10 @@ class EarleyTables:
     nullable: frozenset[int]
     final_pos: int  # pos of "S' -> S ." (the augmented start rule, complete)
     start_sym: int
+    # Prediction is static: predicting A adds, for every nonterminal B in closure[A], the
+    # positions own[B] (rule starts advanced over nullable symbols) with the current origin.
+    own: Mapping[int, tuple[tuple[int, int], ...]]  # nonterminal -> (pos, next symbol)
+    closure: Mapping[int, tuple[int, ...]]  # nonterminal -> nonterminals it predicts
     max_items: int = DEFAULT_MAX_ITEMS_PER_SET
 
     @classmethod
@@ -67,6 +71,25 @@ class EarleyTables:
                 if lhs not in nullable and all(s in nullable for s in rhs):
                     nullable.add(lhs)
                     changed = True
+        own: dict[int, tuple[tuple[int, int], ...]] = {}
+        for nt, starts in rule_starts.items():
+            positions: list[tuple[int, int]] = []
+            for pos in starts:
+                positions.append((pos, next_sym[pos]))
+                while next_sym[pos] >= 0 and next_sym[pos] in nullable:
+                    pos += 1
+                    positions.append((pos, next_sym[pos]))
+            own[nt] = tuple(positions)
+        closure: dict[int, tuple[int, ...]] = {}
+        for nt in rule_starts:
+            seen = {nt}
+            todo = [nt]
+            while todo:
+                for _, sym in own[todo.pop()]:
+                    if sym >= n_lexemes and sym not in seen and sym in own:
+                        seen.add(sym)
+                        todo.append(sym)
+            closure[nt] = tuple(sorted(seen))
         return cls(
             n_lexemes=n_lexemes,
             next_sym=tuple(next_sym),
@@ -75,6 +98,8 @@ class EarleyTables:
             nullable=frozenset(nullable),
             final_pos=final_pos,
             start_sym=aug,
+            own=own,
+            closure=closure,
             max_items=max_items,
         )
 
@@ -125,8 +150,9 @@ class EarleyParser:
 
     def _close(self, cur: EarleySet, seeds: list[int], rows: list[EarleySet]) -> None:
         t = self.t
-        next_sym, lhs_of, rule_starts, nullable = t.next_sym, t.lhs, t.rule_starts, t.nullable
+        next_sym, lhs_of, nullable, own, closure = t.next_sym, t.lhs, t.nullable, t.own, t.closure
         k = cur.index
+        base = k << POS_BITS
         seen = set(seeds)
         agenda = list(seeds)
         by_next = cur.by_next
@@ -153,13 +179,21 @@ class EarleyParser:
                 lst.append(item)
             if sym >= n_lex:
                 if sym not in predicted:
-                    predicted.add(sym)
-                    base = k << POS_BITS
-                    for p in rule_starts.get(sym, ()):
-                        new = base | p
-                        if new not in seen:
+                    for nt in closure.get(sym, ()):
+                        if nt in predicted:
+                            continue
+                        predicted.add(nt)
+                        for p, nsym in own[nt]:
+                            new = base | p
+                            if new in seen:
+                                continue
                             seen.add(new)
-                            agenda.append(new)
+                            if nsym >= 0:
+                                lst = by_next.get(nsym)
+                                if lst is None:
+                                    by_next[nsym] = [new]
+                                else:
+                                    lst.append(new)
                 if sym in nullable:
                     nxt = item + 1
                     if nxt not in seen:

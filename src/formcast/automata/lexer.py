@@ -57,6 +57,10 @@ class Lexer:
         self._accepting = np.zeros(64, dtype=np.bool_)
         self._is_start = np.zeros(64, dtype=np.bool_)
         self.accept_lexemes: list[tuple[int, ...]] = []
+        # states with the same complete lexemes end a lexeme the same way for the parser;
+        # the first such state represents them all (exit groups in trie walks)
+        self._representative: dict[tuple[int, ...], int] = {}
+        self._rep = np.zeros(64, dtype=np.int32)
 
     @property
     def n_states(self) -> int:
@@ -71,6 +75,11 @@ class Lexer:
     def accepting(self) -> np.ndarray:
         """``bool [n_states]``: some lexeme is complete in this state."""
         return self._accepting[: self.n_states]
+
+    @property
+    def representative(self) -> np.ndarray:
+        """``int32 [n_states]``: the first state with the same complete lexemes."""
+        return self._rep[: self.n_states]
 
     def content(self, state: int) -> tuple[tuple[str, int], ...]:
         """Grammar-independent name of a state: sorted (lexeme pattern, DFA state) pairs."""
@@ -115,6 +124,7 @@ class Lexer:
             self._trans = np.vstack([self._trans, np.full((grow, 256), -1, dtype=np.int32)])
             self._accepting = np.concatenate([self._accepting, np.zeros(grow, dtype=np.bool_)])
             self._is_start = np.concatenate([self._is_start, np.zeros(grow, dtype=np.bool_)])
+            self._rep = np.concatenate([self._rep, np.zeros(grow, dtype=np.int32)])
         self._ids[combined] = sid
         self._states.append(combined)
         if self.content_addressable:
@@ -122,6 +132,7 @@ class Lexer:
         done = tuple(lex for lex, s in combined if self._accept[lex][s])
         self.accept_lexemes.append(done)
         self._accepting[sid] = bool(done)
+        self._rep[sid] = self._representative.setdefault(done, sid)
         return sid
 
     def _close(self, sid: int) -> None:
