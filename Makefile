@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install -q
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench bench-maskbench
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,3 +33,6 @@ test: lint
 
 bench: $(VENV)/.bench
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/masks.py
+
+bench-maskbench: $(VENV)/.bench
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/maskbench.py --sample 300 --seed 0 --json maskbench.json
