@@ -50,14 +50,15 @@ class Matcher:
         """Back to the start of the grammar."""
         first = self._a.parser.initial()
         self._rows: list[EarleySet] = [first]
-        self._lx = self._start(self._rows, first, after_ignore=False)
+        self._lx = self._start(first, after_ignore=False)
         self._history: list[tuple[int, int, bool]] = []
         self._terminated = False
 
-    def _start(self, rows: list[EarleySet], top: EarleySet, after_ignore: bool) -> int:
+    def _start(self, top: EarleySet, after_ignore: bool) -> int:
+        """The lexer state at the start of the next lexeme after row ``top``."""
         sid = top.starts.get(after_ignore)
         if sid is None:
-            with self.compiled.lock:
+            with self._a.lock:
                 allowed = self._a.allowed_lexemes(top.expected, after_ignore)
                 sid = self._a.lexer.start_state(allowed)
             top.starts[after_ignore] = sid
@@ -78,13 +79,9 @@ class Matcher:
         if real:
             child = self._a.parser.scan(rows, real)
             if child is not None:
-                rows.append(child)
-                try:
-                    result = child, self._start(rows, child, after_ignore=False)
-                finally:
-                    rows.pop()
+                result = child, self._start(child, after_ignore=False)
         elif any(x in self._a.ignore for x in done):
-            result = top, self._start(rows, top, after_ignore=True)
+            result = top, self._start(top, after_ignore=True)
         memo[done] = result
         return result
 
@@ -229,7 +226,7 @@ class Matcher:
 
         trie = self._trie
         lexer = self._a.lexer
-        with self.compiled.lock:
+        with self._a.lock:
             trans, accepting = lexer.trans, lexer.accepting
         bits = np.zeros(self._n_words, dtype=np.int32)
         start_nodes = trie.root_children if nodes is None else nodes
@@ -251,7 +248,7 @@ class Matcher:
         )
         exits: list[tuple[int, np.ndarray]] = []
         if n:  # group exits by what ends there, so the parser is asked once per group
-            with self.compiled.lock:
+            with self._a.lock:
                 states = lexer.representative[self._scratch_states[:n]]
             ex_nodes = self._scratch_nodes[:n]
             order = np.argsort(states, kind="stable")

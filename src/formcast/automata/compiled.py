@@ -99,6 +99,7 @@ class GrammarAutomata:
         self.parser = EarleyParser(self.tables)
         self.ignore = frozenset(lex_id[n] for n in grammar.ignore if not dfas[lex_id[n]].is_empty)
         self.ignore_repeats = grammar.ignore_repeats
+        self.lock = threading.RLock()  # guards the lazily grown lexer tables
         self.lexer = Lexer(
             dfas,
             [grammar.lexemes[n].pattern for n in names],
