@@ -245,3 +245,105 @@ def test_torch_mask_path_inside_inference_mode(tiny_model, hf_tokenizer, tok_inf
         tiny_model, hf_tokenizer, "Numbers:", regex=NUMBERS, max_tokens=40, tokenizer_info=tok_info
     )
     assert re.fullmatch(NUMBERS, result.text), result.text
+
+
+# -- batches ---------------------------------------------------------------------------------
+
+PROMPTS = ["List some numbers.", "Numbers please; a longer prompt, so the others get padded", "x"]
+WORDS = r"""
+start: item ("," item)~1..3
+item: "[" WORD "]"
+WORD: /[a-zé]{1,5}/
+"""
+
+
+@pytest.mark.realvocab
+@pytest.mark.parametrize("constraint", [{"regex": NUMBERS}, {"grammar": WORDS}, {}])
+def test_batch_rows_equal_single_prompts(tiny_model, hf_tokenizer, tok_info, constraint):
+    """Left padding, the attention mask and positions make each row decode as if alone."""
+    kwargs = dict(max_tokens=30, tokenizer_info=tok_info, **constraint)
+    batch = generate(tiny_model, hf_tokenizer, PROMPTS, **kwargs)
+    assert isinstance(batch, list) and len(batch) == len(PROMPTS)
+    for prompt, row in zip(PROMPTS, batch, strict=True):
+        single = generate(tiny_model, hf_tokenizer, prompt, **kwargs)
+        assert row.tokens == single.tokens
+        assert row.text == single.text and row.value == single.value and row.error is None
+
+
+@pytest.mark.realvocab
+def test_batch_of_chat_messages_and_strings(tiny_model, hf_tokenizer, tok_info):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    batch = generate(
+        tiny_model,
+        hf_tokenizer,
+        [messages, "Numbers:"],
+        regex=NUMBERS,
+        max_tokens=30,
+        tokenizer_info=tok_info,
+    )
+    single = generate(
+        tiny_model, hf_tokenizer, messages, regex=NUMBERS, max_tokens=30, tokenizer_info=tok_info
+    )
+    assert batch[0].tokens == single.tokens
+    assert all(re.fullmatch(NUMBERS, r.text) for r in batch), [r.text for r in batch]
+
+
+@pytest.mark.realvocab
+def test_batch_sampling_same_seed_same_output(tiny_model, hf_tokenizer, tok_info):
+    kwargs = dict(regex=NUMBERS, temperature=1.0, max_tokens=30, tokenizer_info=tok_info)
+    a = generate(tiny_model, hf_tokenizer, ["Numbers:"] * 4, seed=5, **kwargs)
+    b = generate(tiny_model, hf_tokenizer, ["Numbers:"] * 4, seed=5, **kwargs)
+    assert [r.tokens for r in a] == [r.tokens for r in b]
+    assert len({r.text for r in a}) > 1  # rows sample independently
+    assert all(re.fullmatch(NUMBERS, r.text) for r in a), [r.text for r in a]
+
+
+@pytest.mark.realvocab
+def test_batch_incomplete_rows_carry_their_error(tiny_model, hf_tokenizer, tok_info):
+    """In a batch a row that runs out of max_tokens does not raise: ``error`` says so."""
+    batch = generate(
+        tiny_model,
+        hf_tokenizer,
+        ["Forty digits please.", "Digits:"],
+        regex=r"[0-9]{40}|[0-9]",
+        max_tokens=4,
+        tokenizer_info=tok_info,
+    )
+    for row in batch:
+        if row.error is None:
+            assert re.fullmatch(r"[0-9]|[0-9]{40}", row.text) and row.value == row.text
+        else:
+            assert isinstance(row.error, IncompleteOutputError)
+            assert row.value is None and len(row.tokens) == 4
+            assert row.error.partial_text == row.text and row.error.tokens == row.tokens
+            assert re.fullmatch(r"[0-9]{2,39}", row.text), row.text
+    assert any(row.error is not None for row in batch)
+
+
+@pytest.mark.realvocab
+def test_batch_forced_steps_skip_forward(tiny_model, hf_tokenizer, tok_info):
+    """When every live row has one choice (';', then EOS) the batch needs no forward pass."""
+    calls = []
+    handle = tiny_model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        batch = generate(
+            tiny_model,
+            hf_tokenizer,
+            ["Digits:", "Three digits, then a semicolon:"],
+            regex=r"[0-9]{3};",
+            max_tokens=10,
+            tokenizer_info=tok_info,
+        )
+    finally:
+        handle.remove()
+    assert all(re.fullmatch(r"[0-9]{3};", r.text) for r in batch), [r.text for r in batch]
+    assert len(calls) == 3  # one per sampled digit (SmolLM2 has one token per digit)
+
+
+def test_batch_argument_checks():
+    with pytest.raises(ValueError, match="got \\[\\]"):
+        generate(None, None, [], tokenizer_info=object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="one prompt"):
+        generate_stream(None, None, ["a", "b"], tokenizer_info=object())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_tokens"):
+        generate(None, None, ["a", "b"], max_tokens=0, tokenizer_info=object())  # type: ignore[arg-type]

@@ -4,7 +4,8 @@
 and drives a :class:`~formcast.Matcher` directly, which lets it do what a logits processor
 cannot: tokens the grammar forces (exactly one allowed) are appended without sampling and fed
 to the model together in the next forward pass. :func:`generate_stream` yields the text as it
-is produced.
+is produced. :func:`generate` also takes a list of prompts and decodes them as one left-padded
+batch, one matcher per row.
 
 torch is imported on first use.
 """
@@ -15,10 +16,11 @@ import codecs
 import contextlib
 import inspect
 import json
+import os
 import weakref
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -49,17 +51,59 @@ class GenerationResult:
         otherwise.
     tokens:
         Generated token ids (forced ones included, the final EOS excluded).
+    error:
+        Only in a batch (a list of prompts): the :class:`IncompleteOutputError` of a row that
+        ran out of ``max_tokens`` before its output was complete (``value`` is then None and
+        ``text`` the partial output, a valid prefix); None for a complete row. A single
+        prompt raises that error instead.
     """
 
     text: str
     value: Any
     tokens: list[int] = field(default_factory=list)
+    error: IncompleteOutputError | None = None
+
+
+@overload
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompt: str | Sequence[Mapping[str, str]],
+    *,
+    schema: Mapping[str, Any] | bool | str | None = ...,
+    grammar: Grammar | CompiledGrammar | str | None = ...,
+    regex: str | None = ...,
+    type_: Any = ...,
+    max_tokens: int = ...,
+    temperature: float = ...,
+    seed: int | None = ...,
+    chat: bool = ...,
+    tokenizer_info: TokenizerInfo | None = ...,
+) -> GenerationResult: ...
+
+
+@overload
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompt: list[str | Sequence[Mapping[str, str]]] | list[str] | list[list[dict[str, str]]],
+    *,
+    schema: Mapping[str, Any] | bool | str | None = ...,
+    grammar: Grammar | CompiledGrammar | str | None = ...,
+    regex: str | None = ...,
+    type_: Any = ...,
+    max_tokens: int = ...,
+    temperature: float = ...,
+    seed: int | None = ...,
+    chat: bool = ...,
+    tokenizer_info: TokenizerInfo | None = ...,
+) -> list[GenerationResult]: ...
 
 
 def generate(
     model: Any,
     tokenizer: Any,
-    prompt: Prompt,
+    prompt: Prompt | Sequence[Prompt],
     *,
     schema: Mapping[str, Any] | bool | str | None = None,
     grammar: Grammar | CompiledGrammar | str | None = None,
@@ -70,7 +114,7 @@ def generate(
     seed: int | None = None,
     chat: bool = True,
     tokenizer_info: TokenizerInfo | None = None,
-) -> GenerationResult:
+) -> GenerationResult | list[GenerationResult]:
     """Generate text that fits a JSON Schema, grammar, regex or type.
 
     Parameters
@@ -80,7 +124,9 @@ def generate(
     tokenizer:
         Its Hugging Face tokenizer.
     prompt:
-        The user message (or a list of chat messages ``{"role": ..., "content": ...}``).
+        The user message (or a list of chat messages ``{"role": ..., "content": ...}``), or
+        a list of such prompts: a batch, decoded together (left padding, one matcher per row)
+        and returned as a list of results in the same order.
     schema, grammar, regex, type_:
         The constraint; at most one. ``schema``: a JSON Schema (dict, bool or JSON text);
         ``grammar``: a :class:`~formcast.Grammar`, a compiled grammar or Lark text;
@@ -100,23 +146,41 @@ def generate(
 
     Returns
     -------
-    GenerationResult
+    GenerationResult or list of GenerationResult
+        One result for one prompt; a list, one per prompt, for a batch. In a batch a row that
+        runs out of ``max_tokens`` does not raise: its result carries the error in ``error``.
 
     Raises
     ------
     IncompleteOutputError
-        If ``max_tokens`` is reached before the output is complete. Output that could end
-        there (``matcher.can_terminate()``) counts as complete; unconstrained output always
-        does.
+        (single prompt only) If ``max_tokens`` is reached before the output is complete.
+        Output that could end there (``matcher.can_terminate()``) counts as complete;
+        unconstrained output always does.
     ValueError
-        If more than one constraint is given, or an option is out of range.
+        If more than one constraint is given, an option is out of range, or the prompt list
+        is empty.
     MatcherError
         If the model produced a token the grammar rejects (a bug; should not happen).
     """
+    if _is_batch(prompt):
+        return _generate_batch(
+            model,
+            tokenizer,
+            list(prompt),  # type: ignore[arg-type]
+            schema=schema,
+            grammar=grammar,
+            regex=regex,
+            type_=type_,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            chat=chat,
+            tokenizer_info=tokenizer_info,
+        )
     stream = generate_stream(
         model,
         tokenizer,
-        prompt,
+        prompt,  # type: ignore[arg-type]
         schema=schema,
         grammar=grammar,
         regex=regex,
@@ -160,16 +224,38 @@ def generate_stream(
     ------
     IncompleteOutputError
         After the last chunk, if ``max_tokens`` ran out first.
+    ValueError
+        As :func:`generate`, and for a list of prompts (stream one prompt at a time).
     """
     # Set-up runs now, so bad arguments raise here rather than at the first next().
-    if max_tokens < 1:
-        raise ValueError(f"expected max_tokens >= 1, got {max_tokens}")
-    if temperature < 0:
-        raise ValueError(f"expected temperature >= 0 (0 = greedy), got {temperature}")
+    if _is_batch(prompt):
+        raise ValueError(
+            "generate_stream takes one prompt, got a list of prompts; use generate() for a batch"
+        )
+    _check_options(max_tokens, temperature)
     tok = tokenizer_info if tokenizer_info is not None else _tokenizer_info(tokenizer)
     compiled, parse = _constraint(tok, schema=schema, grammar=grammar, regex=regex, type_=type_)
     prompt_ids = _prompt_ids(tokenizer, prompt, chat=chat)
     return _decode(model, tok, compiled, parse, prompt_ids, max_tokens, temperature, seed)
+
+
+def _check_options(max_tokens: int, temperature: float) -> None:
+    if max_tokens < 1:
+        raise ValueError(f"expected max_tokens >= 1, got {max_tokens}")
+    if temperature < 0:
+        raise ValueError(f"expected temperature >= 0 (0 = greedy), got {temperature}")
+
+
+def _is_batch(prompt: Any) -> bool:
+    """A list of prompts (strings or message lists), not one prompt or one message list."""
+    if isinstance(prompt, str | Mapping) or not isinstance(prompt, Sequence):
+        return False
+    if not prompt:
+        raise ValueError("expected a prompt (a string, chat messages or a list of prompts), got []")
+    first = prompt[0]
+    return isinstance(first, str) or (
+        isinstance(first, Sequence) and not isinstance(first, Mapping)
+    )
 
 
 # -- constraint ------------------------------------------------------------------------------
@@ -348,6 +434,183 @@ def _decode(
     return GenerationResult(text=text, value=parse(text), tokens=tokens)
 
 
+# -- batch decoding -------------------------------------------------------------------------
+
+
+def _generate_batch(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[Prompt],
+    *,
+    schema: Any,
+    grammar: Any,
+    regex: Any,
+    type_: Any,
+    max_tokens: int,
+    temperature: float,
+    seed: int | None,
+    chat: bool,
+    tokenizer_info: TokenizerInfo | None,
+) -> list[GenerationResult]:
+    _check_options(max_tokens, temperature)
+    tok = tokenizer_info if tokenizer_info is not None else _tokenizer_info(tokenizer)
+    compiled, parse = _constraint(tok, schema=schema, grammar=grammar, regex=regex, type_=type_)
+    prompt_ids = [_prompt_ids(tokenizer, p, chat=chat) for p in prompts]
+    return _decode_batch(
+        model, tokenizer, tok, compiled, parse, prompt_ids, max_tokens, temperature, seed
+    )
+
+
+def _decode_batch(
+    model: Any,
+    tokenizer: Any,
+    tok: TokenizerInfo,
+    compiled: CompiledGrammar | None,
+    parse: Any,
+    prompt_ids: list[list[int]],
+    max_tokens: int,
+    temperature: float,
+    seed: int | None,
+) -> list[GenerationResult]:
+    """Decode all rows together; every live row gets one token per step.
+
+    The prompts are left-padded (attention mask 0, positions counted from each row's first
+    real token). A step whose every live row has exactly one allowed token runs no forward
+    pass: those tokens wait as one more pending column, like forced tokens in :func:`_decode`.
+    Finished rows receive the pad token, masked out, until the whole batch is done.
+    """
+    import torch
+
+    from formcast.matcher import BatchMatcher, Matcher
+
+    device = _model_device(model)
+    n = len(prompt_ids)
+    matchers = [Matcher(compiled) for _ in range(n)] if compiled is not None else None
+    threads = min(n, os.cpu_count() or 1)
+    pool = BatchMatcher(max_threads=threads) if matchers is not None and threads > 1 else None
+    bitmask = allocate_token_bitmask(n, tok.vocab_size)
+    eos = {int(e) for e in tok.eos_ids}
+    pad = _pad_id(tokenizer, tok)
+    generator = None
+    if temperature > 0 and seed is not None:
+        generator = torch.Generator(device=device).manual_seed(seed)
+
+    # Per row: tokens the model has not seen yet, their attention-mask bits and positions.
+    width = max(len(ids) for ids in prompt_ids)
+    pending = [[pad] * (width - len(ids)) + ids for ids in prompt_ids]
+    pending_mask = [[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids]
+    positions = [[0] * (width - len(ids)) + list(range(len(ids))) for ids in prompt_ids]
+    next_pos = [len(ids) for ids in prompt_ids]
+    attention: list[list[int]] = [[] for _ in range(n)]  # the mask of everything fed so far
+    tokens: list[list[int]] = [[] for _ in range(n)]
+    finished = [False] * n
+    live = list(range(n))
+    past: Any = None
+
+    for _ in range(max_tokens):
+        if matchers is not None:
+            if pool is not None and len(live) > 1:
+                pool.fill_next_token_bitmask([matchers[r] for r in live], bitmask, live)
+            else:
+                for r in live:
+                    matchers[r].fill_next_token_bitmask(bitmask, r)
+            if not bitmask[live].any(axis=1).all():
+                raise MatcherError("no token is allowed next (empty mask); this is a formcast bug")
+            forced = [_single_allowed(bitmask[r]) for r in live]
+        if matchers is not None and all(f is not None for f in forced):
+            chosen = [int(f) for f in forced if f is not None]
+        else:
+            with torch.inference_mode():
+                for r in range(n):
+                    attention[r].extend(pending_mask[r])
+                logits, past = _forward_batch(model, pending, attention, positions, past, device)
+                if matchers is not None:
+                    apply_token_bitmask_inplace(logits, bitmask, live)
+                chosen = _sample_rows(logits[live], temperature, generator)
+            pending = [[] for _ in range(n)]
+            pending_mask = [[] for _ in range(n)]
+            positions = [[] for _ in range(n)]
+        for r, token in zip(live, chosen, strict=True):
+            m = matchers[r] if matchers is not None else None
+            if token in eos and (m is None or m.accept_token(token)):
+                finished[r] = True
+            elif m is not None and not m.accept_token(token):
+                raise MatcherError(
+                    f"row {r}: the model produced token {token} ({tok.token_bytes[token]!r}), "
+                    "which the grammar does not allow; this is a formcast bug, please report it"
+                )
+            else:
+                tokens[r].append(token)
+        live = [r for r in live if not finished[r]]
+        if not live:
+            break
+        for r in range(n):
+            if finished[r]:
+                pending[r].append(pad)
+                pending_mask[r].append(0)
+                positions[r].append(max(0, next_pos[r] - 1))
+            else:
+                pending[r].append(tokens[r][-1])
+                pending_mask[r].append(1)
+                positions[r].append(next_pos[r])
+                next_pos[r] += 1
+
+    results = []
+    for r in range(n):
+        text = b"".join(tok.token_bytes[t] for t in tokens[r]).decode("utf-8", errors="replace")
+        m = matchers[r] if matchers is not None else None
+        if finished[r] or m is None or m.can_terminate():
+            results.append(GenerationResult(text=text, value=parse(text), tokens=tokens[r]))
+        else:
+            error = IncompleteOutputError(text, max_tokens=max_tokens, tokens=tokens[r])
+            results.append(GenerationResult(text=text, value=None, tokens=tokens[r], error=error))
+    return results
+
+
+def _pad_id(tokenizer: Any, tok: TokenizerInfo) -> int:
+    pad = getattr(tokenizer, "pad_token_id", None)
+    if isinstance(pad, int):
+        return pad
+    return min((int(e) for e in tok.eos_ids), default=0)
+
+
+def _forward_batch(
+    model: Any,
+    pending: list[list[int]],
+    attention: list[list[int]],
+    positions: list[list[int]],
+    past: Any,
+    device: Any,
+) -> tuple[Any, Any]:
+    """Run the model on each row's unseen tokens (all rows the same count); last logits."""
+    import torch
+
+    params = _forward_params(type(model))
+    cache_arg = "cache" if "cache" in params else "past_key_values"
+    kwargs: dict[str, Any] = {cache_arg: past, "use_cache": True}
+    kwargs["attention_mask"] = torch.tensor(attention, dtype=torch.long, device=device)
+    if "position_ids" in params:
+        kwargs["position_ids"] = torch.tensor(positions, dtype=torch.long, device=device)
+    if "logits_to_keep" in params:
+        kwargs["logits_to_keep"] = 1
+    input_ids = torch.tensor(pending, dtype=torch.long, device=device)
+    out = model(input_ids=input_ids, **kwargs)
+    cache = getattr(out, "cache", None)
+    if cache is None:
+        cache = getattr(out, "past_key_values", None)
+    return out.logits[:, -1].float().contiguous(), cache
+
+
+def _sample_rows(logits: Any, temperature: float, generator: Any) -> list[int]:
+    """One token per row (empty masks were refused before the forward pass)."""
+    import torch
+
+    if temperature == 0:
+        return [int(t) for t in torch.argmax(logits, dim=-1).tolist()]
+    probs = torch.softmax(logits / temperature, dim=-1)
+    return [int(t) for t in torch.multinomial(probs, 1, generator=generator)[:, 0].tolist()]
+
+
 def _model_device(model: Any) -> Any:
     device = getattr(model, "device", None)
     if device is not None:
@@ -372,6 +635,7 @@ def _forward(model: Any, pending: list[int], past: Any, device: Any) -> tuple[An
 
 
 _FORWARD_ARGS: dict[Any, tuple[str, bool]] = {}
+_FORWARD_PARAMS: dict[Any, frozenset[str]] = {}
 
 
 def _forward_args(model_type: Any) -> tuple[str, bool]:
@@ -379,12 +643,21 @@ def _forward_args(model_type: Any) -> tuple[str, bool]:
     before) and whether ``logits_to_keep`` is accepted; per model class."""
     found = _FORWARD_ARGS.get(model_type)
     if found is None:
-        try:
-            params = inspect.signature(model_type.forward).parameters
-        except (TypeError, ValueError):
-            params = {}  # type: ignore[assignment]
+        params = _forward_params(model_type)
         cache = "cache" if "cache" in params else "past_key_values"
         found = _FORWARD_ARGS[model_type] = (cache, "logits_to_keep" in params)
+    return found
+
+
+def _forward_params(model_type: Any) -> frozenset[str]:
+    """Names of the parameters of ``model_type.forward`` (empty when not inspectable)."""
+    found = _FORWARD_PARAMS.get(model_type)
+    if found is None:
+        try:
+            found = frozenset(inspect.signature(model_type.forward).parameters)
+        except (TypeError, ValueError):
+            found = frozenset()
+        _FORWARD_PARAMS[model_type] = found
     return found
 
 
