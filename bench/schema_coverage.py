@@ -1,7 +1,8 @@
 """Compile every MaskBench schema with formcast (no tokenizer) and count the outcomes.
 
-Usage: ``python bench/schema_coverage.py [MASKBENCH_DIR]``. Prints how many schemas
-compile, how many are refused (by keyword), how many are invalid, and other errors.
+Usage: ``python bench/schema_coverage.py [--reasons] [MASKBENCH_DIR]``. Prints how many
+schemas compile, how many are refused (by keyword), how many are invalid, and other errors;
+``--reasons`` adds the most common refusal messages (keyword and hint, without pointer).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ DEFAULT_DIR = pathlib.Path(__file__).resolve().parents[1] / "../shared/data/mask
 
 
 def main(argv: list[str]) -> int:
-    root = pathlib.Path(argv[1]) if len(argv) > 1 else DEFAULT_DIR
+    reasons_wanted = "--reasons" in argv
+    args = [a for a in argv[1:] if a != "--reasons"]
+    root = pathlib.Path(args[0]) if args else DEFAULT_DIR
+    reasons: collections.Counter[str] = collections.Counter()
     files = sorted(root.glob("*.json"))
     outcome: collections.Counter[str] = collections.Counter()
     refused: collections.Counter[str] = collections.Counter()
@@ -36,6 +40,8 @@ def main(argv: list[str]) -> int:
         except UnsupportedFeatureError as exc:
             outcome["refused"] += 1
             refused[exc.feature.split(" ")[0]] += 1
+            hint = str(exc).partition("; ")[2]
+            reasons[f"{exc.feature}: {hint[:70]}"] += 1
         except SchemaError:
             outcome["invalid schema"] += 1
         except RecursionError:
@@ -52,6 +58,10 @@ def main(argv: list[str]) -> int:
     print("top refusal keywords:")
     for kw, c in refused.most_common(15):
         print(f"  {kw:25s} {c}")
+    if reasons_wanted:
+        print("top refusal reasons:")
+        for why, c in reasons.most_common(25):
+            print(f"  {c:5d} {why}")
     if errors:
         print("errors:")
         for e, c in errors.most_common(10):

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import warnings
 from decimal import Decimal
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from formcast.errors import SchemaError, UnsupportedFeatureError
 from formcast.grammar.ir import Grammar
+from formcast.grammar.json_keysets import key_sets
 from formcast.grammar.json_numbers import decimal_range, integer_range
 from formcast.grammar.json_strings import complement_body
 from formcast.testing.oracle import accepts
@@ -20,6 +23,12 @@ from formcast.testing.oracle import accepts
 CASES: list[tuple[dict, list, list]] = [
     ({"type": "integer", "minimum": -3, "exclusiveMaximum": 12}, [-3, 0, 11], [-4, 12, 1.5, "1"]),
     ({"type": "number", "minimum": 0, "maximum": 10}, [0, 0.5, 10, 10.0], [-0.5, 10.01, 11]),
+    (
+        {"type": "number", "minimum": 0.25, "exclusiveMaximum": 1.5},
+        [0.25, 0.3, 1, 1.49, 0.2500001],
+        [0.2, 0.2499, 1.5, -1, 2],
+    ),
+    ({"type": "number", "exclusiveMinimum": -0.5, "maximum": 0}, [-0.4, 0, -0.0], [-0.5, 0.1]),
     ({"type": "integer", "multipleOf": 5}, [0, 5, -10, 100], [3, 7, 1.5]),
     ({"type": "string", "minLength": 2, "maxLength": 3}, ["ab", "abc", "é\n"], ["a", "abcd"]),
     ({"type": "string", "pattern": "^[a-z]+$"}, ["abc"], ["", "aBc", "1"]),
@@ -70,6 +79,28 @@ CASES: list[tuple[dict, list, list]] = [
         [{"x-a": "s"}, {"y": 1}],
     ),
     (
+        {"patternProperties": {"^x-": {"type": "integer"}}},
+        [{}, {"x-a": 1}, {"y": "s"}, {"y": 1, "x-": 2}],
+        [{"x-a": "s"}, {"y": 1, "x-b": None}],
+    ),
+    (
+        {
+            "properties": {"ID": {"type": "string"}},
+            "patternProperties": {"^[a-z_]+$": {"type": "integer"}, "^[0-9]+$": {"type": "null"}},
+            "additionalProperties": {"type": "boolean"},
+        },
+        [{"ID": "x", "abc": 1, "12": None, "A": True}, {"a_b": 2}],
+        [{"ID": 1}, {"abc": True}, {"12": 1}, {"A": 1}, {"abc\n": True}],
+    ),
+    (
+        {
+            "patternProperties": {".*": {"type": ["string", "integer"]}},
+            "properties": {"n": {"type": "integer"}},
+        },
+        [{"n": 1, "s": "t"}, {}, {"s": 2}],
+        [{"n": "1"}, {"s": None}],
+    ),
+    (
         {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3},
         [[1], [1, 2, 3]],
         [[], [1, 2, 3, 4], ["a"]],
@@ -100,8 +131,65 @@ CASES: list[tuple[dict, list, list]] = [
         [{"k": "a", "x": 1}, {"k": "b", "x": "s"}],
         [{"k": "a", "x": "s"}, {"k": "c"}],
     ),
+    (
+        {"oneOf": [{"required": ["value"]}, {"required": ["values"]}]},
+        [{"value": 1}, {"values": 2, "x": 1}],
+        [{"value": 1, "values": 2}, {}, 1],
+    ),
+    (
+        {
+            "type": "object",
+            "oneOf": [
+                {"properties": {"a": {}}, "required": ["a"], "additionalProperties": False},
+                {"properties": {"b": {}}, "required": ["b"], "additionalProperties": False},
+            ],
+        },
+        [{"a": 1}, {"b": 2}],
+        [{"a": 1, "b": 2}, {}, 1],
+    ),
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, [1.5], [1, "x"]),
+    ({"oneOf": [{"type": "string"}, {"enum": ["a", 1]}]}, ["b", 1], ["a", 2]),
     ({"allOf": [{"type": "integer"}, {"minimum": 2}, {"maximum": 4}]}, [2, 4], [1, 5]),
+    (
+        {
+            "type": "object",
+            "properties": {"kind": {"enum": ["a", "b"]}, "x": {}},
+            "if": {"properties": {"kind": {"const": "a"}}},
+            "then": {"required": ["x"]},
+            "else": {"properties": {"x": {"type": "string"}}},
+        },
+        [{"kind": "a", "x": 1}, {"kind": "b", "x": "s"}, {"kind": "b"}, {"x": 1}],
+        [{"kind": "a"}, {"kind": "b", "x": 1}, {"kind": "c"}],
+    ),
+    (
+        {"if": {"properties": {"k": {"const": 1}}, "required": ["k"]}, "then": {"required": ["v"]}},
+        [{"k": 1, "v": 2}, {"k": 2}, {}, 5],
+        [{"k": 1}],
+    ),
+    ({"not": {"properties": {"a": {"type": "string"}}}}, [{"a": 1}], [{"a": "s"}, {}, 1]),
     ({"not": {"type": "string"}}, [1, None, []], ["s"]),
+    ({"not": {"required": ["a", "b"]}}, [{}, {"a": 1}, {"b": 2, "c": 3}], [{"a": 1, "b": 2}, 1]),
+    (
+        {"type": "object", "properties": {"a": {}, "b": {}}, "not": {"required": ["a"]}},
+        [{}, {"b": 1}],
+        [{"a": 1}, {"b": 1, "a": 2}],
+    ),
+    (
+        {"not": {"anyOf": [{"required": ["a"]}, {"required": ["b"]}]}},
+        [{}, {"c": 1}],
+        [{"a": 1}, {"b": 1}, "s"],
+    ),
+    (
+        {"not": {"allOf": [{"required": ["a"]}, {"required": ["b"]}]}},
+        [{}, {"a": 1}],
+        [{"a": 1, "b": 1}],
+    ),
+    ({"type": "integer", "not": {"enum": [3, 5]}}, [0, 4, 6, -1], [3, 5, 1.5]),
+    ({"type": "number", "minimum": 0, "not": {"enum": [3, 5]}}, [0, 4, 1.5, 3.5], [3, 5, -1]),
+    ({"not": {"const": "x"}}, ["y", "", 1, None, True, {"a": 1}], ["x"]),
+    ({"type": "string", "not": {"enum": ["a", "ab"]}}, ["b", "abc", ""], ["a", "ab", 1]),
+    ({"not": {"enum": [True, None]}}, [False, 1, "x"], [True, None]),
+    ({"not": {"type": "object", "required": ["a"]}}, [1, None, {}, {"b": 1}], [{"a": 1}]),
     (
         {
             "$defs": {
@@ -185,23 +273,66 @@ def test_additional_keys_exclude_declared_names() -> None:
     assert not accepts(g, '{"a": 1, "a": "x"}')
 
 
+DEPENDENCY_SCHEMAS = [
+    {"properties": {"a": {}, "b": {}, "c": {}}, "dependentRequired": {"a": ["b"]}},
+    {
+        "properties": {"a": {}, "b": {}, "c": {}},
+        "dependentRequired": {"b": ["a", "c"]},
+        "additionalProperties": False,
+    },
+    {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "properties": {"a": {}},
+        "dependencies": {"a": ["x"], "x": {"required": ["y"]}},
+    },
+    {"properties": {"a": {}, "b": {}}, "dependentRequired": {"a": ["b"], "b": ["a"]}},
+    {"properties": {"a": {}}, "dependentRequired": {"a": ["z"]}, "additionalProperties": False},
+    {"properties": {"a": {}, "b": {}}, "dependentRequired": {"a": ["b"]}, "maxProperties": 1},
+]
+
+
+@pytest.mark.parametrize("schema", DEPENDENCY_SCHEMAS)
+def test_dependencies_exact(schema: dict) -> None:
+    """Every key set: some key order is accepted iff the object is valid."""
+    g = Grammar.from_json_schema(schema)
+    check = jsonschema.validators.validator_for(schema)(schema)
+    for r in range(5):
+        for keys in itertools.combinations(["a", "b", "c", "x", "y", "z", "q"], r):
+            got = any(
+                accepts(g, json.dumps(dict.fromkeys(order, 1)))
+                for order in itertools.permutations(keys)
+            )
+            assert got == check.is_valid(dict.fromkeys(keys, 1)), keys
+
+
 # -- refusals: type and pointer -----------------------------------------------------------
 
 REFUSALS = [
     ({"uniqueItems": True, "items": {"type": "string"}}, "uniqueItems", ""),
-    ({"properties": {"x": {"format": "color"}}}, "format 'color'", "/properties/x/format"),
+    ({"properties": {"x": {"format": "regex"}}}, "format 'regex'", "/properties/x/format"),
     ({"oneOf": [{"type": "string"}, {"maxLength": 3}]}, "oneOf", "/oneOf"),
     ({"not": {"minimum": 3}}, "not", "/not"),
+    ({"type": "string", "minLength": 2, "not": {"const": "ab"}}, "not", "/not"),
+    ({"not": {"enum": [[1]]}}, "not", "/not"),
     ({"if": {"minimum": 3}, "then": {"maximum": 5}}, "if", "/if"),
-    ({"type": "number", "minimum": 0.5}, "minimum", ""),
     ({"type": "integer", "multipleOf": 7}, "multipleOf", ""),
     ({"type": "string", "pattern": "(?=a)"}, "pattern", "/pattern"),
     ({"type": "string", "pattern": "^a", "format": "date"}, "format", "/format"),
     ({"$ref": "http://example.com/x.json"}, "$ref", ""),
     ({"unevaluatedProperties": False}, "unevaluatedProperties", "/unevaluatedProperties"),
-    ({"dependentRequired": {"a": ["b"]}}, "dependentRequired", "/dependentRequired"),
-    ({"patternProperties": {"^a": {"type": "integer"}}}, "patternProperties", ""),
+    (
+        {"dependentSchemas": {"a": {"properties": {"b": {"type": "integer"}}}}},
+        "dependentSchemas",
+        "/dependentSchemas/a",
+    ),
+    (
+        {"patternProperties": {"^a": {"type": "integer"}, "b": {"type": "string"}}},
+        "patternProperties",
+        "/patternProperties",
+    ),
     ({"type": "array", "contains": {"type": "integer"}, "minItems": 2}, "contains", ""),
+    ({"type": "object", "minProperties": 3}, "minProperties", ""),
+    ({"if": {"properties": {"a": {"minimum": 1}}}, "then": {"required": ["a"]}}, "if", "/if"),
 ]
 
 
@@ -214,6 +345,19 @@ def test_refusals(schema: dict, feature: str, pointer: str) -> None:
     with pytest.warns(UserWarning):
         g = Grammar.from_json_schema(schema, lenient=True)
     assert any(feature in n for n in g.notes)
+
+
+def test_custom_format_is_an_annotation() -> None:
+    schema = {"properties": {"n": {"type": "integer", "format": "int32"}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an annotation is not a relaxation: no warning
+        g = Grammar.from_json_schema(schema)
+    assert g.notes == ("annotation only: custom format 'int32' at /properties/n/format",)
+    assert accepts(g, '{"n": 12345678901}')
+    assert not accepts(g, '{"n": "1"}')
+    known = Grammar.from_json_schema({"type": "string", "format": "date"})
+    assert not known.notes
+    assert not accepts(known, '"2024-13-01"')
 
 
 def test_invalid_schema_pointer() -> None:
@@ -264,6 +408,54 @@ def test_decimal_range_exact(lo: int, lx: bool, hi: int, hx: bool, d: Decimal) -
     ok = (d > lo if lx else d >= lo) and (d < hi if hx else d <= hi)
     text = format(d, "f")
     assert bool(r is not None and re.fullmatch(r, text)) == ok
+
+
+@given(
+    st.one_of(st.none(), st.decimals(-3, 3, places=2, allow_nan=False)),
+    st.booleans(),
+    st.one_of(st.none(), st.decimals(-3, 3, places=2, allow_nan=False)),
+    st.booleans(),
+    st.decimals(-5, 5, places=3, allow_nan=False),
+)
+@example(Decimal("0.25"), False, Decimal("0.25"), False, Decimal("0.250"))
+@example(Decimal("-0.5"), True, None, False, Decimal("-0.5"))
+def test_decimal_range_fractional_bounds(
+    lo: Decimal | None, lx: bool, hi: Decimal | None, hx: bool, d: Decimal
+) -> None:
+    ok = (lo is None or (d > lo if lx else d >= lo)) and (hi is None or (d < hi if hx else d <= hi))
+    text = format(d, "f")
+    r = decimal_range(lo, lx, hi, hx)
+    assert bool(r is not None and re.fullmatch(r, text)) == ok, (r, text)
+    r = decimal_range(lo, lx, hi, hx, frac_only=True)
+    ok = ok and d != d.to_integral_value()
+    assert bool(r is not None and re.fullmatch(r, text)) == ok, (r, text)
+
+
+KEY_PATTERNS = [
+    ["^[a-z_]+$", "^[0-9]+$"],
+    ["^x-", "^\\d+$"],
+    [".+"],
+    ["^\\w[\\w.:-]*$"],
+    ["a", "^b$"],
+]
+
+
+@pytest.mark.parametrize("patterns", KEY_PATTERNS)
+@given(st.lists(st.text('abx_-.:1\n\ufeffé٣ "', max_size=3), max_size=3), st.data())
+def test_key_sets_exact(patterns: list[str], words: list[str], data: st.DataObject) -> None:
+    own, rest = key_sets(patterns, words)
+    key = data.draw(st.text('abx_-.:1\n\ufeffé٣ "', max_size=4))
+    for text in (json.dumps(key)[1:-1], json.dumps(key, ensure_ascii=False)[1:-1]):
+        hits = [re.search(p, key) is not None for p in patterns]
+        for body, hit in zip(own, hits, strict=True):
+            if body is not None and re.fullmatch(body, text):
+                assert hit and key not in words, (key, body)
+        if rest is not None and re.fullmatch(rest, text):
+            assert not any(hits) and key not in words, (key, rest)
+    if key.isascii() and key.isprintable() and '"' not in key and key not in words:
+        matched = [p for p in patterns if re.search(p, key)]
+        if not matched:
+            assert rest is not None and re.fullmatch(rest, key), key
 
 
 @given(st.lists(st.text(max_size=4), max_size=5), st.text(max_size=5))

@@ -1,8 +1,14 @@
-"""String ``format`` values as regexes over the string body.
+"""String ``format`` values as regexes over the string body, and the format policy.
 
 Each regex accepts a *subset* of the format (never a string outside it): e.g. dates are
 checked day-by-month with leap years, but RFC 3339's lowercase ``t``/``z`` and leap
 seconds are not accepted. Bodies are printable ASCII written raw (no escapes).
+
+Policy (see ``docs/json_schema.md``): formats in :data:`FORMATS` are enforced; the other
+formats that JSON Schema itself defines (:data:`SPEC_FORMATS`) are refused, since
+validators commonly assert them; any other name is a custom format, which the
+specification lets validators treat as an annotation: it is ignored and recorded in
+``Grammar.notes``.
 """
 
 from __future__ import annotations
@@ -74,3 +80,18 @@ FORMATS: dict[str, str] = {
     "uri": URI,
     "uuid": UUID,
 }
+
+#: formats defined by JSON Schema (drafts 4 to 2020-12) that are not in FORMATS: refused
+SPEC_FORMATS = frozenset(
+    [
+        "uri-reference",
+        "iri",
+        "iri-reference",
+        "uri-template",
+        "json-pointer",
+        "relative-json-pointer",
+        "idn-email",
+        "idn-hostname",
+        "regex",
+    ]
+)

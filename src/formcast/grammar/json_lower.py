@@ -8,15 +8,16 @@ whitespace can appear before the first or after the last token.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any as TAny
 
-import interegular
-
 from formcast.grammar.ir import GrammarBuilder
 from formcast.grammar.json_formats import FORMATS
+from formcast.grammar.json_keysets import KeySetTooLarge, key_sets
 from formcast.grammar.json_numbers import (
     INT,
     NUMBER,
@@ -49,6 +50,10 @@ from formcast.grammar.json_strings import (
 )
 
 _FRAC = r"-?(?:0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"
+#: names taking part in `dependencies` of one object (the grammar tracks their subsets)
+MAX_DEPENDENCY_NAMES = 10
+#: undeclared optional dependency names whose every order is allowed (k! object rules)
+MAX_PERMUTED_NAMES = 4
 
 
 class Lowerer:
@@ -175,7 +180,8 @@ class Lowerer:
                 return self.b.lexeme(r)
         if kinds == {"frac"}:
             if n.lo is not None or n.hi is not None:
-                self.p.refuse("minimum", where, "bounds on non-integers")
+                r = decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl, frac_only=True)
+                return self.b.lexeme(r) if r is not None else None
             return self.b.lexeme(_FRAC)
         if kinds == {"int"}:
             lo = hi = None
@@ -193,10 +199,6 @@ class Lowerer:
             return self.b.lexeme(r) if r is not None else None
         if n.lo is None and n.hi is None:
             return self.b.lexeme(NUMBER)
-        for bound, kw in ((n.lo, "minimum"), (n.hi, "maximum")):
-            if bound is not None and bound != bound.to_integral_value():
-                self.p.refuse(kw, where, "non-integer bound on a number (integers are exact)")
-                return self.b.lexeme(NUMBER)
         r = decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl)
         return self.b.lexeme(r) if r is not None else None
 
@@ -209,6 +211,17 @@ class Lowerer:
         lo, hi = s.min_len, s.max_len
         if hi is not None and hi < lo:
             return None
+        if s.exclude:
+            if (
+                s.formats
+                or s.patterns
+                or lo > 0
+                or hi is not None
+                or has_surrogate("".join(s.exclude))
+            ):
+                self.p.refuse("not", s.exclude_at, "excluded strings with other string rules")
+            else:
+                return complement_body(s.exclude)
         formats = list(dict.fromkeys(f for f, _ in s.formats))
         patterns = list(dict.fromkeys(p for p, _ in s.patterns))
         length = lo > 0 or hi is not None
@@ -316,19 +329,56 @@ class Lowerer:
         members: list[tuple[str, Spec, bool]] = []  # name, spec, required
         for name, spec in o.props:
             members.append((name, spec, name in o.required))
-        for name in o.required:
+        # the names a key requires come before it (the order writers tend to use)
+        involved = [n for k, ns in o.deps for n in (*ns, k)]
+        loose: list[tuple[str, Spec, bool]] = []  # optional dependency names, undeclared
+        for name in dict.fromkeys([*o.required, *involved]):
             if name not in declared:
-                hits = [s for p, s in o.patterns if re.search(p, name)]
+                # required-only and dependency names get a fixed place after the declared
+                hits = self._pattern_specs(o, name)
                 spec = hits[0] if hits else (o.additional or Typed(o.pointer))
-                members.append((name, spec, True))
+                if o.additional is not None and hits and not _plain(name):
+                    spec = self.p.merge(spec, o.additional, o.pointer)
+                if name in o.required:
+                    members.append((name, spec, True))
+                else:
+                    loose.append((name, spec, False))
+        deps = o.deps
+        if len(set(involved)) > MAX_DEPENDENCY_NAMES:
+            limit = f"more than {MAX_DEPENDENCY_NAMES} names involved"
+            self.p.refuse("dependencies", o.pointer, limit)
+            deps, involved = (), []
+        if 2 <= len(loose) <= MAX_PERMUTED_NAMES:
+            # undeclared names have no order of their own: allow each
+            alts = [
+                self._object_in_order(o, [*members, *order], deps, involved)
+                for order in itertools.permutations(loose)
+            ]
+            found = [a for a in alts if a is not None]
+            return self.b.alt(*found) if found else None
+        return self._object_in_order(o, [*members, *loose], deps, involved)
+
+    def _pattern_specs(self, o: ObjC, name: str) -> list[Spec]:
+        """Schemas of the patterns that match ``name``; all of them when the regex dialects
+        may disagree on it (a name beyond printable ASCII): over-constraining is safe."""
+        if _plain(name):
+            return [s for p, s in o.patterns if re.search(p, name)]
+        return [s for _, s in o.patterns]
+
+    def _object_in_order(
+        self,
+        o: ObjC,
+        members: list[tuple[str, Spec, bool]],
+        deps: tuple[tuple[str, tuple[str, ...]], ...],
+        involved: list[str],
+    ) -> str | None:
         final: list[tuple[str, str, bool]] = []
         for name, spec, req in members:
             if has_surrogate(name):
                 self.p.refuse("properties", o.pointer, "property name with a lone surrogate")
                 continue
-            for p, ps in o.patterns:
-                if re.search(p, name):
-                    spec = self.p.merge(spec, ps, o.pointer)
+            for ps in self._pattern_specs(o, name):
+                spec = self.p.merge(spec, ps, o.pointer)
             if o.names is not None and not self.p.matches(name, o.names):
                 if req:
                     return None
@@ -350,10 +400,28 @@ class Lowerer:
         # lower bound lie): a sound restriction.
         counting = lo > n_req or hi is not None
         cap = max(lo, hi or 0)
-        memo: dict[tuple[int, bool, int], str | None] = {}
+        # dependencies: members are in a fixed order, so the grammar remembers which of
+        # the names involved are present so far; `needs[k]` are the names k requires
+        needs: dict[str, set[str]] = {}
+        for k, ns in deps:
+            needs.setdefault(k, set()).update(ns)
+        index = {name: i for i, (name, _, _) in enumerate(final)}
+        tracked = set(involved)
+        memo: dict[tuple[int, bool, int, frozenset[str]], str | None] = {}
 
-        def body(i: int, started: bool, c: int) -> str | None:
-            key = (i, started, c)
+        def may_add(i: int, present: frozenset[str]) -> bool:
+            # every name it requires is present already or can still come
+            name = final[i][0]
+            return all(n in present or (n in index and index[n] > i) for n in needs.get(name, ()))
+
+        def may_skip(i: int, present: frozenset[str]) -> bool:
+            name = final[i][0]
+            return not any(name in needs.get(k, ()) for k in present)
+
+        def body(
+            i: int, started: bool, c: int, present: frozenset[str] = frozenset()
+        ) -> str | None:
+            key = (i, started, c, present)
             if key in memo:
                 return memo[key]
             result: str | None
@@ -361,6 +429,8 @@ class Lowerer:
                 if counting and c < lo:
                     # one extra pair surely adds one distinct key; two pairs might repeat one
                     ok = extra is not None and lo - c == 1 and (hi is None or c < hi)
+                    if extra is not None and lo - c > 1:
+                        short_of_min.append(c)
                     if not ok or extra is None:
                         result = None
                     elif started:
@@ -382,21 +452,33 @@ class Lowerer:
                     else:
                         result = self.b.separated(extra, self.comma, 0, room)
             else:
-                _, member, req = final[i]
+                name, member, req = final[i]
                 alts: list[tuple[str, ...]] = []
-                if hi is None or c + 1 <= hi:
-                    nxt = body(i + 1, True, min(c + 1, cap) if counting else 0)
+                if (hi is None or c + 1 <= hi) and may_add(i, present):
+                    now = present | {name} if name in tracked else present
+                    nxt = body(i + 1, True, min(c + 1, cap) if counting else 0, now)
                     if nxt is not None:
                         alts.append((self.comma, member, nxt) if started else (member, nxt))
-                if not req:
-                    nxt = body(i + 1, started, c)
+                if not req and may_skip(i, present):
+                    nxt = body(i + 1, started, c, present)
                     if nxt is not None:
                         alts.append((nxt,))
                 result = self.b.choice(*alts) if alts else None
             memo[key] = result
             return result
 
+        short_of_min: list[int] = []
         inner = body(0, False, 0)
+        if inner is None and short_of_min:
+            # not unsatisfiable: formcast's own restriction on extra keys; say so
+            self.p.refuse(
+                "minProperties",
+                o.pointer,
+                "would need two or more extra keys; formcast counts at most one "
+                "(duplicate keys are not detected)",
+            )
+            # lenient: minProperties is not enforced
+            return self._object_in_order(replace(o, min_props=0), members, deps, involved)
         if inner is None:
             return None
         return self.b.seq(self.lbrace, inner, self.rbrace)
@@ -405,40 +487,45 @@ class Lowerer:
         """One ``key: value`` pair for keys beyond the declared ones, or None."""
         add = o.additional
         add_never = add is not None and self._is_never(add)
-        pats = [(p, s) for p, s in o.patterns if not (isinstance(s, Typed) and s.is_any())]
-        if not add_never:
-            if pats:
-                self.p.refuse(
-                    "patternProperties", o.pointer, "only with additionalProperties: false"
-                )
-            if o.names is not None:
-                return self._named_extra(o, declared, add)
-            if any(has_surrogate(n) for n in declared):
-                return None
-            key = self.b.lexeme('"' + complement_body(declared) + '"')
-            value = self.lower(add) if add is not None else self._any()
-            return None if value is None else self.b.seq(key, self.colon, value)
+        pats_matter = any(not (isinstance(s, Typed) and s.is_any()) for _, s in o.patterns)
+        if o.patterns and (add is not None or pats_matter):
+            return self._pattern_extra(o, declared, add, add_never)
+        if add_never:
+            return None
+        if o.names is not None:
+            return self._named_extra(o, declared, add)
+        if any(has_surrogate(n) for n in declared):
+            return None
+        key = self.b.lexeme('"' + complement_body(declared) + '"')
+        value = self.lower(add) if add is not None else self._any()
+        return None if value is None else self.b.seq(key, self.colon, value)
+
+    def _pattern_extra(
+        self, o: ObjC, declared: list[str], add: Spec | None, add_never: bool
+    ) -> str | None:
+        """Extra pairs under ``patternProperties``: each pattern's keys get its schema, the
+        keys no pattern matches get ``additionalProperties`` (see :mod:`json_keysets`)."""
+        where = f"{o.pointer}/patternProperties"
+        if o.names is not None:
+            self.p.refuse("propertyNames", o.pointer, "together with patternProperties")
+        if any(has_surrogate(n) for n in declared):
+            return None
+        try:
+            own, rest = key_sets([p for p, _ in o.patterns], declared)
+        except (PatternUnsupported, KeySetTooLarge, re.error) as exc:
+            why = str(exc.args[0]) if exc.args else "patterns too large to complement"
+            self.p.refuse("patternProperties", where, why)
+            # lenient: every extra key, with additionalProperties' value
+            own, rest = [None] * len(o.patterns), complement_body(declared)
         alts = []
-        bodies = []
-        for p, s in o.patterns:
-            where = f"{o.pointer}/patternProperties"
-            if any(re.search(p, n) for n in declared):
-                self.p.refuse("patternProperties", where, f"{p!r} also matches a declared name")
-                continue
-            try:
-                kb = pattern_body(p)
-            except (PatternUnsupported, re.error) as exc:
-                self.p.refuse("patternProperties", where, str(exc))
-                continue
-            if o.names is not None:
-                self.p.refuse("propertyNames", o.pointer, "together with patternProperties")
-            bodies.append(kb)
-            value = self.lower(s)
+        for body, (_, spec) in zip(own, o.patterns, strict=True):
+            value = self.lower(spec) if body is not None else None
+            if body is not None and value is not None:
+                alts.append(self.b.seq(self.b.lexeme('"' + body + '"'), self.colon, value))
+        if rest is not None and not add_never:
+            value = self.lower(add) if add is not None else self._any()
             if value is not None:
-                key = self.b.lexeme('"' + kb + '"')
-                alts.append(self.b.seq(key, self.colon, value))
-        if len(bodies) > 1 and not _pairwise_disjoint(bodies):
-            self.p.refuse("patternProperties", o.pointer, "patterns may overlap")
+                alts.append(self.b.seq(self.b.lexeme('"' + rest + '"'), self.colon, value))
         return self.b.alt(*alts) if alts else None
 
     def _named_extra(self, o: ObjC, declared: list[str], add: Spec | None) -> str | None:
@@ -476,13 +563,9 @@ class Lowerer:
         return self.p._never(spec)
 
 
-def _pairwise_disjoint(bodies: list[str]) -> bool:
-    fsms = [interegular.parse_pattern(b).to_fsm() for b in bodies]
-    for i in range(len(fsms)):
-        for j in range(i + 1, len(fsms)):
-            if not (fsms[i] & fsms[j]).empty():
-                return False
-    return True
+def _plain(name: str) -> bool:
+    """Printable ASCII: where ECMA-262 and Python regexes agree on every class and anchor."""
+    return all(" " <= c <= "~" for c in name)
 
 
 def _is_pow10(n: int) -> bool:

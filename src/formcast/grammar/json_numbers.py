@@ -2,8 +2,10 @@
 
 Every regex here matches the JSON number grammar (no leading zeros, no ``+``) and is
 exact for the bound it encodes: it accepts a number text iff its value lies in range.
-Bounded non-integer numbers are written without an exponent (a documented restriction:
-``1e2`` is refused where a bound applies; the accepted language is then a subset).
+Decimal bounds (``minimum: 0.5``) are exact too: the fraction digits are compared digit
+by digit against the bound's. Bounded non-integer numbers are written without an exponent
+(a documented restriction: ``1e2`` is refused where a bound applies; the accepted language
+is then a subset).
 """
 
 from __future__ import annotations
@@ -156,66 +158,142 @@ def integer_range(lo: int | None, hi: int | None) -> str | None:
     return _alt(parts) if parts else None
 
 
-def _nonneg_decimal(lo: int, lo_excl: bool, hi: int | None, hi_excl: bool) -> str | None:
-    """Decimals ``I(.F)?`` (no exponent) with value y, lo <(=) y <(=) hi, lo >= 0 integer."""
+def _digit(ds: str, i: int) -> int:
+    return int(ds[i]) if i < len(ds) else 0
+
+
+def _frac_digits(d: Decimal) -> str:
+    """The digits after the point of a non-negative decimal, without trailing zeros."""
+    text = format(d - d.to_integral_value(rounding="ROUND_FLOOR"), "f")
+    return text.partition(".")[2].rstrip("0")
+
+
+def _fraction(a: str, a_excl: bool, b: str | None, b_excl: bool) -> str | None:
+    """The optional ``.F`` suffix of a number whose fraction 0.F lies in [0.a, 0.b].
+
+    ``a`` and ``b`` are digit strings without trailing zeros; ``b=None`` means no upper
+    bound below 1. Exclusive ends are honoured; returns None when no suffix fits.
+    """
+    memo: dict[tuple[int, bool, bool], tuple[bool, str | None]] = {}
+
+    def gen(i: int, tlo: bool, thi: bool) -> tuple[bool, str | None]:
+        """(whether stopping here fits, regex for the non-empty digit strings that fit)."""
+        if tlo and i >= len(a) and not a_excl:
+            tlo = False  # any continuation is >= a
+        hb = b or ""
+        if thi and i >= len(hb):
+            # the prefix equals b: only zeros may follow, and only if b itself is allowed
+            if b_excl or tlo:
+                return False, None
+            return True, "0+"
+        if tlo and i >= len(a) and not thi:
+            return False, "0*[1-9][0-9]*"  # strictly above a, which the prefix equals
+        if not tlo and not thi:
+            return True, "[0-9]+"
+        key = (i, tlo, thi)
+        if key in memo:
+            return memo[key]
+        stop = not tlo and not (thi and i >= len(hb) and b_excl)
+        dlo = _digit(a, i) if tlo else 0
+        dhi = _digit(hb, i) if thi else 9
+        groups: dict[tuple[bool, bool], list[int]] = {}
+        for d in range(dlo, dhi + 1):
+            groups.setdefault((tlo and d == dlo, thi and d == dhi), []).append(d)
+        parts = []
+        for (nlo, nhi), ds in groups.items():
+            e, r = gen(i + 1, nlo, nhi)
+            head = _dec_digits(ds[0], ds[-1])
+            if r is not None:
+                parts.append(head + (f"(?:{r})?" if e else f"(?:{r})"))
+            elif e:
+                parts.append(head)
+        out = (stop, _alt(parts) if parts else None)
+        memo[key] = out
+        return out
+
+    stop, rest = gen(0, True, b is not None)
+    if rest is None:
+        return "" if stop else None
+    return f"(?:\\.{rest})?" if stop else f"\\.{rest}"
+
+
+def _nonneg_decimal(
+    lo: Decimal, lo_excl: bool, hi: Decimal | None, hi_excl: bool, frac_only: bool = False
+) -> str | None:
+    """Decimals ``I(.F)?`` (no exponent) with value y, lo <(=) y <(=) hi, lo >= 0.
+
+    ``frac_only``: only non-integral values (the fraction must be above zero).
+    """
+    if hi is not None and (hi < lo or (hi == lo and (lo_excl or hi_excl))):
+        return None
+    li = int(lo.to_integral_value(rounding="ROUND_FLOOR"))
+    la = _frac_digits(lo)
     parts: list[str] = []
-    if hi is not None and lo == hi:
-        if not lo_excl and not hi_excl:
-            return str(lo) + _ZERO_FRAC
-        return None
-    if hi is not None and hi < lo:
-        return None
-    parts.append(str(lo) + (_NONZERO_FRAC if lo_excl else _ANY_FRAC))
-    mid = natural_range(lo + 1, None if hi is None else hi - 1)
+    if hi is not None:
+        hi_int = int(hi.to_integral_value(rounding="ROUND_FLOOR"))
+        hb = _frac_digits(hi)
+        if hi_int == li:
+            f = _fraction(la, lo_excl or (frac_only and not la), hb, hi_excl)
+            return None if f is None else str(li) + f
+    f = _fraction(la, lo_excl or (frac_only and not la), None, False)
+    if f is not None:
+        parts.append(str(li) + f)
+    mid = natural_range(li + 1, None if hi is None else hi_int - 1)
     if mid is not None:
-        parts.append(mid + _ANY_FRAC)
-    if hi is not None and not hi_excl:
-        parts.append(str(hi) + _ZERO_FRAC)
-    return _alt(parts)
+        parts.append(mid + (_NONZERO_FRAC if frac_only else _ANY_FRAC))
+    if hi is not None:
+        f = _fraction("", frac_only, hb, hi_excl)
+        if f is not None:
+            parts.append(str(hi_int) + f)
+    return _alt(parts) if parts else None
 
 
 def decimal_range(
-    lo: Decimal | None, lo_excl: bool, hi: Decimal | None, hi_excl: bool
+    lo: Decimal | None,
+    lo_excl: bool,
+    hi: Decimal | None,
+    hi_excl: bool,
+    *,
+    frac_only: bool = False,
 ) -> str | None:
     """Regex for JSON numbers without exponent whose value lies within the bounds.
 
-    Bounds must be integral (``Decimal`` values with no fractional part); callers refuse
-    other bounds. Returns ``None`` when no number fits.
+    Bounds are any finite decimals; ``frac_only`` keeps only non-integral values.
+    Returns ``None`` when no number fits.
 
     >>> import re
     >>> r = decimal_range(Decimal(-1), True, Decimal(2), False)
     >>> [t for t in ["-1", "-0.5", "-0", "0", "2", "2.0", "2.01", "-1.0"] if re.fullmatch(r, t)]
     ['-0.5', '-0', '0', '2', '2.0']
+    >>> r = decimal_range(Decimal("0.25"), False, Decimal("1.5"), True)
+    >>> [t for t in ["0.2", "0.25", "0.250", "1", "1.49", "1.5", "1.50"] if re.fullmatch(r, t)]
+    ['0.25', '0.250', '1', '1.49']
     """
-    for b in (lo, hi):
-        if b is not None and b != b.to_integral_value():
-            raise ValueError("decimal_range needs integral bounds")
-    ilo = None if lo is None else int(lo)
-    ihi = None if hi is None else int(hi)
+    zero = Decimal(0)
     parts: list[str] = []
     # x >= 0 part
-    if ihi is None or ihi > 0 or (ihi == 0 and not hi_excl):
-        if ilo is None or ilo < 0:
-            r = _nonneg_decimal(0, False, ihi, hi_excl)
+    if hi is None or hi > 0 or (hi == 0 and not hi_excl):
+        if lo is None or lo < 0:
+            r = _nonneg_decimal(zero, False, hi, hi_excl, frac_only)
         else:
-            r = _nonneg_decimal(ilo, lo_excl, ihi, hi_excl)
+            r = _nonneg_decimal(lo, lo_excl, hi, hi_excl, frac_only)
         if r is not None:
             parts.append(r)
     # x < 0 part: y = -x > 0 with -hi <(=) y <(=) -lo
-    if ilo is None or ilo < 0:
-        if ihi is None or ihi >= 0:
-            y_lo, y_lo_excl = 0, True
+    if lo is None or lo < 0:
+        if hi is None or hi >= 0:
+            y_lo, y_lo_excl = zero, True
         else:
-            y_lo, y_lo_excl = -ihi, hi_excl
-        y_hi = None if ilo is None else -ilo
-        r = _nonneg_decimal(y_lo, y_lo_excl, y_hi, lo_excl)
+            y_lo, y_lo_excl = -hi, hi_excl
+        y_hi = None if lo is None else -lo
+        r = _nonneg_decimal(y_lo, y_lo_excl, y_hi, lo_excl, frac_only)
         if r is not None:
             parts.append("-" + r)
     # "-0", "-0.00": value zero
-    zero_in = (ilo is None or ilo < 0 or (ilo == 0 and not lo_excl)) and (
-        ihi is None or ihi > 0 or (ihi == 0 and not hi_excl)
+    zero_in = (lo is None or lo < 0 or (lo == 0 and not lo_excl)) and (
+        hi is None or hi > 0 or (hi == 0 and not hi_excl)
     )
-    if zero_in:
+    if zero_in and not frac_only:
         parts.append("-0" + _ZERO_FRAC)
     return _alt(parts) if parts else None
 

@@ -14,9 +14,18 @@ from __future__ import annotations
 import importlib
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from formcast.grammar.json_strings import ALL, UNIT, CharSet, charset, encode_set, minus
+from formcast.grammar.json_strings import (
+    ALL,
+    UNIT,
+    CharSet,
+    charset,
+    encode_set,
+    minus,
+    union,
+)
 
 # Python's own regex parser (renamed in 3.11; the old names warn there)
 _NEW = sys.version_info >= (3, 11)
@@ -44,7 +53,21 @@ class PatternUnsupported(Exception):
     """The pattern uses a construct we cannot translate exactly; ``args[0]`` says which."""
 
 
-def _charset_of(items: list) -> CharSet:
+_NON_ASCII = charset([(0x80, 0x10FFFF)])
+# wide readings: a superset of the class in either dialect (Python's are Unicode-aware,
+# ECMA's \s holds Unicode spaces); Python's ASCII \s adds \x1c-\x1f
+_WIDE: dict[object, CharSet] = {
+    sre_c.CATEGORY_DIGIT: union(_DIGIT, _NON_ASCII),
+    sre_c.CATEGORY_WORD: union(_WORD, _NON_ASCII),
+    sre_c.CATEGORY_SPACE: union(charset([(0x09, 0x0D), (0x1C, 0x20)]), _NON_ASCII),
+    sre_c.CATEGORY_NOT_DIGIT: minus(ALL, _DIGIT),
+    sre_c.CATEGORY_NOT_WORD: minus(ALL, _WORD),
+    sre_c.CATEGORY_NOT_SPACE: minus(ALL, _SPACE),
+}
+_WIDE_DOT = minus(ALL, charset([(0x0A, 0x0A)]))
+
+
+def _charset_of(items: list, wide: bool = False) -> CharSet:
     negate = False
     ranges: list[tuple[int, int]] = []
     for op, av in items:
@@ -55,9 +78,10 @@ def _charset_of(items: list) -> CharSet:
         elif op is sre_c.RANGE:
             ranges.append(av)
         elif op is sre_c.CATEGORY:
-            if av not in _CATEGORIES:
+            table = _WIDE if wide else _CATEGORIES
+            if av not in table:
                 raise PatternUnsupported(f"character category {av}")
-            ranges.extend(_CATEGORIES[av])
+            ranges.extend(table[av])
         else:
             raise PatternUnsupported(f"class item {op}")
     s = charset(ranges)
@@ -76,29 +100,39 @@ def _set(s: CharSet) -> str:
     return r
 
 
-def _seq(items: list[Any]) -> str:
-    return "".join(_node(op, av) for op, av in items)
+SetFn = Callable[[CharSet], Any]
 
 
-def _node(op: Any, av: Any) -> str:
+def _seq(items: list[Any], enc: SetFn = _set, wide: bool = False) -> Any:
+    parts = [_node(op, av, enc, wide) for op, av in items]
+    return "".join(parts) if enc is _set else ("seq", parts)
+
+
+def _node(op: Any, av: Any, enc: SetFn = _set, wide: bool = False) -> Any:
+    tree = enc is not _set
     if op is sre_c.LITERAL:
-        return _set(charset([(av, av)]))
+        return enc(charset([(av, av)]))
     if op is sre_c.NOT_LITERAL:
-        return _set(minus(ALL, charset([(av, av)])))
+        return enc(minus(ALL, charset([(av, av)])))
     if op is sre_c.ANY:
-        return _set(_DOT)
+        return enc(_WIDE_DOT if wide else _DOT)
     if op is sre_c.IN:
-        return _set(_charset_of(av))
+        return enc(_charset_of(av, wide))
     if op is sre_c.BRANCH:
         _, alts = av
+        if tree:
+            return ("alt", [_seq(list(a), enc, wide) for a in alts])
         return "(?:" + "|".join(_seq(list(a)) for a in alts) + ")"
     if op is sre_c.SUBPATTERN:
         _group, add_flags, del_flags, sub = av
         if add_flags or del_flags:
             raise PatternUnsupported("inline flags")
-        return "(?:" + _seq(list(sub)) + ")"
+        return _seq(list(sub), enc, wide) if tree else "(?:" + _seq(list(sub)) + ")"
     if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None)):
         lo, hi, sub = av
+        if tree:
+            sub_tree = _seq(list(sub), enc, wide)
+            return ("rep", lo, None if hi is sre_c.MAXREPEAT else hi, sub_tree)
         body = "(?:" + _seq(list(sub)) + ")"
         if hi is sre_c.MAXREPEAT:
             if lo == 0:
@@ -161,6 +195,45 @@ def pattern_body(pattern: str) -> str:
         _, alts = parsed[0][1]
         return "(?:" + "|".join(_anchored(list(a)) for a in alts) + ")"
     return _anchored(parsed)
+
+
+def pattern_tree(pattern: str, *, wide: bool = False) -> Any:
+    """The strings ``pattern`` matches, as a tree over decoded characters (for keysets).
+
+    Nodes: a :data:`CharSet` (one character), ``("seq", [nodes])``, ``("alt", [nodes])``,
+    ``("rep", lo, hi or None, node)``; the unanchored ends become ``("rep", 0, None, ALL)``.
+    ``wide=False`` reads the pattern as :func:`pattern_body` does (a match in both
+    dialects); ``wide=True`` gives a superset of the matches in either dialect (Unicode
+    classes, ``.`` only excluding ``\\n``, ``$`` also before a final ``\\n``).
+    Same refusals as :func:`pattern_body`.
+    """
+    if any(ord(c) > 0xFFFF for c in pattern) or "\\p" in pattern or "\\P" in pattern:
+        raise PatternUnsupported("Unicode property or astral character")
+    tree = sre_p.parse(pattern)
+    if tree.state.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
+        raise PatternUnsupported("inline flags")
+    parsed = list(tree)
+    alts = [parsed]
+    if len(parsed) == 1 and parsed[0][0] is sre_c.BRANCH:
+        alts = [list(a) for a in parsed[0][1][1]]
+    anything = ("rep", 0, None, ALL)
+    out = []
+    for items in alts:
+        start = bool(items) and items[0] == (sre_c.AT, sre_c.AT_BEGINNING)
+        if start:
+            items = items[1:]
+        end = bool(items) and items[-1] in (
+            (sre_c.AT, sre_c.AT_END),
+            (sre_c.AT, sre_c.AT_END_STRING),
+        )
+        if end:
+            items = items[:-1]
+        body = _seq(items, lambda s: s, wide)
+        tail: list[Any] = [anything]
+        if end:
+            tail = [("rep", 0, 1, charset([(0x0A, 0x0A)]))] if wide else []
+        out.append(("seq", [*([] if start else [anything]), body, *tail]))
+    return ("alt", out)
 
 
 def simple_repeat(pattern: str) -> tuple[CharSet, int, int | None] | None:

@@ -10,6 +10,7 @@ a note), so that lowering never has to guess.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import warnings
@@ -24,7 +25,7 @@ import jsonschema
 import jsonschema.exceptions
 
 from formcast.errors import SchemaError, UnsupportedFeatureError
-from formcast.grammar.json_formats import FORMATS
+from formcast.grammar.json_formats import FORMATS, SPEC_FORMATS
 
 KINDS = frozenset({"null", "boolean", "int", "frac", "string", "array", "object"})
 _TYPE_KINDS = {
@@ -70,12 +71,13 @@ REFUSED = frozenset(
         "$recursiveAnchor",
         "minContains",
         "maxContains",
-        "dependentSchemas",
-        "dependentRequired",
-        "dependencies",
     ]
 )
+#: keywords whose entries make some property names depend on others
+DEPENDENCIES = ("dependentRequired", "dependencies", "dependentSchemas")
 MAX_UNION_BRANCHES = 64
+#: nesting of `not`/`if` complements through properties and anyOf
+MAX_COMPLEMENT_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class StrC:
     max_len: int | None = None
     patterns: tuple[tuple[str, str], ...] = ()  # (pattern, pointer)
     formats: tuple[tuple[str, str], ...] = ()  # (format, pointer)
+    exclude: tuple[str, ...] = ()  # values ruled out by `not: {enum}`
+    exclude_at: str = ""  # pointer of that `not`
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class ObjC:
     names: Spec | None = None
     min_props: int = 0
     max_props: int | None = None
+    deps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, names required with it)
     pointer: str = ""
 
 
@@ -182,6 +187,7 @@ def _obj_free(o: ObjC) -> bool:
         and o.names is None
         and o.min_props == 0
         and o.max_props is None
+        and not o.deps
     )
 
 
@@ -277,6 +283,11 @@ class SchemaParser:
         if note not in self.notes:
             self.notes.append(note)
             warnings.warn(note, stacklevel=3)
+
+    def note(self, text: str) -> None:
+        """Record, without a warning, a keyword ignored as the specification allows."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     # -- meta-schema ------------------------------------------------------------------------
     def _check_meta(self, root: TAny) -> str:
@@ -408,14 +419,11 @@ class SchemaParser:
         for kw in REFUSED:
             if kw in schema:
                 val = schema[kw]
-                trivial = (
-                    val in ({}, [])
-                    or (kw == "minContains" and val == 1)
-                    or (kw == "dependencies" and isinstance(val, dict) and not val)
-                )
+                trivial = val in ({}, []) or (kw == "minContains" and val == 1)
                 if not trivial:
                     self.refuse(kw, _ptr_join(ptr, kw))
-        conj.append(self._local(schema, ptr))
+        local = self._local(schema, ptr)
+        conj.append(local)
         for i, sub in enumerate(schema.get("allOf", [])):
             conj.append(self.spec(_ptr_join(ptr, "allOf", i)))
             del sub
@@ -425,7 +433,7 @@ class SchemaParser:
         if "oneOf" in schema:
             p = _ptr_join(ptr, "oneOf")
             branches = [self.spec(_ptr_join(p, i)) for i in range(len(schema["oneOf"]))]
-            self._check_disjoint(branches, p)
+            branches = self._exclusive(branches, p, local)
             conj.append(Union(p, tuple(branches)))
         if "not" in schema:
             conj.append(self._negate(self.spec(_ptr_join(ptr, "not")), _ptr_join(ptr, "not")))
@@ -464,10 +472,13 @@ class SchemaParser:
             fptr = _ptr_join(ptr, "format")
             if fmt in FORMATS:
                 s = replace(s, formats=((fmt, fptr),))
-            else:
+            elif fmt in SPEC_FORMATS:
                 self.refuse(
                     f"format {fmt!r}", fptr, f"supported formats: {', '.join(sorted(FORMATS))}"
                 )
+            else:
+                # a custom format: JSON Schema lets validators ignore it (an annotation)
+                self.note(f"annotation only: custom format {fmt!r} at {fptr or '#'}")
         return s
 
     def _num(self, schema: dict, ptr: str) -> NumC:
@@ -540,7 +551,35 @@ class SchemaParser:
         o = replace(o, min_props=int(schema.get("minProperties", 0)))
         if "maxProperties" in schema:
             o = replace(o, max_props=int(schema["maxProperties"]))
-        return o
+        return replace(o, deps=self._deps(schema, ptr))
+
+    def _deps(self, schema: dict, ptr: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Name dependencies: lists of names, or subschemas made of ``required`` alone."""
+        deps: list[tuple[str, tuple[str, ...]]] = []
+        for kw in DEPENDENCIES:
+            val = schema.get(kw)
+            if not isinstance(val, dict):
+                continue
+            for name, dep in val.items():
+                if isinstance(dep, list):
+                    names = dep
+                elif dep is True or (isinstance(dep, dict) and not set(dep) - ANNOTATIONS):
+                    continue
+                elif (
+                    isinstance(dep, dict)
+                    and isinstance(dep.get("required"), list)
+                    and not set(dep) - ANNOTATIONS - {"required"}
+                ):
+                    names = dep["required"]
+                else:
+                    self.refuse(
+                        kw, _ptr_join(ptr, kw, name), "only lists of names (required) are enforced"
+                    )
+                    continue
+                names = [n for n in dict.fromkeys(names) if n != name]
+                if names:
+                    deps.append((name, tuple(names)))
+        return tuple(deps)
 
     # -- not, if/then/else, oneOf -----------------------------------------------------------
     def _kinds_only(self, spec: Spec) -> frozenset[str] | None:
@@ -556,34 +595,137 @@ class SchemaParser:
         return None
 
     def _negate(self, spec: Spec, ptr: str) -> Spec:
-        kinds = self._kinds_only(spec)
-        if kinds is None:
-            self.refuse("not", ptr, "only `not` of a plain `type` (or true/false) is enforced")
+        out = self._complement(spec, ptr)
+        if out is None:
+            self.refuse(
+                "not",
+                ptr,
+                "only `not` of `type`, `required`, `enum`/`const` of scalars, and their "
+                "anyOf/allOf combinations is enforced",
+            )
             return any_spec(ptr)
-        return Typed(ptr, kinds=KINDS - kinds)
+        return out
+
+    def _complement(self, spec: Spec, ptr: str, depth: int = 0) -> Spec | None:
+        """The exact complement of ``spec``, or None when we cannot write it."""
+        if depth > MAX_COMPLEMENT_DEPTH:
+            return None  # e.g. `properties` through a recursive $ref
+        kinds = self._kinds_only(spec)
+        if kinds is not None:
+            return Typed(ptr, kinds=KINDS - kinds)
+        try:
+            spec = self.deref(spec)
+        except _Recursive:
+            return None
+        if isinstance(spec, Union):
+            # not (A or B) = not A and not B
+            out: Spec = any_spec(ptr)
+            for b in spec.branches:
+                c = self._complement(b, ptr, depth + 1)
+                if c is None:
+                    return None
+                out = self.merge(out, c, ptr)
+            return out
+        if not isinstance(spec, Typed):
+            return None
+        bare = replace(spec, kinds=KINDS, enum=None, o=ObjC())
+        if not bare.is_any():
+            return None
+        branches: list[Spec] = []
+        if spec.kinds != KINDS:
+            branches.append(Typed(ptr, kinds=KINDS - spec.kinds))  # not of the type
+        if spec.enum is not None:
+            if not _obj_free(spec.o):
+                return None
+            allowed = [v for v in spec.enum if kind_of(v) in spec.kinds]
+            c = _enum_complement(allowed, ptr)
+            if c is None:
+                return None
+            # _enum_complement builds Typed nodes only (possibly under one Union)
+            parts = c.branches if isinstance(c, Union) else (c,)
+            branches.extend(
+                replace(b, kinds=b.kinds & spec.kinds) for b in parts if isinstance(b, Typed)
+            )
+        else:
+            o = spec.o
+            if replace(o, required=(), props=(), pointer="") != ObjC():
+                return None
+            if "object" not in spec.kinds:
+                return Typed(ptr, kinds=KINDS - spec.kinds)
+            # non-objects satisfy `required` and `properties`: the rest of the complement
+            # is the objects that lack a required name or hold a property's complement
+            obj = frozenset({"object"})
+            for name in o.required:
+                lack = ObjC(props=((name, never_spec(ptr)),), pointer=ptr)
+                branches.append(Typed(ptr, kinds=obj, o=lack))
+            for name, sub in o.props:
+                c = self._complement(sub, ptr, depth + 1)
+                if c is None:
+                    return None
+                if isinstance(c, Typed) and c.is_never():
+                    continue
+                bad = ObjC(props=((name, c),), required=(name,), pointer=ptr)
+                branches.append(Typed(ptr, kinds=obj, o=bad))
+        branches = [b for b in branches if not (isinstance(b, Typed) and b.is_never())]
+        if not branches:
+            return never_spec(ptr)
+        return branches[0] if len(branches) == 1 else Union(ptr, tuple(branches))
 
     def _if_then_else(self, schema: dict, ptr: str) -> Spec:
         cond = self.spec(_ptr_join(ptr, "if"))
         then = self.spec(_ptr_join(ptr, "then")) if "then" in schema else any_spec(ptr)
         other = self.spec(_ptr_join(ptr, "else")) if "else" in schema else any_spec(ptr)
-        kinds = self._kinds_only(cond)
-        if kinds is None:
-            self.refuse("if", _ptr_join(ptr, "if"), "only `if` on a plain `type` is enforced")
+        neg = self._complement(cond, ptr)
+        if neg is None:
+            self.refuse(
+                "if",
+                _ptr_join(ptr, "if"),
+                "only an `if` whose complement can be written (as for `not`) is enforced",
+            )
             return any_spec(ptr)
-        yes = self.merge(Typed(ptr, kinds=kinds), then, ptr)
-        no = self.merge(Typed(ptr, kinds=KINDS - kinds), other, ptr)
+        # (if and then) or (not if and else): exact, and the two branches are disjoint
+        yes = self.merge(cond, then, ptr)
+        no = self.merge(neg, other, ptr)
         return Union(ptr, (yes, no))
 
-    def _check_disjoint(self, branches: list[Spec], ptr: str) -> None:
-        for i in range(len(branches)):
-            for j in range(i + 1, len(branches)):
-                if not self.disjoint(branches[i], branches[j]):
+    def _exclusive(self, branches: list[Spec], ptr: str, ctx: Typed) -> list[Spec]:
+        """``oneOf`` branches made pairwise disjoint, exactly.
+
+        Branches proven disjoint (within the sibling keywords ``ctx``) stay as they are; a
+        branch that may overlap others is intersected with their complements (branch i
+        becomes ``B_i and not B_j`` for each overlapping j), which needs each such
+        complement to be expressible (:meth:`_complement`); otherwise refused.
+        """
+        n = len(branches)
+        within: list[Spec] | None = None
+        overlap: list[list[int]] = [[] for _ in range(n)]
+        for i in range(n):
+            for j in range(i + 1, n):
+                if self.disjoint(branches[i], branches[j]):
+                    continue
+                if not ctx.is_any():
+                    if within is None:
+                        within = [self.merge(ctx, b, ptr) for b in branches]
+                    if self.disjoint(within[i], within[j]):
+                        continue
+                overlap[i].append(j)
+                overlap[j].append(i)
+        if not any(overlap):
+            return branches
+        out = list(branches)
+        for i in range(n):
+            for j in overlap[i]:
+                c = self._complement(branches[j], ptr)
+                if c is None:
+                    a, b = sorted((i, j))
                     self.refuse(
                         "oneOf",
                         ptr,
-                        f"branches {i} and {j} may overlap; use anyOf if overlap is harmless",
+                        f"branches {a} and {b} may overlap; use anyOf if overlap is harmless",
                     )
-                    return
+                    return branches
+                out[i] = self.merge(out[i], c, ptr)
+        return out
 
     def disjoint(self, a: Spec, b: Spec) -> bool:
         """True only when no instance satisfies both (a conservative check)."""
@@ -616,6 +758,8 @@ class SchemaParser:
                     and y.additional is not None
                     and self._never(y.additional)
                     and not any(re.search(p, name) for p, _ in y.patterns)
+                    # printable ASCII: where the ECMA-262 and Python dialects agree
+                    and (not y.patterns or all(" " <= c <= "~" for c in name))
                 ):
                     return True
                 if (
@@ -759,6 +903,7 @@ class SchemaParser:
             names=self._opt_meet(x.names, y.names, ptr),
             min_props=max(x.min_props, y.min_props),
             max_props=min(mx) if mx else None,
+            deps=x.deps + y.deps,
             pointer=x.pointer or y.pointer,
         )
 
@@ -800,6 +945,8 @@ class SchemaParser:
             return False
         if any(r not in v for r in o.required):
             return False
+        if any(k in v and any(n not in v for n in ns) for k, ns in o.deps):
+            return False
         props = dict(o.props)
         for key, x in v.items():
             if o.names is not None and not self.matches(key, o.names):
@@ -820,6 +967,8 @@ class SchemaParser:
 
 
 def _str_ok(v: str, s: StrC) -> bool:
+    if v in s.exclude:
+        return False
     if len(v) < s.min_len or (s.max_len is not None and len(v) > s.max_len):
         return False
     if any(re.search(p, v) is None for p, _ in s.patterns):
@@ -834,6 +983,35 @@ def _num_ok(v: float, n: NumC) -> bool:
     if n.hi is not None and (d >= n.hi if n.hi_excl else d > n.hi):
         return False
     return all(d % m == 0 for m in n.multiple_of)
+
+
+def _enum_complement(values: list[TAny], ptr: str) -> Spec | None:
+    """Every value outside ``values`` (scalars only), or None when we cannot write it."""
+    kinds = {kind_of(v) for v in values}
+    if kinds - {"null", "boolean", "string", "int"}:
+        return None
+    out: list[Spec] = [Typed(ptr, kinds=KINDS - kinds)]
+    bools = [v for v in values if isinstance(v, bool)]
+    if bools:
+        rest = tuple(b for b in (True, False) if b not in bools)
+        if rest:
+            out.append(Typed(ptr, kinds=frozenset({"boolean"}), enum=rest))
+    words = tuple(v for v in values if isinstance(v, str))
+    if words:
+        out.append(Typed(ptr, kinds=frozenset({"string"}), s=StrC(exclude=words, exclude_at=ptr)))
+    ints = sorted({int(v) for v in values if kind_of(v) == "int"})
+    if ints:
+        edges = [None, *ints, None]
+        for lo, hi in itertools.pairwise(edges):
+            if lo is not None and hi is not None and hi - lo < 2:
+                continue
+            n = NumC(
+                lo=None if lo is None else Decimal(lo + 1),
+                hi=None if hi is None else Decimal(hi - 1),
+                pointer=ptr,
+            )
+            out.append(Typed(ptr, kinds=frozenset({"int"}), n=n))
+    return out[0] if len(out) == 1 else Union(ptr, tuple(out))
 
 
 def _dedup(values: Iterable[TAny]) -> tuple[TAny, ...]:
@@ -855,6 +1033,8 @@ def _str_meet(x: StrC, y: StrC) -> StrC:
         max_len=min(mx) if mx else None,
         patterns=tuple(dict.fromkeys(x.patterns + y.patterns)),
         formats=tuple(dict.fromkeys(x.formats + y.formats)),
+        exclude=tuple(dict.fromkeys(x.exclude + y.exclude)),
+        exclude_at=x.exclude_at or y.exclude_at,
     )
 
 

@@ -1,0 +1,356 @@
+"""Sets of property names as automata: the keys of ``patternProperties`` and the rest.
+
+``patternProperties`` splits the keys an object may have beyond its declared ones into
+those some pattern matches (whose values follow that pattern's schema) and the others
+(whose values follow ``additionalProperties``). Writing "the others" as a regex needs a
+complement, which regexes lack; so the patterns are turned into small DFAs over decoded
+characters (:func:`json_patterns.pattern_tree`), combined exactly (union, complement,
+intersection by product), and written back as a regex over the *encoded* key body by
+state elimination, each character class in every JSON spelling
+(:func:`json_strings.encode_set`).
+
+Regex dialects differ (ECMA-262 against Python's ``re``), so every pattern has two
+readings: *narrow* (a key matches in both dialects: ASCII ``\\d \\w \\s``, ``.`` without
+any line terminator, ``$`` at the very end) and *wide* (a key matches in either dialect).
+A key gets a pattern's schema when it matches narrowly, and ``additionalProperties`` only
+when it matches no pattern widely; the few keys in between are never produced.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from formcast.grammar.json_patterns import PatternUnsupported, pattern_tree
+from formcast.grammar.json_strings import ALL, CharSet, charset, encode_set, intersect
+
+#: largest automaton written back as a regex (state elimination grows with it)
+MAX_KEY_STATES = 48
+#: longest key regex written (state elimination can grow exponentially)
+MAX_KEY_REGEX = 20000
+_MAX_NFA = 4000
+_MAX_PRODUCT = 1000
+
+
+class KeySetTooLarge(Exception):
+    """The key automaton is beyond :data:`MAX_KEY_STATES`; callers refuse."""
+
+
+@dataclass(frozen=True)
+class DFA:
+    """A complete DFA over atoms (disjoint character sets); state 0 is the start."""
+
+    atoms: tuple[CharSet, ...]
+    trans: tuple[tuple[int, ...], ...]
+    accept: frozenset[int]
+
+
+# -- atoms ---------------------------------------------------------------------------------
+
+
+def _atoms(sets: list[CharSet]) -> list[CharSet]:
+    cuts = {0, ALL[-1][1] + 1}
+    for s in sets:
+        for a, b in s:
+            cuts.add(a)
+            cuts.add(b + 1)
+    points = sorted(cuts)
+    out = []
+    for a, b in itertools.pairwise(points):
+        piece = intersect(((a, b - 1),), ALL)
+        if piece:
+            out.append(piece)
+    return out
+
+
+def _sets_in(node: Any, out: list[CharSet]) -> None:
+    if isinstance(node, tuple) and node and isinstance(node[0], str):
+        if node[0] == "rep":
+            _sets_in(node[3], out)
+        else:
+            for n in node[1]:
+                _sets_in(n, out)
+    else:
+        out.append(node)
+
+
+# -- Thompson NFA, subset construction -----------------------------------------------------
+
+
+class _NFA:
+    def __init__(self, atoms: list[CharSet]) -> None:
+        self.atoms = atoms
+        self.starts = [a[0][0] for a in atoms]
+        self.ids: dict[CharSet, frozenset[int]] = {}
+        self.eps: list[list[int]] = []
+        self.edges: list[list[tuple[frozenset[int], int]]] = []
+
+    def state(self) -> int:
+        if len(self.eps) > _MAX_NFA:
+            raise KeySetTooLarge
+        self.eps.append([])
+        self.edges.append([])
+        return len(self.eps) - 1
+
+    def build(self, node: Any, start: int) -> int:
+        """Add ``node`` from ``start``; return its end state."""
+        if isinstance(node, tuple) and node and isinstance(node[0], str):
+            if node[0] == "seq":
+                cur = start
+                for n in node[1]:
+                    cur = self.build(n, cur)
+                return cur
+            if node[0] == "alt":
+                end = self.state()
+                for n in node[1]:
+                    s = self.state()
+                    self.eps[start].append(s)
+                    self.eps[self.build(n, s)].append(end)
+                return end
+            _, lo, hi, sub = node
+            cur = start
+            for _ in range(lo):
+                cur = self.build(sub, cur)
+            if hi is None:
+                loop = self.state()
+                self.eps[cur].append(loop)
+                self.eps[self.build(sub, loop)].append(loop)
+                return loop
+            end = self.state()
+            for _ in range(hi - lo):
+                self.eps[cur].append(end)
+                cur = self.build(sub, cur)
+            self.eps[cur].append(end)
+            return end
+        end = self.state()
+        ids = self.ids.get(node)
+        if ids is None:
+            # atoms were cut at every bound of every set: an atom lies inside a set or
+            # outside it, so its first code point decides
+            found: set[int] = set()
+            for a, b in node:
+                found.update(
+                    range(bisect.bisect_left(self.starts, a), bisect.bisect_right(self.starts, b))
+                )
+            ids = self.ids[node] = frozenset(found)
+        self.edges[start].append((ids, end))
+        return end
+
+    def closure(self, states: frozenset[int]) -> frozenset[int]:
+        todo, seen = list(states), set(states)
+        while todo:
+            for t in self.eps[todo.pop()]:
+                if t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        return frozenset(seen)
+
+
+def _determinize(nfa: _NFA, start: int, final: int) -> DFA:
+    first = nfa.closure(frozenset([start]))
+    index = {first: 0}
+    order = [first]
+    trans: list[tuple[int, ...]] = []
+    for cur in order:
+        row = []
+        for a in range(len(nfa.atoms)):
+            nxt = frozenset(t for s in cur for ids, t in nfa.edges[s] if a in ids)
+            nxt = nfa.closure(nxt)
+            if nxt not in index:
+                if len(order) > _MAX_NFA:
+                    raise KeySetTooLarge
+                index[nxt] = len(order)
+                order.append(nxt)
+            row.append(index[nxt])
+        trans.append(tuple(row))
+    accept = frozenset(i for i, s in enumerate(order) if final in s)
+    return DFA(tuple(nfa.atoms), tuple(trans), accept)
+
+
+def _dfa(tree: Any, atoms: list[CharSet]) -> DFA:
+    nfa = _NFA(atoms)
+    start = nfa.state()
+    end = nfa.build(tree, start)
+    return _determinize(nfa, start, end)
+
+
+# -- boolean combinations --------------------------------------------------------------------
+
+
+def _product(dfas: list[DFA], keep: Any) -> DFA:
+    """The DFA accepting where ``keep(accepted flags)`` holds (all on the same atoms)."""
+    atoms = dfas[0].atoms
+    first = tuple(0 for _ in dfas)
+    index = {first: 0}
+    order = [first]
+    trans: list[tuple[int, ...]] = []
+    for cur in order:
+        row = []
+        for a in range(len(atoms)):
+            nxt = tuple(d.trans[s][a] for d, s in zip(dfas, cur, strict=True))
+            if nxt not in index:
+                if len(order) >= _MAX_PRODUCT:
+                    raise KeySetTooLarge
+                index[nxt] = len(order)
+                order.append(nxt)
+            row.append(index[nxt])
+        trans.append(tuple(row))
+    accept = frozenset(
+        i
+        for i, st in enumerate(order)
+        if keep([s in d.accept for d, s in zip(dfas, st, strict=True)])
+    )
+    return DFA(atoms, tuple(trans), accept)
+
+
+def is_empty(d: DFA) -> bool:
+    seen, todo = {0}, [0]
+    while todo:
+        s = todo.pop()
+        if s in d.accept:
+            return False
+        for t in d.trans[s]:
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+    return True
+
+
+# -- back to a regex -----------------------------------------------------------------------
+
+
+def _alt(parts: list[str]) -> str:
+    parts = list(dict.fromkeys(parts))
+    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+
+
+def _group(r: str) -> str:
+    # redundant groups are harmless; checking whether one is needed would cost a scan
+    return r if len(r) <= 1 else f"(?:{r})"
+
+
+def minimize(d: DFA) -> DFA:
+    """The minimal equivalent DFA (Moore's partition refinement)."""
+    block = [1 if s in d.accept else 0 for s in range(len(d.trans))]
+    while True:
+        sigs: dict[tuple[int, ...], int] = {}
+        new = [
+            sigs.setdefault((block[s], *(block[t] for t in row)), len(sigs))
+            for s, row in enumerate(d.trans)
+        ]
+        if len(sigs) == len(set(block)):
+            break
+        block = new
+    # renumber so that the start state is 0
+    order = {block[0]: 0}
+    for b in block:
+        order.setdefault(b, len(order))
+    first: dict[int, int] = {}
+    for s, b in enumerate(block):
+        first.setdefault(order[b], s)
+    trans = tuple(tuple(order[block[t]] for t in d.trans[first[i]]) for i in range(len(first)))
+    accept = frozenset(order[block[s]] for s in d.accept)
+    return DFA(d.atoms, trans, accept)
+
+
+def to_body(d: DFA) -> str | None:
+    """Regex for the encoded JSON string bodies of the keys ``d`` accepts; None if none."""
+    d = minimize(d)
+    # trim to states both reachable (all are) and able to reach acceptance
+    preds: dict[int, set[int]] = {}
+    for s, row in enumerate(d.trans):
+        for t in row:
+            preds.setdefault(t, set()).add(s)
+    live = set(d.accept)
+    todo = list(live)
+    while todo:
+        for p in preds.get(todo.pop(), ()):
+            if p not in live:
+                live.add(p)
+                todo.append(p)
+    if 0 not in live:
+        return None
+    if len(live) > MAX_KEY_STATES:
+        raise KeySetTooLarge
+    # edges: (from, to) -> regex; START = -1, END = -2
+    edges: dict[tuple[int, int], str] = {}
+    for s in live:
+        by_target: dict[int, list[tuple[int, int]]] = {}
+        for a, t in enumerate(d.trans[s]):
+            if t in live:
+                by_target.setdefault(t, []).extend(d.atoms[a])
+        for t, ranges in by_target.items():
+            enc = encode_set(charset(ranges))
+            if enc is not None:
+                edges[(s, t)] = enc
+    edges[(-1, 0)] = ""
+    for s in d.accept:
+        edges[(s, -2)] = ""
+
+    def add(key: tuple[int, int], r: str) -> None:
+        edges[key] = _alt([edges[key], r]) if key in edges else r
+        if len(edges[key]) > MAX_KEY_REGEX:
+            raise KeySetTooLarge
+
+    remaining = set(live)
+    while remaining:
+        # eliminate the state with the fewest in*out edges first
+        def cost(q: int) -> int:
+            ins = sum(1 for (a, b) in edges if b == q and a != q)
+            outs = sum(1 for (a, b) in edges if a == q and b != q)
+            return ins * outs
+
+        q = min(sorted(remaining), key=cost)
+        remaining.discard(q)
+        loop = edges.pop((q, q), None)
+        star = f"{_group(loop)}*" if loop is not None else ""
+        ins = [(a, r) for (a, b), r in list(edges.items()) if b == q]
+        outs = [(b, r) for (a, b), r in list(edges.items()) if a == q]
+        for a, _ in ins:
+            del edges[(a, q)]
+        for b, _ in outs:
+            del edges[(q, b)]
+        for a, ra in ins:
+            for b, rb in outs:
+                add((a, b), _cat(ra, star, rb))
+    return edges.get((-1, -2))
+
+
+def _cat(*parts: str) -> str:
+    out = "".join(_group(p) if "|" in p else p for p in parts if p)
+    if len(out) > MAX_KEY_REGEX:
+        raise KeySetTooLarge
+    return out
+
+
+# -- the key sets of one object --------------------------------------------------------------
+
+
+def _word_tree(word: str) -> Any:
+    return ("seq", [charset([(ord(c), ord(c))]) for c in word])
+
+
+def key_sets(patterns: list[str], words: list[str]) -> tuple[list[str | None], str | None]:
+    """Encoded key bodies: per pattern, the keys it matches (narrowly) that are not in
+    ``words``; and the keys that match no pattern (widely) and are not in ``words``.
+
+    Raises :class:`PatternUnsupported` when a pattern cannot be read, when two patterns
+    may match one key (``"overlap"``), and :class:`KeySetTooLarge` past the size limits.
+    """
+    narrow = [pattern_tree(p) for p in patterns]
+    wide = [pattern_tree(p, wide=True) for p in patterns]
+    words_tree = ("alt", [_word_tree(w) for w in words])
+    sets: list[CharSet] = []
+    for t in (*narrow, *wide, words_tree):
+        _sets_in(t, sets)
+    atoms = _atoms(sets)
+    dn = [_dfa(t, atoms) for t in narrow]
+    dw = [_dfa(t, atoms) for t in wide]
+    dwords = _dfa(words_tree, atoms)
+    if len(dw) > 1 and not is_empty(_product(dw, lambda f: sum(f) > 1)):
+        raise PatternUnsupported("patterns may overlap (one key could match two)")
+    rest = to_body(_product([*dw, dwords], lambda f: not any(f)))
+    own = [to_body(_product([d, dwords], lambda f: f[0] and not f[1])) for d in dn]
+    return own, rest
