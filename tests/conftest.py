@@ -65,3 +65,14 @@ def tiny_model(tok_info):
         pad_token_id=2,
     )
     return transformers.LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Single-token decoding steps: on a shared 2-core box torch's spinning thread pool is
+    up to 10x slower than one thread."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -8,30 +8,23 @@ a fresh matcher accepts. Sampled runs use a batch of two prompts.
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import pathlib
-import random
-import warnings
 
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
-jsonschema = pytest.importorskip("jsonschema")
 lark = pytest.importorskip("lark")
+
+from maskbench_sample import assert_fits, grammar_of, require_data, sample, schema_of  # noqa: E402
 
 import formcast as fc  # noqa: E402
 from formcast.decoding.autoregressive import generate  # noqa: E402
-from formcast.errors import CompileLimitError, SchemaError, UnsupportedFeatureError  # noqa: E402
 from formcast.grammar.shipped import load_grammar, shipped_grammar_text  # noqa: E402
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.usefixtures("one_torch_thread")]
 
-MASKBENCH = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "maskbench"
-MAX_FILE_BYTES = 1500
-SAMPLE_SIZE = 26
+SAMPLE = sample(seed=99, size=26)
 MIN_COMPILED = 15
 SAMPLED = 5  # the first few compiled schemas also run with temperature 1.0
 MAX_TOKENS = 96
@@ -39,40 +32,8 @@ SCHEMA_CHARS = 700
 SYSTEM = "You are a precise assistant. Reply with the requested output only."
 
 
-def _sample() -> list[pathlib.Path]:
-    if not MASKBENCH.is_dir():
-        return []
-    files = sorted(p for p in MASKBENCH.glob("*.json") if p.stat().st_size < MAX_FILE_BYTES)
-    return sorted(random.Random(99).sample(files, min(SAMPLE_SIZE, len(files))))
-
-
-SAMPLE = _sample()
-
-
-@functools.cache
-def _grammar(path: pathlib.Path) -> fc.Grammar | None:
-    """The schema's grammar, or None when formcast refuses the schema."""
-    schema = json.loads(path.read_text())["schema"]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # nothing may be dropped silently
-            return fc.Grammar.from_json_schema(schema)
-    except (UnsupportedFeatureError, SchemaError, CompileLimitError, UserWarning):
-        return None
-
-
 def _compiled_names() -> list[str]:
-    return [p.name for p in SAMPLE if _grammar(p) is not None]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Single-token steps of a 135M model: on a shared 2-core box torch's spinning thread
-    pool is up to 10x slower than one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    return [p.name for p in SAMPLE if grammar_of(p) is not None]
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +44,8 @@ def model_and_tok():
     return model, tokenizer, fc.TokenizerInfo.from_huggingface(tokenizer)
 
 
-def _require_data() -> None:
-    if not MASKBENCH.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"MaskBench data missing at {MASKBENCH} (CI must have it)")
-        pytest.skip("MaskBench data not available")
-
-
 def test_enough_schemas_compile():
-    _require_data()
+    require_data()
     names = _compiled_names()
     assert len(names) >= MIN_COMPILED, f"only {len(names)} of {len(SAMPLE)} compiled"
 
@@ -121,39 +75,19 @@ def _run(model_and_tok, compiled, prompt, **kwargs):
         return [(e.partial_text, e)]
 
 
-def _check_prefix(compiled, tok, error) -> None:
-    data = b"".join(tok.token_bytes[t] for t in error.tokens)
-    assert fc.Matcher(compiled).accept_string(data), f"not a valid prefix: {data!r}"
-
-
-def _check_schema_output(schema, text: str) -> None:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        pytest.fail(f"output is not JSON ({e}): {text!r}")
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    errors = [
-        e.message for e in cls(schema, format_checker=jsonschema.FormatChecker()).iter_errors(value)
-    ]
-    assert not errors, f"output {text!r} violates the schema: {errors}"
-
-
 @pytest.mark.parametrize("path", SAMPLE, ids=lambda p: p.stem)
 def test_model_output_fits_schema(model_and_tok, path):
-    g = _grammar(path)
+    g = grammar_of(path)
     if g is None:
         pytest.skip("schema refused by formcast")
-    schema = json.loads(path.read_text())["schema"]
+    schema = schema_of(path)
     compiled = fc.compile(g, model_and_tok[2])
     outputs = _run(model_and_tok, compiled, _schema_prompt(schema))
     if path.name in _compiled_names()[:SAMPLED]:
         batch = [_schema_prompt(schema, 0), _schema_prompt(schema, 1)]
         outputs += _run(model_and_tok, compiled, batch, temperature=1.0, seed=1234)
-    for text, error in outputs:
-        if error is not None:
-            _check_prefix(compiled, model_and_tok[2], error)
-        else:
-            _check_schema_output(schema, text)
+    for i, (text, error) in enumerate(outputs):
+        assert_fits(compiled, schema, text, error, f"{path.name} run {i}")
 
 
 GRAMMAR_PROMPTS = {
@@ -172,6 +106,7 @@ def test_model_output_fits_shipped_grammar(model_and_tok, name):
     outputs += _run(model_and_tok, compiled, [prompt, prompt], temperature=1.0, seed=7)
     for text, error in outputs:
         if error is not None:
-            _check_prefix(compiled, model_and_tok[2], error)
+            data = b"".join(compiled.tokenizer.token_bytes[t] for t in error.tokens)
+            assert fc.Matcher(compiled).accept_string(data), f"bad prefix {data!r}"
         else:
             parser.parse(text)
