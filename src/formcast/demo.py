@@ -36,14 +36,11 @@ DEFAULT_PROMPT = (
 
 
 def _grammar(use_schema: bool) -> tuple[Any, str]:
-    """The JSON Schema grammar, or the shipped JSON grammar when schemas are unavailable."""
+    """The person-record schema's grammar, or (``--any-json``) the shipped JSON grammar."""
     import formcast as fc
 
     if use_schema:
-        try:
-            return fc.Grammar.from_json_schema(PERSON_SCHEMA), "JSON Schema (person record)"
-        except (ImportError, NotImplementedError):
-            pass  # the JSON Schema front end is not installed in this build
+        return fc.Grammar.from_json_schema(PERSON_SCHEMA), "JSON Schema (person record)"
     from formcast.grammar.shipped import load_grammar
 
     return load_grammar("json"), "shipped grammars/json.lark (any JSON)"
