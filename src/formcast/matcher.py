@@ -196,15 +196,13 @@ class Matcher:
         nodes: np.ndarray | None,
         out: np.ndarray,
     ) -> None:
-        res = self._walk(key, lx, nodes)
+        res = self.compiled.walk_cache.get(key) or self._walk(key, lx, nodes)
         res.or_into(out)
         for lk, exit_nodes in res.exits:
             fin = self._finish_lexeme(rows, lk)
-            if fin is None:
+            if fin is None or fin[1] < 0:
                 continue
             top, start = fin
-            if start < 0:
-                continue
             depth = len(rows)
             if top is not rows[-1]:
                 rows.append(top)
@@ -214,6 +212,7 @@ class Matcher:
                 del rows[depth:]
 
     def _walk(self, key: tuple[int, ...], lx: int, nodes: np.ndarray | None) -> WalkResult:
+        """Walk the trie (or fetch the walk shared by lexer-state content) and cache it."""
         cache = self.compiled.walk_cache
         hit = cache.get(key)
         if hit is None and nodes is None:

@@ -138,11 +138,12 @@ class WalkResult:
 
     def or_into(self, out: np.ndarray) -> None:
         """OR the allowed tokens into the bitmask row ``out``."""
-        if self.words is None:
+        words = self.words
+        if words is None:
             n = len(self.inside)
             np.bitwise_or(out[:n], self.inside, out=out[:n])
-        elif len(self.words):
-            out[self.words] |= self.inside
+        elif words.size:
+            out[words] |= self.inside
 
     @classmethod
     def pack(cls, bits: np.ndarray, exits: list[tuple[int, np.ndarray]]) -> WalkResult:
