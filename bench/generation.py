@@ -33,7 +33,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
 
 # Engines read these at import: set before anything imports them.
 for _key in ("RAYON_NUM_THREADS", "NUMBA_NUM_THREADS"):
@@ -455,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(
                 {
                     "args": vars(args),
-                    "machine": machine(),
+                    "machine": common.machine_description(),
                     "runs": [asdict(r) for r in runs.values()],
                 },
                 f,
@@ -475,7 +480,8 @@ def report(names: list[str], tasks: list[Any], runs: dict[tuple[str, str], Run],
     base = base_seconds / base_tokens if base_tokens else None
     lines = [
         f"max_new_tokens={args.max_new_tokens}, repeat={args.repeat} (best wall time kept), "
-        f"torch threads={args.torch_threads}, engines single-threaded; {machine()}",
+        f"torch threads={args.torch_threads}, engines single-threaded; "
+        f"{common.machine_description()}",
         "",
         "| engine | schemas run | tokens generated | tokens/s | overhead vs unconstrained "
         "| mask µs/token (processor call, best repeat) | compile ms (mean) | outputs valid |",
@@ -513,21 +519,6 @@ def report(names: list[str], tasks: list[Any], runs: dict[tuple[str, str], Run],
                 cells.append(f"{r.tokens} tok, {rate:.1f}/s, {state}")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def machine() -> str:
-    import platform
-
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 if __name__ == "__main__":
