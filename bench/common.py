@@ -197,7 +197,22 @@ class Engine:
         raise NotImplementedError
 
 
-class FormcastEngine(Engine):
+class BitmaskEngine(Engine):
+    """Engines with XGrammar's matcher contract: ``fill_next_token_bitmask(bitmask, index)``
+    into an int32 array (``self.bitmask``, first row ``self.row``) and ``accept_token``."""
+
+    bitmask: Any
+    row: Any
+
+    def fill_mask(self, matcher: Any) -> Any:
+        matcher.fill_next_token_bitmask(self.bitmask, 0)
+        return self.row
+
+    def accept(self, matcher: Any, token_id: int) -> bool:
+        return bool(matcher.accept_token(token_id))
+
+
+class FormcastEngine(BitmaskEngine):
     name = "formcast"
 
     def __init__(self, tokenizer: str, hf_tok: Any) -> None:
@@ -231,13 +246,6 @@ class FormcastEngine(Engine):
 
     def new_matcher(self, compiled: Any) -> Any:
         return self.fc.Matcher(compiled)
-
-    def fill_mask(self, matcher: Any) -> Any:
-        matcher.fill_next_token_bitmask(self.bitmask, 0)
-        return self.row
-
-    def accept(self, matcher: Any, token_id: int) -> bool:
-        return bool(matcher.accept_token(token_id))
 
     def can_terminate(self, matcher: Any) -> bool:
         return bool(matcher.can_terminate())
@@ -286,7 +294,7 @@ class LLGuidanceEngine(Engine):
         return bool(matcher.is_accepting())
 
 
-class XGrammarEngine(Engine):
+class XGrammarEngine(BitmaskEngine):
     name = "xgrammar"
     options: dict[str, Any] = {}  # noqa: RUF012  (library defaults)
 
@@ -309,13 +317,6 @@ class XGrammarEngine(Engine):
 
     def new_matcher(self, compiled: Any) -> Any:
         return self.xgr.GrammarMatcher(compiled)
-
-    def fill_mask(self, matcher: Any) -> Any:
-        matcher.fill_next_token_bitmask(self.bitmask, 0)
-        return self.row
-
-    def accept(self, matcher: Any, token_id: int) -> bool:
-        return bool(matcher.accept_token(token_id))
 
     def can_terminate(self, matcher: Any) -> bool:
         # xgrammar has no "can terminate" query: a stop token in the mask means it can.
