@@ -4,6 +4,10 @@ For a lexer state and a list of trie nodes (subtree roots), mark every token who
 bytes keep the lexer alive, skip subtrees at dead states, and record *exits*: nodes
 whose byte cannot extend the current lexeme while some lexeme is complete there.
 Exits are where a lexeme ends inside a token; the parser decides about them.
+
+A root walk may skip the subtrees made only of a *slice* (tokens that a small byte automaton
+accepts, such as plain text): :func:`slice_covers` proves that no such token can kill the
+lexer, and the caller ORs the slice's tokens in wholesale.
 """
 
 from __future__ import annotations
@@ -22,18 +26,27 @@ def walk_trie(
     tok_ids: np.ndarray,
     trans_flat: np.ndarray,
     accepting: np.ndarray,
+    representative: np.ndarray,
     start_nodes: np.ndarray,
     start_state: int,
     out_bits: np.ndarray,
     exit_nodes: np.ndarray,
     exit_states: np.ndarray,
+    group_starts: np.ndarray,
     max_depth: int,
-) -> int:
-    """Walk the subtrees at ``start_nodes`` from ``start_state``; returns the exit count.
+    skip: np.ndarray,
+    use_skip: bool,
+) -> tuple[int, int, int]:
+    """Walk the subtrees at ``start_nodes`` from ``start_state``.
 
     ``trans_flat`` is the lexer table raveled (``state * 256 + byte``). ``out_bits``
-    (int32 words) gets the bits of tokens that stay inside lexemes. ``exit_nodes`` and
-    ``exit_states`` must have room for every trie node; ``max_depth`` is the trie's.
+    (int32 words) gets the bits of tokens that stay inside lexemes. Exits come back
+    grouped by ``representative[state]``: group ``g`` holds ``exit_nodes[group_starts[g]
+    : group_starts[g + 1]]``, all with state ``exit_states[group_starts[g]]``. The three
+    scratch arrays need room for every trie node plus one; ``max_depth`` is the trie's.
+    With ``use_skip``, subtrees at nodes where ``skip`` is set are not visited.
+
+    Returns (exits, groups, nonzero words of ``out_bits``).
     """
     stack = np.empty(max_depth + 2, dtype=np.int32)
     n_exits = 0
@@ -44,13 +57,16 @@ def walk_trie(
         i = s
         end = node_end[s]
         while i < end:
+            if use_skip and skip[i]:
+                i = node_end[i]
+                continue
             d = node_depth[i] - base - 1
             st = stack[d]
             nxt = trans_flat[st * 256 + node_byte[i]]
             if nxt < 0:
                 if accepting[st]:
                     exit_nodes[n_exits] = i
-                    exit_states[n_exits] = st
+                    exit_states[n_exits] = representative[st]
                     n_exits += 1
                 i = node_end[i]
                 continue
@@ -62,4 +78,78 @@ def walk_trie(
                 a += 1
             stack[d + 1] = nxt
             i += 1
-    return n_exits
+    n_groups = 0
+    if n_exits:
+        order = np.argsort(exit_states[:n_exits], kind="mergesort")
+        nodes = exit_nodes[:n_exits][order]
+        states = exit_states[:n_exits][order]
+        exit_nodes[:n_exits] = nodes
+        exit_states[:n_exits] = states
+        group_starts[0] = 0
+        n_groups = 1
+        for j in range(1, n_exits):
+            if states[j] != states[j - 1]:
+                group_starts[n_groups] = j
+                n_groups += 1
+        group_starts[n_groups] = n_exits
+    n_words = 0
+    for w in range(out_bits.shape[0]):
+        if out_bits[w] != 0:
+            n_words += 1
+    return n_exits, n_groups, n_words
+
+
+@njit(nogil=True, cache=True)
+def slice_covers(
+    trans_flat: np.ndarray, n_states: int, start_state: int, slice_trans: np.ndarray, budget: int
+) -> bool:
+    """Whether every string the automaton ``slice_trans`` (from its state 0) does not kill
+    keeps the lexer alive from ``start_state``; False also when more than ``budget``
+    (lexer state, slice state) pairs would have to be explored."""
+    k = slice_trans.shape[0]
+    seen = np.zeros(n_states * k, dtype=np.bool_)
+    stack = np.empty(budget + 1, dtype=np.int64)
+    stack[0] = start_state * k
+    seen[start_state * k] = True
+    top = 1
+    explored = 1
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        q = v // k
+        a = v - q * k
+        for b in range(256):
+            a2 = slice_trans[a, b]
+            if a2 < 0:
+                continue
+            q2 = trans_flat[q * 256 + b]
+            if q2 < 0:
+                return False
+            w = q2 * k + a2
+            if not seen[w]:
+                explored += 1
+                if explored > budget:
+                    return False
+                seen[w] = True
+                stack[top] = w
+                top += 1
+    return True
+
+
+@njit(cache=True)
+def slice_alive(
+    node_byte: np.ndarray, node_depth: np.ndarray, slice_trans: np.ndarray, max_depth: int
+) -> np.ndarray:
+    """Per trie node: whether the automaton ``slice_trans`` survives the node's prefix."""
+    n = node_byte.shape[0]
+    alive = np.zeros(n, dtype=np.bool_)
+    state = np.empty(max_depth + 2, dtype=np.int32)
+    state[0] = 0
+    alive[0] = True
+    for i in range(1, n):
+        d = node_depth[i]
+        s = state[d - 1]
+        t = slice_trans[s, node_byte[i]] if s >= 0 else -1
+        state[d] = t
+        alive[i] = t >= 0
+    return alive

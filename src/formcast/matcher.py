@@ -5,12 +5,21 @@ that stay inside the current lexeme come from a cache keyed by lexer state alone
 (DESIGN.md decision 4); tokens that end a lexeme inside themselves are grouped by
 the lexer state at that boundary, the parser is asked once per group, and the rest
 of those tokens is walked from the next lexer state (also cached, keyed by path).
+Root walks skip the plain-text subtrees of the trie when the lexer state provably keeps
+every plain-text token inside the lexeme (string bodies), taking those tokens wholesale.
+
+Whole masks are cached too, keyed by their *trace* (the walks they OR and whether EOS
+is allowed); each Earley row remembers the trace per lexer state, so a repeated state
+costs two dictionary look-ups and one row copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import itertools
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +29,16 @@ from formcast.errors import MatcherError
 from formcast.kernels.bitmask import allocate_token_bitmask
 
 _FORCED_LIMIT = 64
+# (lexer state, text state) pairs explored before a walk gives up skipping plain text
+_SLICE_CHECK_BUDGET = 4096
+
+
+@functools.cache
+def _kernels() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The numba walk kernels, imported (and compiled) on first use."""
+    from formcast.kernels.trie_walk import slice_covers, walk_trie
+
+    return slice_covers, walk_trie
 
 
 class Matcher:
@@ -43,6 +62,7 @@ class Matcher:
         self._max_rollback = max_rollback_tokens
         self._scratch_nodes = np.empty(len(self._trie.node_byte) + 1, dtype=np.int32)
         self._scratch_states = np.empty_like(self._scratch_nodes)
+        self._scratch_groups = np.empty_like(self._scratch_nodes)
         self.reset()
 
     # ---- state -------------------------------------------------------------------
@@ -173,63 +193,116 @@ class Matcher:
                 f"got {bitmask.dtype} {bitmask.shape}; use formcast.allocate_token_bitmask"
             )
         row = bitmask if bitmask.ndim == 1 else bitmask[index]
-        if row.shape[0] < self._n_words:
-            raise MatcherError(f"bitmask row has {row.shape[0]} words, need {self._n_words}")
-        row[:] = 0
+        n = self._n_words
+        if row.shape[0] < n:
+            raise MatcherError(f"bitmask row has {row.shape[0]} words, need {n}")
         if self._terminated:
+            row[:] = 0
             self._set_eos(row)
             return
-        if self._lx >= 0:
-            self._collect(self._rows, self._lx, (self._lx,), None, row)
-        if self.can_terminate():
-            self._set_eos(row)
+        top = self._rows[-1]
+        trace = top.masks.get(self._lx)
+        mask = None if trace is None else self.compiled.mask_cache.get(trace)
+        if mask is None:
+            mask = self._build_mask(top)
+        if row.shape[0] == n:
+            row[:] = mask
+        else:
+            row[:n] = mask
+            row[n:] = 0
+
+    def _build_mask(self, top: EarleySet) -> np.ndarray:
+        """The mask at the current state, found or stored in the grammar's mask cache.
+
+        The trace (every walk the mask ORs, and whether EOS is allowed) determines the
+        mask, and (top row, lexer state) determines the trace: a row fixes the rows
+        below it, since it was created once as the successor of one row.
+        """
+        lx = self._lx
+        parts: list[WalkResult] = []
+        steps = [lx]
+        if lx >= 0:
+            self._trace(self._rows, lx, (lx,), None, parts, steps)
+        steps.append(int(self.can_terminate()))
+        trace = tuple(steps)
+        top.masks[lx] = trace
+        cache = self.compiled.mask_cache
+        mask = cache.get(trace)
+        if mask is not None:
+            return mask
+        mask = np.zeros(self._n_words, dtype=np.int32)
+        for res in parts:
+            res.or_into(mask)
+        if steps[-1]:
+            self._set_eos(mask)
+        mask.setflags(write=False)
+        with self.compiled.lock:
+            cache[trace] = mask
+            while len(cache) > self.compiled.automata.options.max_mask_cache_entries:
+                cache.popitem(last=False)
+        return mask
 
     def _set_eos(self, row: np.ndarray) -> None:
         for e in self._eos:
             row[e >> 5] |= np.int32(np.uint32(1 << (e & 31)).view(np.int32))
 
-    def _collect(
+    def _trace(
         self,
         rows: list[EarleySet],
         lx: int,
         key: tuple[int, ...],
         nodes: np.ndarray | None,
-        out: np.ndarray,
+        parts: list[WalkResult],
+        steps: list[int],
     ) -> None:
+        """Collect the walks whose union is the mask from lexer state ``lx``.
+
+        ``steps`` records the boundaries crossed: ``lk, start`` on entering the walk of
+        ``(*key, lk, start)`` and ``-1`` on leaving it, so it names the walks uniquely.
+        """
         res = self.compiled.walk_cache.get(key) or self._walk(key, lx, nodes)
-        res.or_into(out)
+        parts.append(res)
         for lk, exit_nodes in res.exits:
             fin = self._finish_lexeme(rows, lk)
             if fin is None or fin[1] < 0:
                 continue
             top, start = fin
+            steps += (lk, start)
             depth = len(rows)
             if top is not rows[-1]:
                 rows.append(top)
             try:
-                self._collect(rows, start, (*key, lk, start), exit_nodes, out)
+                self._trace(rows, start, (*key, lk, start), exit_nodes, parts, steps)
             finally:
                 del rows[depth:]
+            steps.append(-1)
 
     def _walk(self, key: tuple[int, ...], lx: int, nodes: np.ndarray | None) -> WalkResult:
         """Walk the trie (or fetch the walk shared by lexer-state content) and cache it."""
         cache = self.compiled.walk_cache
         hit = cache.get(key)
-        if hit is None and nodes is None:
-            hit = SHARED_WALKS.get(self.compiled.tokenizer, self._a.lexer, lx)
+        if hit is None:
+            hit = SHARED_WALKS.get(self.compiled.tokenizer, self._a.lexer, lx, nodes)
             if hit is not None:
-                cache[key] = hit
+                with self.compiled.lock:
+                    cache[key] = hit
         if hit is not None:
             return hit
-        from formcast.kernels.trie_walk import walk_trie
-
+        slice_covers, walk_trie = _kernels()
         trie = self._trie
         lexer = self._a.lexer
         with self._a.lock:
-            trans, accepting = lexer.trans, lexer.accepting
+            trans, accepting, rep = lexer.trans, lexer.accepting, lexer.representative
         bits = np.zeros(self._n_words, dtype=np.int32)
-        start_nodes = trie.root_children if nodes is None else nodes
-        n = walk_trie(
+        text = trie.text_slice
+        # From the root, plain-text subtrees need no visit when no plain text can end the
+        # lexeme (string bodies): their tokens are all allowed and none exits.
+        use_skip = nodes is None and slice_covers(
+            trans.reshape(-1), len(trans), lx, text.trans, _SLICE_CHECK_BUDGET
+        )
+        if use_skip:
+            bits[: len(text.bits)] = text.bits
+        n, n_groups, n_words = walk_trie(
             trie.node_byte,
             trie.node_depth,
             trie.node_end,
@@ -238,28 +311,26 @@ class Matcher:
             trie.tok_ids,
             trans.reshape(-1),
             accepting,
-            start_nodes,
+            rep,
+            trie.root_children if nodes is None else nodes,
             lx,
             bits,
             self._scratch_nodes,
             self._scratch_states,
+            self._scratch_groups,
             trie.max_depth,
+            text.pure,
+            use_skip,
         )
+        # exits grouped by what ends there, so the parser is asked once per group
         exits: list[tuple[int, np.ndarray]] = []
-        if n:  # group exits by what ends there, so the parser is asked once per group
-            with self._a.lock:
-                states = lexer.representative[self._scratch_states[:n]]
-            ex_nodes = self._scratch_nodes[:n]
-            order = np.argsort(states, kind="stable")
-            states, ex_nodes = states[order], ex_nodes[order]
-            cuts = np.flatnonzero(np.diff(states)) + 1
-            for grp_states, grp_nodes in zip(
-                np.split(states, cuts), np.split(ex_nodes, cuts), strict=True
-            ):
-                exits.append((int(grp_states[0]), grp_nodes.copy()))
-        res = WalkResult.pack(bits, exits)
-        if nodes is None:
-            SHARED_WALKS.put(self.compiled.tokenizer, self._a.lexer, lx, res)
+        if n:
+            cuts = self._scratch_groups[: n_groups + 1].tolist()
+            states = self._scratch_states[:n].tolist()
+            for a, b in itertools.pairwise(cuts):
+                exits.append((states[a], self._scratch_nodes[a:b].copy()))
+        res = WalkResult.pack(bits, exits, n_words)
+        SHARED_WALKS.put(self.compiled.tokenizer, self._a.lexer, lx, nodes, res)
         with self.compiled.lock:
             cache[key] = res
             if len(cache) > self.compiled.automata.options.max_walk_cache_entries:

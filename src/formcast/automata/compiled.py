@@ -33,14 +33,23 @@ class CompileOptions:
         Earley items in one row.
     max_walk_cache_entries:
         Cached trie walks per compiled grammar (least recently used are dropped).
+    max_mask_cache_entries:
+        Cached whole masks per compiled grammar, one ``ceil(V/32)``-word row each
+        (oldest are dropped).
     """
 
     max_lexer_states: int = 200_000
     max_items_per_set: int = 50_000
     max_walk_cache_entries: int = 4096
+    max_mask_cache_entries: int = 512
 
     def __post_init__(self) -> None:
-        for name in ("max_lexer_states", "max_items_per_set", "max_walk_cache_entries"):
+        for name in (
+            "max_lexer_states",
+            "max_items_per_set",
+            "max_walk_cache_entries",
+            "max_mask_cache_entries",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"CompileOptions.{name}: expected a positive int, got {value!r}")
@@ -146,10 +155,13 @@ class WalkResult:
             out[words] |= self.inside
 
     @classmethod
-    def pack(cls, bits: np.ndarray, exits: list[tuple[int, np.ndarray]]) -> WalkResult:
-        """Store ``bits`` sparsely when few words are set (walks deep inside tokens)."""
-        words = np.flatnonzero(bits)
-        if len(words) * 8 < len(bits):
+    def pack(
+        cls, bits: np.ndarray, exits: list[tuple[int, np.ndarray]], n_words: int
+    ) -> WalkResult:
+        """Store ``bits`` (``n_words`` of them nonzero) sparsely when few words are set
+        (walks deep inside tokens)."""
+        if n_words * 8 < len(bits):
+            words = np.flatnonzero(bits)
             return cls(bits[words], exits, words.astype(np.int32))
         return cls(bits, exits)
 
@@ -161,6 +173,8 @@ class CompiledGrammar:
     automata: GrammarAutomata
     tokenizer: TokenizerInfo
     walk_cache: OrderedDict[tuple[int, ...], WalkResult] = field(default_factory=OrderedDict)
+    # whole masks keyed by their trace: the walks a mask ORs (see Matcher._trace) + EOS
+    mask_cache: OrderedDict[tuple[int, ...], np.ndarray] = field(default_factory=OrderedDict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -169,41 +183,62 @@ class CompiledGrammar:
 
 
 class SharedWalks:
-    """Root trie walks keyed by tokenizer and lexer-state *content*, shared by all grammars.
+    """Trie walks keyed by tokenizer, lexer-state *content* and start nodes (None: the
+    root), shared by all grammars.
 
     A lexeme such as a JSON string body is walked once per tokenizer and process, not once
-    per grammar. Exit groups are stored by content and translated to a grammar's ids.
+    per grammar; so is the rest of a token after a boundary (``",`` after a string).
+    Exit groups are stored by content and translated to a grammar's ids.
     """
 
-    def __init__(self, max_entries: int = 1024) -> None:
+    def __init__(self, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[tuple[str, object], tuple[np.ndarray, np.ndarray | None, list]] = (
-            OrderedDict()
-        )
+        self._data: OrderedDict[
+            tuple[str, object, bytes | None], tuple[np.ndarray, np.ndarray | None, list]
+        ] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, tok: TokenizerInfo, lexer: Lexer, state: int) -> WalkResult | None:
+    @staticmethod
+    def _key(
+        tok: TokenizerInfo, lexer: Lexer, state: int, nodes: np.ndarray | None
+    ) -> tuple[str, object, bytes | None]:
+        return tok.fingerprint(), lexer.content(state), None if nodes is None else nodes.tobytes()
+
+    def get(
+        self, tok: TokenizerInfo, lexer: Lexer, state: int, nodes: np.ndarray | None = None
+    ) -> WalkResult | None:
+        """The walk from ``state`` over the subtrees at ``nodes`` (None: the whole trie)."""
         if not lexer.content_addressable:
             return None
+        key = self._key(tok, lexer, state, nodes)
         with self._lock:
-            hit = self._data.get((tok.fingerprint(), lexer.content(state)))
+            hit = self._data.get(key)
         if hit is None:
             return None
         inside, words, exits = hit
         local = []
-        for content, nodes in exits:
+        for content, ex_nodes in exits:
             sid = lexer.by_content(content)
             if sid < 0:  # cannot happen for states reachable from a built state
                 return None
-            local.append((sid, nodes))
+            local.append((sid, ex_nodes))
         return WalkResult(inside, local, words)
 
-    def put(self, tok: TokenizerInfo, lexer: Lexer, state: int, res: WalkResult) -> None:
+    def put(
+        self,
+        tok: TokenizerInfo,
+        lexer: Lexer,
+        state: int,
+        nodes: np.ndarray | None,
+        res: WalkResult,
+    ) -> None:
+        """Share ``res``, the walk from ``state`` over ``nodes`` (None: the whole trie)."""
         if not lexer.content_addressable:
             return
-        exits = [(lexer.content(sid), nodes) for sid, nodes in res.exits]
+        exits = [(lexer.content(sid), ex_nodes) for sid, ex_nodes in res.exits]
+        key = self._key(tok, lexer, state, nodes)
         with self._lock:
-            self._data[(tok.fingerprint(), lexer.content(state))] = (res.inside, res.words, exits)
+            self._data[key] = (res.inside, res.words, exits)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
 

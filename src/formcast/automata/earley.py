@@ -107,7 +107,16 @@ class EarleyTables:
 class EarleySet:
     """One Earley row: its items indexed by the symbol after the dot."""
 
-    __slots__ = ("accepting", "by_next", "children", "expected", "finished", "index", "starts")
+    __slots__ = (
+        "accepting",
+        "by_next",
+        "children",
+        "expected",
+        "finished",
+        "index",
+        "masks",
+        "starts",
+    )
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -118,6 +127,8 @@ class EarleySet:
         self.starts: dict[bool, int] = {}  # lexer start state, keyed by "after ignore"
         # matcher memo: complete lexemes -> (next row, next lexer start) or None
         self.finished: dict[tuple[int, ...], tuple[EarleySet, int] | None] = {}
+        # matcher memo: lexer state -> trace of the mask there (key of the grammar's mask cache)
+        self.masks: dict[int, tuple[int, ...]] = {}
 
 
 class EarleyParser:
@@ -158,6 +169,7 @@ class EarleyParser:
         by_next = cur.by_next
         predicted: set[int] = set()
         n_lex = t.n_lexemes
+        max_items = t.max_items
         while agenda:
             item = agenda.pop()
             pos = item & POS_MASK
@@ -199,9 +211,9 @@ class EarleyParser:
                     if nxt not in seen:
                         seen.add(nxt)
                         agenda.append(nxt)
-            if len(seen) > t.max_items:
+            if len(seen) > max_items:
                 raise CompileLimitError(
-                    "max_items_per_set", t.max_items, "Earley row too large; simplify the grammar"
+                    "max_items_per_set", max_items, "Earley row too large; simplify the grammar"
                 )
-        cur.expected = frozenset(s for s in by_next if s < n_lex)
+        cur.expected = frozenset([s for s in by_next if s < n_lex])
         cur.accepting = (0 << POS_BITS | t.final_pos) in seen

@@ -12,14 +12,62 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TokenTrie"]
+__all__ = ["TEXT_SLICE", "TokenTrie", "TrieSlice"]
 
 # Rows per chunk when comparing neighbouring sorted strings (bounds memory to chunk * max_len).
 _LCP_CHUNK = 4096
+
+
+def _text_automaton() -> npt.NDArray[np.int32]:
+    """Byte automaton of plain text: printable ASCII except ``"`` and ``\\``, and well-formed
+    UTF-8 (state 0: at a character boundary; -1: dead). A token may stop mid-character."""
+    a = np.full((8, 256), -1, dtype=np.int32)
+    a[0, 0x20:0x7F] = 0
+    a[0, [0x22, 0x5C]] = -1
+    a[0, 0xC2:0xE0] = 1
+    a[0, 0xE0] = 4  # E0 A0..BF: no overlong forms
+    a[0, 0xE1:0xED] = 2
+    a[0, 0xED] = 5  # ED 80..9F: no surrogates
+    a[0, 0xEE:0xF0] = 2
+    a[0, 0xF0] = 6  # F0 90..BF: no overlong forms
+    a[0, 0xF1:0xF4] = 3
+    a[0, 0xF4] = 7  # F4 80..8F: up to U+10FFFF
+    a[1, 0x80:0xC0] = 0
+    a[2, 0x80:0xC0] = 1
+    a[3, 0x80:0xC0] = 2
+    a[4, 0xA0:0xC0] = 1
+    a[5, 0x80:0xA0] = 1
+    a[6, 0x90:0xC0] = 2
+    a[7, 0x80:0x90] = 2
+    a.setflags(write=False)
+    return a
+
+
+TEXT_SLICE = _text_automaton()
+
+
+@dataclass(frozen=True, eq=False)
+class TrieSlice:
+    """The tokens a byte automaton accepts as a prefix (it never dies on their bytes).
+
+    Attributes
+    ----------
+    trans : np.ndarray
+        ``int32[k, 256]``, the automaton (start state 0, -1 dead).
+    pure : np.ndarray
+        ``bool[n]``, every token in the node's subtree (and the node's prefix) is accepted.
+    bits : np.ndarray
+        ``int32`` bitmask words of the accepted tokens (words past the largest id omitted).
+    """
+
+    trans: npt.NDArray[np.int32]
+    pure: npt.NDArray[np.bool_]
+    bits: npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,6 +195,28 @@ class TokenTrie:
         for arr in arrays:
             arr.setflags(write=False)
         return cls(*arrays, max_depth=int(node_depth.max()))
+
+    @cached_property
+    def text_slice(self) -> TrieSlice:
+        """The plain-text tokens (:data:`TEXT_SLICE`), which trie walks can take wholesale."""
+        return self.slice(TEXT_SLICE)
+
+    def slice(self, trans: npt.NDArray[np.int32]) -> TrieSlice:
+        """The tokens whose bytes the automaton ``trans`` accepts from its state 0."""
+        from formcast.kernels.trie_walk import slice_alive
+
+        alive = slice_alive(self.node_byte, self.node_depth, trans, self.max_depth)
+        dead_before = np.concatenate([[0], np.cumsum(~alive)])
+        pure = dead_before[self.node_end] == dead_before[: self.num_nodes]
+        counts = self.node_tok_end - self.node_tok_start
+        ids = self.tok_ids[np.repeat(alive, counts)]
+        n_bits = (int(self.tok_ids.max(initial=-1)) + 32) // 32 * 32
+        flags = np.zeros(n_bits, dtype=np.bool_)
+        flags[ids] = True
+        bits = np.packbits(flags, bitorder="little").view(np.int32)
+        for arr in (pure, bits):
+            arr.setflags(write=False)
+        return TrieSlice(trans, pure, bits)
 
     def find(self, data: bytes) -> int:
         """Return the node whose prefix is ``data``, or -1 if no token starts with it."""

@@ -1,0 +1,192 @@
+"""The mask fast paths stay exact: the whole-mask cache and plain-text skipping in walks."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import formcast as fc
+from formcast.automata.compiled import SHARED_WALKS
+from formcast.kernels.trie_walk import slice_covers, walk_trie
+from formcast.testing.oracle import brute_force_mask, mask_to_bool
+from formcast.tokens import TokenTrie
+
+BYTES = st.sampled_from(
+    [*b'ab "\\{}:,\x01\n', 0xC3, 0xA9, 0xE0, 0x80, 0xED, 0xA0, 0xF4, 0x90, 0xFF]
+)
+VOCABS = st.lists(st.binary(max_size=0) | st.lists(BYTES, min_size=1, max_size=5).map(bytes))
+
+
+def is_text(data: bytes) -> bool:
+    """Reference: printable ASCII but quote and backslash, and UTF-8 that may stop mid-char
+    (some continuation bytes make it well formed)."""
+    for tail in itertools.product((b"", b"\x80", b"\x90", b"\xa0", b"\xbf"), repeat=3):
+        try:
+            text = (data + b"".join(tail)).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return all(ord(c) > 0x7F or (0x20 <= ord(c) < 0x7F and c not in '"\\') for c in text)
+    return False
+
+
+def prefixes(trie: TokenTrie) -> list[bytes]:
+    """Each node's prefix, rebuilt from the preorder layout."""
+    out = [b""]
+    for i in range(1, trie.num_nodes):
+        parent = max(j for j in range(i) if trie.node_end[j] > i and trie.node_depth[j] < i + 1)
+        out.append(out[parent] + bytes([trie.node_byte[i]]))
+    return out
+
+
+@given(VOCABS)
+@example([b"\xe0\x80", b"\xed\xa0", b"\xf4\x90", b"\xc3", b"\xc3\xa9", b'a"', b"ab"])
+def test_text_slice_is_its_definition(vocab: list[bytes]) -> None:
+    trie = TokenTrie.build(vocab)
+    text = trie.text_slice
+    want = [i for i, b in enumerate(vocab) if b and is_text(b)]
+    got = np.flatnonzero(np.unpackbits(text.bits.view(np.uint8), bitorder="little"))
+    assert got.tolist() == want
+    pre = prefixes(trie)
+    for i in range(1, trie.num_nodes):
+        below = [p for p in pre if p.startswith(pre[i])]
+        assert bool(text.pure[i]) == all(is_text(p) for p in below), pre[i]
+
+
+JSONISH = r"""
+?start: value
+?value: object | array | STRING | NUMBER | "true" | "null"
+array: "[" [value ("," value)*] "]"
+object: "{" [pair ("," pair)*] "}"
+pair: (KEY | ID) ":" value
+KEY: /"([^"\\\x00-\x1f]|\\["\\\/bfnrt])*"/
+ID: "\"id\""
+STRING: /"([^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/
+NUMBER: /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/
+%ignore /[ \t\n\r]+/
+"""
+
+
+def text_vocab(seed: int) -> fc.TokenizerInfo:
+    """Random text tokens, with quotes, escapes and partial UTF-8 mixed in."""
+    rng = random.Random(seed)
+    alphabet = ['"', "\\", "a", "b", "i", "d", " ", "{", ":", ",", "1", "é", "n", "\n", "u"]
+    pieces = {"".join(rng.choices(alphabet, k=rng.randint(1, 5))).encode() for _ in range(300)}
+    vocab = sorted(pieces | {b"\xc3", b"\xa9", b"\xe2\x82", b"\x80"})
+    return fc.TokenizerInfo.from_vocab(
+        [*vocab, b"<eos>"], eos_ids=[len(vocab)], special_ids=[len(vocab)]
+    )
+
+
+def test_walks_that_skip_text_equal_full_walks() -> None:
+    compiled = fc.compile(fc.Grammar.from_lark(JSONISH), text_vocab(0))
+    m = fc.Matcher(compiled)
+    assert m.accept_string('{"i"')  # build the lexer states of keys and strings
+    m.reset()
+    assert m.accept_string('["x"')
+    trie = compiled.tokenizer.trie
+    lexer = compiled.automata.lexer
+    trans = lexer.trans.reshape(-1)
+    text = trie.text_slice
+    words = (compiled.tokenizer.vocab_size + 31) // 32
+    n_nodes = trie.num_nodes + 1
+    covered = 0
+    for lx in range(lexer.n_states):
+        runs = []
+        for skip in (False, True):
+            if skip and not slice_covers(trans, lexer.n_states, lx, text.trans, 4096):
+                break
+            bits = np.zeros(words, dtype=np.int32)
+            if skip:
+                bits[: len(text.bits)] = text.bits
+            nodes = np.empty(n_nodes, dtype=np.int32)
+            states = np.empty(n_nodes, dtype=np.int32)
+            groups = np.empty(n_nodes, dtype=np.int32)
+            args = (trie.node_byte, trie.node_depth, trie.node_end, trie.node_tok_start)
+            n, n_groups, n_words = walk_trie(
+                *args,
+                trie.node_tok_end,
+                trie.tok_ids,
+                trans,
+                lexer.accepting,
+                lexer.representative,
+                trie.root_children,
+                lx,
+                bits,
+                nodes,
+                states,
+                groups,
+                trie.max_depth,
+                text.pure,
+                skip,
+            )
+            assert n_words == np.count_nonzero(bits)
+            cuts = groups[: n_groups + 1].tolist() if n else [0]
+            assert cuts[-1] == n and len(set(states[cuts[:-1]].tolist())) == len(cuts) - 1
+            for a, b in itertools.pairwise(cuts):
+                assert (states[a:b] == states[a]).all()
+            runs.append((bits, sorted(zip(nodes[:n].tolist(), states[:n].tolist(), strict=True))))
+        if len(runs) == 2:
+            covered += 1
+            assert (runs[0][0] == runs[1][0]).all(), lx
+            assert runs[0][1] == runs[1][1], lx
+    assert covered >= 2  # string bodies of KEY and STRING
+
+
+def test_mask_cache_is_exact_across_matchers_and_eviction() -> None:
+    tok = text_vocab(1)
+    for limit in (1, 512):
+        compiled = fc.compile(
+            fc.Grammar.from_lark(JSONISH), tok, fc.CompileOptions(max_mask_cache_entries=limit)
+        )
+        bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+        for seed in range(3):  # later matchers find their masks cached by trace
+            rng = random.Random(seed)
+            m = fc.Matcher(compiled)
+            for _ in range(25):
+                m.fill_next_token_bitmask(bm)
+                got = mask_to_bool(bm[0], tok.vocab_size)
+                assert (got == brute_force_mask(m)).all()
+                assert len(compiled.mask_cache) <= limit
+                bm[0] = -1  # the caller owns the row: the cached mask must not change
+                m.fill_next_token_bitmask(bm)
+                assert (mask_to_bool(bm[0], tok.vocab_size) == got).all()
+                allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
+                if not allowed:
+                    break
+                assert m.accept_token(int(rng.choice(allowed)))
+
+
+def test_shared_subtree_walks_stay_exact_in_another_grammar() -> None:
+    """Walks after a boundary are shared by content; lexeme ids differ between grammars."""
+    tok = text_vocab(2)
+    first = fc.compile(fc.Grammar.from_lark(JSONISH), tok)
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+    rng = random.Random(0)
+    m = fc.Matcher(first)
+    for _ in range(60):  # warm the shared walks through the first grammar
+        m.fill_next_token_bitmask(bm)
+        got = mask_to_bool(bm[0], tok.vocab_size)
+        allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
+        if not allowed:
+            m.reset()
+            continue
+        assert m.accept_token(int(rng.choice(allowed)))
+    assert any(key[2] is not None for key in SHARED_WALKS._data)
+    other = JSONISH.replace('| "null"', '| "null" | AAA') + 'AAA: "aaa"\n'
+    second = fc.compile(fc.Grammar.from_lark(other), tok)
+    assert second.automata.lexeme_names != first.automata.lexeme_names
+    for seed in range(2):
+        rng = random.Random(seed)
+        m = fc.Matcher(second)
+        for _ in range(30):
+            m.fill_next_token_bitmask(bm)
+            got = mask_to_bool(bm[0], tok.vocab_size)
+            assert (got == brute_force_mask(m)).all()
+            allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
+            if not allowed:
+                break
+            assert m.accept_token(int(rng.choice(allowed)))
