@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -204,6 +205,26 @@ def test_regex_front_end_raises_only_formcast_errors(pattern: str) -> None:
     if pattern == pattern.translate(_NO_COUNTS):
         with contextlib.suppress(fc.FormcastError):
             _exercise(g, "ab")
+
+
+@given(st.text(alphabet=REGEX_ALPHABET, max_size=40) | st.text(max_size=20))
+@example("(a|b")
+@example("(?<=a+)b")
+@example("a**")
+@example("[z-a]")
+@example("a{99999999999}")
+def test_unchecked_lexeme_patterns_are_refused_at_compile(pattern: str) -> None:
+    """``GrammarBuilder(check_patterns=False)``: a pattern ``re`` rejects is refused later."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        b = fc.GrammarBuilder(check_patterns=False)
+        grammar = b.build(b.lexeme(pattern))
+        with pytest.raises(fc.FormcastError):
+            fc.compile(grammar, byte_tokenizer())
+    except OverflowError:  # a huge repeat count: the checked builder says GrammarError
+        with pytest.raises(fc.GrammarError):
+            fc.GrammarBuilder().lexeme(pattern)
 
 
 def test_compile_options_reject_unknown_and_bad_values() -> None:

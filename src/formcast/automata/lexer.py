@@ -39,16 +39,15 @@ class Lexer:
         self._by_content: dict[tuple[tuple[str, int], ...], int] = {}
         # Byte classes shared by all lexemes: bytes whose columns agree in every DFA.
         tables = [d.trans for d in dfas] or [np.zeros((1, 256), dtype=np.int32)]
-        columns = np.ascontiguousarray(np.concatenate(tables, axis=0).T)
-        class_of: dict[bytes, int] = {}
-        byte_class = [class_of.setdefault(col.tobytes(), len(class_of)) for col in columns]
-        self.byte_class = np.asarray(byte_class, dtype=np.int64).reshape(256)
+        self.byte_class = _classes(np.concatenate(tables, axis=0))
         n_classes = int(self.byte_class.max()) + 1
-        rep = np.zeros(n_classes, dtype=np.int64)
-        rep[self.byte_class[::-1]] = np.arange(255, -1, -1)  # first byte of each class
+        self._class_rep = np.zeros(n_classes, dtype=np.int64)
+        self._class_rep[self.byte_class[::-1]] = np.arange(255, -1, -1)  # first byte of each class
         self._n_classes = n_classes
-        # per lexeme, per DFA state: the target of each byte class (Python lists: fast to scan)
-        self._class_rows = [d.trans[:, rep].tolist() for d in dfas]
+        self._dfas = list(dfas)
+        # per lexeme, per DFA state: the target of each byte class (Python lists: fast to
+        # scan), built when a lexeme first takes part in a lexer state
+        self._class_rows: list[list[list[int]] | None] = [None] * len(self._dfas)
         self._accept = [d.accept for d in dfas]
         self._ids: dict[Combined, int] = {}
         self._states: list[Combined] = []
@@ -135,6 +134,12 @@ class Lexer:
         self._rep[sid] = self._representative.setdefault(done, sid)
         return sid
 
+    def _rows(self, lex: int) -> list[list[int]]:
+        rows = self._class_rows[lex]
+        if rows is None:
+            rows = self._class_rows[lex] = self._dfas[lex].trans[:, self._class_rep].tolist()
+        return rows
+
     def _close(self, sid: int) -> None:
         """Build every state reachable from ``sid`` (states already built are closed)."""
         todo = [sid]
@@ -145,7 +150,7 @@ class Lexer:
             class_targets = [-1] * self._n_classes
             if len(combined) == 1:  # the common case: one lexeme alive
                 lex, st = combined[0]
-                for c, t in enumerate(self._class_rows[lex][st]):
+                for c, t in enumerate(self._rows(lex)[st]):
                     if t >= 0:
                         nxt: Combined = ((lex, t),)
                         tid = ids.get(nxt)
@@ -154,14 +159,28 @@ class Lexer:
                             todo.append(tid)
                         class_targets[c] = tid
             else:
-                rows = [self._class_rows[lex][st] for lex, st in combined]
+                lexes = [lex for lex, _ in combined]
+                rows = [self._rows(lex)[st] for lex, st in combined]
+                by_column: dict[tuple[int, ...], int] = {}  # classes often share a column
                 for c, col in enumerate(zip(*rows, strict=True)):
-                    nxt = tuple((combined[i][0], t) for i, t in enumerate(col) if t >= 0)
-                    if not nxt:
-                        continue
-                    tid = ids.get(nxt)
+                    tid = by_column.get(col)
                     if tid is None:
-                        tid = self._intern(nxt)
-                        todo.append(tid)
+                        tid = -1
+                        if max(col) >= 0:
+                            pairs = zip(lexes, col, strict=True)
+                            nxt = tuple([(lex, t) for lex, t in pairs if t >= 0])
+                            tid = ids.get(nxt, -1)
+                            if tid < 0:
+                                tid = self._intern(nxt)
+                                todo.append(tid)
+                        by_column[col] = tid
                     class_targets[c] = tid
             self._trans[cur] = np.asarray(class_targets, dtype=np.int32)[self.byte_class]
+
+
+def _classes(table: np.ndarray) -> np.ndarray:
+    """``int64 [256]``: the class of each byte, bytes with equal columns in ``table``
+    sharing one; classes are numbered in order of first appearance."""
+    ids: dict[bytes, int] = {}
+    columns = np.ascontiguousarray(table.T)
+    return np.fromiter((ids.setdefault(c.tobytes(), len(ids)) for c in columns), np.int64, 256)

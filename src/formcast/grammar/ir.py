@@ -133,6 +133,10 @@ class Grammar:
 class GrammarBuilder:
     """Incrementally builds a :class:`Grammar`; lexemes are deduplicated by pattern.
 
+    ``check_patterns`` makes :meth:`lexeme` compile each new pattern with ``re`` to report
+    an invalid one at once; front ends whose patterns are generated or already checked
+    pass ``False`` (an invalid pattern is then a :class:`GrammarError` at compile time).
+
     >>> b = GrammarBuilder()
     >>> item = b.lexeme(r"[0-9]+")
     >>> lst = b.seq(b.literal("["), b.separated(item, b.literal(",")), b.literal("]"))
@@ -141,7 +145,8 @@ class GrammarBuilder:
     4
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, check_patterns: bool = True) -> None:
+        self.check_patterns = check_patterns
         self._rules: dict[str, list[Alternative]] = {}
         self._lexemes: dict[str, Lexeme] = {}
         self._by_pattern: dict[str, str] = {}
@@ -156,10 +161,14 @@ class GrammarBuilder:
         """Return the name of a lexeme for ``pattern`` (a Python regex), adding it if new."""
         if pattern in self._by_pattern and name is None:
             return self._by_pattern[pattern]
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise GrammarError(f"invalid regex {pattern!r}: {exc}") from exc
+        if self.check_patterns:
+            try:
+                re.compile(pattern)
+            except (re.error, OverflowError) as exc:  # OverflowError: a huge repeat count
+                raise GrammarError(f"invalid regex {pattern!r}: {exc}") from exc
+        return self._add_lexeme(pattern, name)
+
+    def _add_lexeme(self, pattern: str, name: str | None) -> str:
         name = name or self._fresh("LEX")
         if name in self._lexemes or name in self._rules:
             raise GrammarError(f"symbol {name!r} defined twice")
@@ -169,7 +178,8 @@ class GrammarBuilder:
 
     def literal(self, text: str) -> str:
         """Lexeme matching exactly ``text``."""
-        return self.lexeme(re.escape(text))
+        pattern = re.escape(text)  # always a valid regex: nothing to check
+        return self._by_pattern.get(pattern) or self._add_lexeme(pattern, None)
 
     def rule(self, name: str | None = None) -> str:
         """Reserve a nonterminal (to be filled by :meth:`define`), e.g. for recursion."""
