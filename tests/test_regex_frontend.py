@@ -100,3 +100,9 @@ def test_lexer_compiler_limits_are_refused() -> None:
 @given(from_regex(r"(?x) [0-9]{3} - [0-9]{4} (?# phone )"))
 def test_from_regex_draws_full_matches(text: str) -> None:
     assert re.fullmatch(r"[0-9]{3}-[0-9]{4}", text)
+
+
+@pytest.mark.parametrize("pattern", ["a{99999999999}", "(?:a{0,4294967296})"])
+def test_huge_repeat_count_is_a_grammar_error(pattern: str) -> None:
+    with pytest.raises(GrammarError, match="offset 0 of regex"):
+        Grammar.from_regex(pattern)

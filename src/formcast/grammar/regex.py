@@ -270,6 +270,9 @@ def _compile_or_raise(pattern: str, where: str) -> None:
         raise GrammarError(
             f"invalid regex: {exc.msg} (at {loc})\n\n{_excerpt(pattern, pos)}"
         ) from exc
+    except (OverflowError, RecursionError) as exc:
+        loc = _where(pattern, where, 0)
+        raise GrammarError(f"invalid regex: a repeat count or nesting too large (at {loc})") from exc
 
 
 def _check_interegular(pattern: str, where: str) -> None:
