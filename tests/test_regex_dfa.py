@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from formcast.automata.regex_dfa import compile_regex, utf8_sequences
+from formcast.errors import UnsupportedFeatureError
 
 # (pattern, exact): exact patterns must agree with re.fullmatch on every string; the others
 # use \d \w \s or case folding, where formcast reads a subset of Python's Unicode classes.
@@ -28,6 +29,13 @@ PATTERNS = [
     (r"\w+\s\W\S\D", False),
     (r"[^\d\s]|[^\w]", False),
     (r"(?i:select)|(?i:[^k])", False),
+    # top-level lookaheads (intersection and difference by product)
+    (r'"(?!(?:ab|a)(?![^"]))(?:[ab]|\\")*"', True),
+    (r"(?=a)(?!ab)[ab]{0,3}", True),
+    (r"(?=[ab]{2})(?![ab]{3})[ab]*", True),
+    (r"a(?=b)b*", True),
+    (r"(?:x(?=a|b))[ab]+", True),
+    (r"(?=é)..?", True),
 ]
 ALPHABET = 'ab0159-.eE+x\n"\\/_é日本😀SELCTselctkKK٣\u2003 \t'
 
@@ -41,6 +49,41 @@ def test_dfa_never_accepts_what_python_rejects(pattern: str, exact: bool, text: 
         assert theirs
     if exact:
         assert ours == theirs
+
+
+LONG = [
+    r'"[ab]{0,20}"',
+    r"x(?:a|é){3,17}y?",
+    r"[ab]{16,}",
+    r"(?:ab|😀){16}",
+    r"(?=(?:ab)*b)[ab]{16,20}",
+    r"(?!a{17})[ab]{16,30}",
+    r"(?:a|ab){16,18}",  # not prefix-free: built through the NFA
+]
+
+
+@pytest.mark.parametrize("pattern", LONG)
+@given(
+    text=st.text(alphabet="ab", min_size=14, max_size=34).map(
+        lambda t: t.replace("aa", "é").replace("bb", "😀")
+    ),
+    frame=st.sampled_from(["{}", '"{}"', "x{}", "x{}y"]),
+)
+def test_long_repetitions_match_python(pattern: str, text: str, frame: str) -> None:
+    text = frame.format(text)
+    assert compile_regex(pattern).matches(text.encode()) == bool(re.fullmatch(pattern, text))
+
+
+@pytest.mark.parametrize("pattern", [r"(?<=a)b", r"a(?:(?=b)b|c)", r"(?:(?=a)a){20}", r"a|(?=b)b"])
+def test_lookarounds_outside_the_top_level_are_refused(pattern: str) -> None:
+    with pytest.raises(UnsupportedFeatureError, match="look-around"):
+        compile_regex(pattern)
+
+
+def test_long_repetition_grows_linearly() -> None:
+    dfa = compile_regex("[a-z]{0,5000}")
+    assert dfa.n_states <= 5002
+    assert dfa.matches(b"q" * 5000) and not dfa.matches(b"q" * 5001)
 
 
 @pytest.mark.parametrize("pattern", [r"\D", r"\W", r"\S", r"[^\d]", r"[^\w]", r"(?i:[^k])"])

@@ -3,7 +3,10 @@ r"""Regex → byte-level DFA.
 Python's own regex parser (``re._parser``) gives the pattern tree; we build a Thompson
 NFA over bytes from it (each character class becomes UTF-8 byte-range sequences), make
 it deterministic by subset construction and minimize it. ``\d``, ``\w`` and ``\s`` are
-ASCII (as in ECMA-262 and interegular): a subset of Python's Unicode classes. The
+ASCII (as in ECMA-262 and interegular): a subset of Python's Unicode classes. The top-level
+sequence is compiled piece by piece: long repetitions of a prefix-free sub-pattern become
+chains of copies of its DFA, and lookaheads ``(?=X)`` / ``(?!X)`` become DFA products
+(intersection and difference), which is how JSON string rules are combined. The
 result is trimmed (states that cannot reach acceptance are dropped) and gets a fresh
 start state with no incoming edges, so "at the start of a lexeme" is a property of the state alone.
 """
@@ -17,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from re import _constants as _c
 from re import _parser
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,10 +28,16 @@ from formcast.errors import CompileLimitError, GrammarError, UnsupportedFeatureE
 
 MAX_CODEPOINT = 0x10FFFF
 SURROGATES = (0xD800, 0xDFFF)
-# A lexeme DFA larger than this is refused (named limit, see CompileLimitError).
-MAX_LEXEME_STATES = 20_000
+# A lexeme DFA larger than this is refused (named limit, see CompileLimitError). A JSON
+# string with maxLength n takes about 20 n states (a count times the partial characters).
+MAX_LEXEME_STATES = 25_000
 _MINIMIZE_MAX_STATES = 400
 _MAX_NFA_STATES = 400_000
+# top-level repetitions with a bound at least this large are built as chains of DFA copies
+_CHAIN_MIN_REPEAT = 16
+# plain ints: testing a RegexFlag enum costs microseconds per character class
+_IGNORECASE = int(re.IGNORECASE)
+_DOTALL = int(re.DOTALL)
 
 ByteRange = tuple[int, int]
 
@@ -273,7 +282,7 @@ class _NFA:
         if op is _c.NOT_LITERAL:
             return self.chars(_complement([(arg, arg)]), flags, negated_from=[(arg, arg)])
         if op is _c.ANY:
-            dot = [(0, MAX_CODEPOINT)] if flags & re.DOTALL else _complement([(10, 10)])
+            dot = [(0, MAX_CODEPOINT)] if flags & _DOTALL else _complement([(10, 10)])
             return self.chars(dot, 0)
         if op is _c.IN:
             return self._in(arg, flags)
@@ -333,10 +342,10 @@ class _NFA:
                 raise UnsupportedFeatureError(f"{op} in a character class of {self.pattern!r}")
         ranges = _merge(ranges)
         if negate:
-            if flags & re.IGNORECASE:
+            if flags & _IGNORECASE:
                 ranges = _python_case_closure(tuple(ranges))
             return self.chars(_complement(ranges), 0)
-        if flags & re.IGNORECASE:
+        if flags & _IGNORECASE:
             ranges = _case_variants(ranges)
         return self.chars(ranges, 0)
 
@@ -347,7 +356,7 @@ class _NFA:
         negated_from: list[tuple[int, int]] | None = None,
     ) -> tuple[int, int]:
         """A fragment for one character out of ``ranges`` (case-folded under IGNORECASE)."""
-        if flags & re.IGNORECASE:
+        if flags & _IGNORECASE:
             if negated_from is not None:
                 ranges = _complement(_python_case_closure(tuple(negated_from)))
             else:
@@ -359,6 +368,23 @@ class _NFA:
         for src, lo, hi, dst in edges:
             self.edges[base + src].append((lo, hi, base + dst))
         return base, base + 1
+
+    def embed(self, dfa: ByteDFA) -> tuple[int, int]:
+        """A fragment (start, end) for a whole DFA: its states and byte-range edges."""
+        base = len(self.edges)
+        for _ in range(dfa.n_states):
+            self.state()
+        end = self.state()
+        for s, row in enumerate(dfa.trans):
+            cuts = np.flatnonzero(np.diff(row)) + 1
+            for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), 256], strict=True):
+                if row[lo] >= 0:
+                    self.edges[base + s].append((lo, hi - 1, base + int(row[lo])))
+            if dfa.accept[s]:
+                self.eps[base + s].append(end)
+        if dfa.nullable:
+            self.eps[base].append(end)
+        return base, end
 
 
 @functools.lru_cache(maxsize=1024)
@@ -385,10 +411,138 @@ def _class_fragment(
 
 @functools.lru_cache(maxsize=4096)
 def compile_regex(pattern: str) -> ByteDFA:
-    """Compile a Python regex (full match) to a trimmed, minimal :class:`ByteDFA`."""
+    """Compile a Python regex (full match) to a trimmed :class:`ByteDFA`.
+
+    Lookaheads ``(?=X)`` and ``(?!X)`` are read where they stand in the top-level sequence
+    (the only place where their meaning is regular and local): what follows must (or must
+    not) start with a match of ``X``; the DFA is a product. Bounded repetitions of a
+    prefix-free sub-pattern there are built as chains of copies of its DFA, so their size
+    grows with the count times the sub-DFA, not through a Thompson NFA. Pieces and products
+    of at most ``_MINIMIZE_MAX_STATES`` states are minimized; chains and their direct
+    concatenations are left as built (close to minimal when their parts are).
+
+    Raises
+    ------
+    GrammarError
+        The pattern does not parse.
+    UnsupportedFeatureError
+        Anchors, lookbehinds, lookaheads outside the top-level sequence, back-references.
+    CompileLimitError
+        The DFA (or an intermediate product) exceeds ``max_lexeme_states``.
+    """
     tree = parse_regex(pattern)
-    nfa = _NFA(pattern, _MAX_NFA_STATES)
-    start, final = nfa.seq(list(tree), tree.state.flags)
+    dfa = _Compiler(pattern, int(tree.state.flags)).sequence(list(tree))
+    _check_size(dfa.n_states, pattern)  # pieces may come from the caches
+    return dfa
+
+
+_PIECES: dict[tuple[str, int], ByteDFA] = {}
+_CHAINS: dict[tuple[str, int], ByteDFA | None] = {}
+_MAX_PIECES = 4096
+_T = TypeVar("_T")
+
+
+def _remember(cache: dict[tuple[str, int], _T], key: tuple[str, int], value: _T) -> _T:
+    if len(cache) >= _MAX_PIECES:
+        cache.pop(next(iter(cache)))  # oldest first
+    cache[key] = value
+    return value
+
+
+class _Compiler:
+    """Compiles the top-level sequence of one pattern piece by piece (see compile_regex)."""
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def sequence(
+        self, items: list[Any], lookahead: bool = True, tail: ByteDFA | None = None
+    ) -> ByteDFA:
+        """DFA of ``items`` read as a whole (top-level) sequence, then ``tail`` if given."""
+        items = _flatten(items)
+        for i, (op, arg) in enumerate(items):
+            if lookahead and op in (_c.ASSERT, _c.ASSERT_NOT) and arg[0] == 1:
+                rest = self.sequence(items[i + 1 :], tail=tail)
+                # "starts with a match of X" is X followed by anything; a lookahead nested
+                # in X sees that continuation, as in the regex
+                ahead = self.sequence(list(arg[1]), tail=_anything())
+                both = _product(rest, ahead, op is _c.ASSERT, self.pattern)
+                return self._concat_all([*self._pieces(items[:i]), both])
+        return self._concat_all(self._pieces(items) + ([] if tail is None else [tail]))
+
+    def _pieces(self, items: list[Any]) -> list[ByteDFA]:
+        """Runs of ordinary items (one NFA each) and long repetitions (chains)."""
+        out: list[ByteDFA] = []
+        run: list[Any] = []
+        for item in items:
+            chain = self._chain(*item)
+            if chain is None:
+                run.append(item)
+                continue
+            if run:
+                out.append(self._nfa(run))
+                run = []
+            out.append(chain)
+        if run or not out:
+            out.append(self._nfa(run))
+        return out
+
+    def _nfa(self, items: list[Any]) -> ByteDFA:
+        # the parse tree's repr is structural: pieces shared by many patterns (a JSON
+        # string unit, a quote) are built once
+        key = (repr(items), self.flags)
+        if key in _PIECES:
+            return _PIECES[key]
+        nfa = _NFA(self.pattern, _MAX_NFA_STATES)
+        start, final = nfa.seq(items, self.flags)
+        dfa = _finish(*_subset(nfa, start, final, self.pattern), trim=True, minimize=True)
+        return _remember(_PIECES, key, dfa)
+
+    def _chain(self, op: Any, arg: Any) -> ByteDFA | None:
+        if op not in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            return None
+        lo, hi, sub = arg
+        hi = None if hi is _c.MAXREPEAT else hi
+        if max(lo, hi or 0) < _CHAIN_MIN_REPEAT:
+            return None
+        key = (repr((op, arg)), self.flags)
+        if key in _CHAINS:
+            return _CHAINS[key]
+        # a lookahead inside the repeated part would look past it: leave it to the NFA
+        x = self.sequence(list(sub), lookahead=False)
+        chain = None
+        if not (x.nullable or x.is_empty or (x.trans[x.accept] >= 0).any()):
+            chain = _chain(x, lo, hi, self.pattern)  # prefix-free: copies cannot overlap
+        return _remember(_CHAINS, key, chain)
+
+    def _concat_all(self, pieces: list[ByteDFA]) -> ByteDFA:
+        out = pieces[0]
+        for piece in pieces[1:]:
+            out = _concat(out, piece, self.pattern)
+        return out
+
+
+def _flatten(items: list[Any]) -> list[Any]:
+    """Splice groups without flag changes into the enclosing sequence."""
+    out: list[Any] = []
+    for op, arg in items:
+        if op is _c.SUBPATTERN and not arg[1] and not arg[2]:
+            out.extend(_flatten(list(arg[3])))
+        else:
+            out.append((op, arg))
+    return out
+
+
+def _check_size(n: int, pattern: str) -> None:
+    if n > MAX_LEXEME_STATES:
+        raise CompileLimitError(
+            "max_lexeme_states", MAX_LEXEME_STATES, f"regex {pattern[:80]!r} is too large"
+        )
+
+
+def _subset(nfa: _NFA, start: int, final: int, pattern: str) -> tuple[np.ndarray, np.ndarray]:
+    """Subset construction: (trans, accept) with start 0, ``accept[0]`` = nullable."""
     eps = nfa.eps
     closure_cache: dict[frozenset[int], frozenset[int]] = {}
 
@@ -407,12 +561,10 @@ def compile_regex(pattern: str) -> ByteDFA:
     dfa_ids: dict[frozenset[int], int] = {start_set: 0}
     rows: list[np.ndarray] = []
     finals: list[bool] = []
-    succ: list[set[int]] = []
     todo = [start_set]
     while todo:
         cur_set = todo.pop()
         row = np.full(256, -1, dtype=np.int32)
-        targets: set[int] = set()
         edges = [e for q in cur_set for e in nfa.edges[q]]
         cuts = sorted({0, 256, *(lo for lo, _, _ in edges), *(hi + 1 for _, hi, _ in edges)})
         for a, b in itertools.pairwise(cuts):
@@ -424,53 +576,177 @@ def compile_regex(pattern: str) -> ByteDFA:
             if target is None:
                 target = closure_cache[key] = closure(key)
             if target not in dfa_ids:
-                if len(dfa_ids) >= MAX_LEXEME_STATES:
-                    raise CompileLimitError(
-                        "max_lexeme_states",
-                        MAX_LEXEME_STATES,
-                        f"regex {pattern[:80]!r} is too large",
-                    )
+                _check_size(len(dfa_ids) + 1, pattern)
                 dfa_ids[target] = len(dfa_ids)
                 todo.append(target)
             row[a:b] = dfa_ids[target]
-            targets.add(dfa_ids[target])
         idx = dfa_ids[cur_set]
         while len(rows) <= idx:
             rows.append(np.full(256, -1, dtype=np.int32))
             finals.append(False)
-            succ.append(set())
         rows[idx] = row
         finals[idx] = final in cur_set
-        succ[idx] = targets
-    trans = np.stack(rows)
-    accept = np.array(finals, dtype=bool)
+    return np.stack(rows), np.array(finals, dtype=bool)
+
+
+def _finish(trans: np.ndarray, accept: np.ndarray, *, trim: bool, minimize: bool) -> ByteDFA:
+    """A :class:`ByteDFA` from a table with start 0 and ``accept[0]`` = nullable.
+
+    ``trim=False`` promises that every state but 0 already reaches acceptance. Chains and
+    direct concatenations of minimal DFAs are left as built (close to minimal already).
+    """
     nullable = bool(accept[0])
-    trans, accept = _minimize(*_trim(trans, accept, succ))
-    return _with_fresh_start(trans, accept, nullable)
+    if trim:
+        trans, accept = _trim(trans, accept)
+    if minimize:
+        trans, accept = _minimize(trans, accept)
+    if accept[0] or (trans == 0).any():
+        return _with_fresh_start(trans, accept, nullable)
+    return ByteDFA(np.ascontiguousarray(trans, dtype=np.int32), accept, nullable)
 
 
-def _trim(
-    trans: np.ndarray, accept: np.ndarray, succ: list[set[int]]
-) -> tuple[np.ndarray, np.ndarray]:
+def _empty() -> ByteDFA:
+    return ByteDFA(np.full((1, 256), -1, dtype=np.int32), np.zeros(1, dtype=bool), False)
+
+
+def _chain(x: ByteDFA, lo: int, hi: int | None, pattern: str) -> ByteDFA:
+    """``X{lo,hi}`` for a prefix-free, non-nullable ``x``: copies of its inner states.
+
+    Junction ``k`` (state ``k``) means "k repetitions read"; copy ``k`` of the inner
+    states leads from junction ``k`` to junction ``k + 1`` (for ``hi=None`` the last copy
+    loops back to junction ``lo``). Every state reaches acceptance, so no trimming.
+    """
+    copies = hi if hi is not None else lo + 1
+    n_junctions = copies + 1 if hi is not None else lo + 1
+    inner = np.flatnonzero(~x.accept)[1:]  # state 0 (the start) becomes the junctions
+    q = len(inner)
+    _check_size(n_junctions + copies * q, pattern)
+    loc = np.zeros(x.n_states, dtype=np.int64)
+    loc[inner] = np.arange(q)
+    exits = np.arange(1, copies + 1, dtype=np.int64)
+    if hi is None:
+        exits[-1] = lo
+    base = n_junctions + q * np.arange(copies, dtype=np.int64)
+
+    def relabel(t: np.ndarray, k: np.ndarray, b: np.ndarray) -> np.ndarray:
+        safe = np.where(t >= 0, t, 0)
+        return np.where(t < 0, -1, np.where(x.accept[safe], k, b + loc[safe]))
+
+    junctions = np.full((n_junctions, 256), -1, dtype=np.int64)
+    junctions[:copies] = relabel(x.trans[0][None, :], exits[:, None], base[:, None])
+    body = relabel(x.trans[inner][None, :, :], exits[:, None, None], base[:, None, None])
+    trans = np.concatenate([junctions, body.reshape(copies * q, 256)]).astype(np.int32)
+    accept = np.zeros(len(trans), dtype=bool)
+    accept[lo:n_junctions] = True
+    return _finish(trans, accept, trim=False, minimize=False)
+
+
+def _concat(left: ByteDFA, right: ByteDFA, pattern: str) -> ByteDFA:
+    """``left`` then ``right``: glued directly where no byte can both continue ``left``
+    and start ``right`` at an end of ``left``; otherwise through an NFA of both."""
+    if (left.is_empty and not left.nullable) or (right.is_empty and not right.nullable):
+        return _empty()
+    ends = left.accept.copy()
+    ends[0] = left.nullable
+    r0 = right.trans[0] >= 0
+    if (left.trans[ends][:, r0] >= 0).any():
+        nfa = _NFA(pattern, _MAX_NFA_STATES)
+        a, b = nfa.embed(left)
+        c, d = nfa.embed(right)
+        nfa.eps[b].append(c)
+        return _finish(*_subset(nfa, a, d, pattern), trim=True, minimize=True)
+    nl = left.n_states
+    _check_size(nl + right.n_states - 1, pattern)
+    shift = nl - 1  # right's start (no incoming edges) is dropped
+    start_row = np.where(r0, right.trans[0] + shift, -1)
+    head = left.trans.copy()
+    head[ends] = np.where(r0[None, :], start_row[None, :], head[ends])
+    tail = np.where(right.trans[1:] >= 0, right.trans[1:] + shift, -1)
+    trans = np.concatenate([head, tail]).astype(np.int32)
+    accept = np.concatenate([left.accept & right.nullable, right.accept[1:]])
+    accept[0] = left.nullable and right.nullable
+    return _finish(trans, accept, trim=False, minimize=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _anything() -> ByteDFA:
+    return compile_regex("(?s:.)*")
+
+
+def _byte_classes(*tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes whose columns agree in every table: (class of each byte, first byte of each)."""
+    columns = np.ascontiguousarray(np.concatenate(tables).T)
+    ids: dict[bytes, int] = {}
+    class_of = np.array([ids.setdefault(c.tobytes(), len(ids)) for c in columns])
+    first = np.zeros(len(ids), dtype=np.int64)
+    first[class_of[::-1]] = np.arange(255, -1, -1)
+    return class_of, first
+
+
+def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA:
+    """``left`` ∩ ``right`` (``both``) or ``left`` minus ``right``: the product DFA,
+    explored breadth-first from the start pair (over byte classes, not bytes)."""
+    n = right.n_states
+    free = n  # right can no longer match: absorbing, and neutral for the difference
+    side = np.empty((n + 1, 256), dtype=np.int32)
+    side[:n] = right.trans if both else np.where(right.trans < 0, free, right.trans)
+    side[free] = free
+    class_of, first = _byte_classes(left.trans, side)
+    l_rows = left.trans[:, first].tolist()
+    r_rows = side[:, first].tolist()
+    l_acc = left.accept.tolist()
+    r_acc = [*right.accept.tolist(), False]
+    ids = {(0, 0): 0}
+    pairs = [(0, 0)]
+    rows: list[list[int]] = []
+    accept = [left.nullable and right.nullable == both]
+    for a, b in pairs:  # grows while it is read: breadth-first exploration
+        row = []
+        for na, nb in zip(l_rows[a], r_rows[b], strict=True):
+            if na < 0 or nb < 0:
+                row.append(-1)
+                continue
+            target = ids.get((na, nb))
+            if target is None:
+                target = ids[(na, nb)] = len(pairs)
+                _check_size(target + 1, pattern)
+                pairs.append((na, nb))
+                accept.append(l_acc[na] and r_acc[nb] == both)
+            row.append(target)
+        rows.append(row)
+    trans = np.array(rows, dtype=np.int32)[:, class_of]
+    return _finish(trans, np.array(accept, dtype=bool), trim=True, minimize=True)
+
+
+def _trim(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Drop states that cannot reach acceptance (state 0 is kept, possibly dead)."""
     n = trans.shape[0]
-    preds: list[list[int]] = [[] for _ in range(n)]
-    for src, targets in enumerate(succ):
-        for dst in targets:
-            preds[dst].append(src)
+    safe = np.where(trans >= 0, trans, n)
     live = accept.copy()
-    stack = [int(q) for q in np.flatnonzero(accept)]
-    while stack:  # backward search from the accepting states
-        for q in preds[stack.pop()]:
-            if not live[q]:
-                live[q] = True
-                stack.append(q)
+    if n <= _MINIMIZE_MAX_STATES:
+        while True:  # a state is live when some byte leads to a live state
+            grown = live | np.append(live, False)[safe].any(axis=1)
+            if (grown == live).all():
+                break
+            live = grown
+    else:  # long chains: search backwards along the distinct edges
+        src, byte = np.nonzero(trans >= 0)
+        edges = np.unique(trans[src, byte].astype(np.int64) * n + src)  # sorted by target
+        dst, pre = np.divmod(edges, n)
+        bounds = np.searchsorted(dst, np.arange(n + 1)).tolist()
+        preds = pre.tolist()
+        stack = np.flatnonzero(accept).tolist()
+        while stack:
+            q = stack.pop()
+            for p in preds[bounds[q] : bounds[q + 1]]:
+                if not live[p]:
+                    live[p] = True
+                    stack.append(p)
     live[0] = True
     keep = np.flatnonzero(live)
     remap = np.full(n + 1, -1, dtype=np.int32)  # index n stands for "dead" (-1)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
-    body = trans[keep]
-    return remap[np.where(body >= 0, body, n)].astype(np.int32), accept[keep]
+    return remap[safe[keep]], accept[keep]
 
 
 def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

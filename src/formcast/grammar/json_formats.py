@@ -2,7 +2,8 @@
 
 Each regex accepts a *subset* of the format (never a string outside it): e.g. dates are
 checked day-by-month with leap years, but RFC 3339's lowercase ``t``/``z`` and leap
-seconds are not accepted. Bodies are printable ASCII written raw (no escapes).
+seconds are not accepted. Bodies are printable ASCII written raw (no escapes), except in
+IRIs and JSON pointers, which take other characters in their JSON spellings.
 
 Policy (see ``docs/json_schema.md``): formats in :data:`FORMATS` are enforced; the other
 formats that JSON Schema itself defines (:data:`SPEC_FORMATS`) are refused, since
@@ -13,12 +14,16 @@ specification lets validators treat as an annotation: it is ignored and recorded
 
 from __future__ import annotations
 
+from formcast.grammar.json_strings import ALL, chars, charset, encode_char, encode_set, minus
+
 _D2 = "[0-9]{2}"
 _MONTH31 = "(?:0[13578]|1[02])"
 _MONTH30 = "(?:0[469]|11)"
-_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+# year 0000 is left out: RFC 3339 allows it, Python's ``date`` (jsonschema's checker) not
+_YEAR = "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
 DATE = (
-    "(?:[0-9]{4}-(?:"
+    f"(?:{_YEAR}-(?:"
     f"{_MONTH31}-(?:0[1-9]|[12][0-9]|3[01])"
     f"|{_MONTH30}-(?:0[1-9]|[12][0-9]|30)"
     "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
@@ -48,8 +53,22 @@ IPV6 = (
     f"|(?:(?:{_H16}:){{0,6}}{_H16})?::"
     ")"
 )
-_LABEL63 = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_LABEL30 = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,28}[A-Za-z0-9])?"
+_AN = "[A-Za-z0-9]"
+_LDH = "[A-Za-z0-9-]"
+
+
+def _label(most: int) -> str:
+    """An LDH label of 1 to ``most`` characters without ``--`` in positions 3 and 4.
+
+    Such labels are reserved (``xn--`` starts an IDNA A-label, valid only when it decodes
+    to a valid U-label, which no regex checks), so we reject them all.
+    """
+    long = f"{_LDH}(?:{_AN}{_LDH}|-{_AN}){_LDH}{{0,{most - 5}}}{_AN}"
+    return f"{_AN}(?:{_LDH}?{_AN}|{_LDH}{{2}}{_AN}|{long})?"
+
+
+_LABEL63 = _label(63)
+_LABEL30 = _label(30)
 # total length must stay <= 253: up to 3 labels of 63 or up to 8 labels of 30 characters
 HOSTNAME = f"(?:{_LABEL63}(?:\\.{_LABEL63}){{0,2}}|{_LABEL30}(?:\\.{_LABEL30}){{0,7}})"
 _ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -57,15 +76,53 @@ EMAIL = f"{_ATOM}(?:\\.{_ATOM})*@{HOSTNAME}"
 UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _PCT = "%[0-9a-fA-F]{2}"
 _UNRESERVED_SUB = "A-Za-z0-9._~!$&'()*+,;=\\-"
-_PCHAR = f"(?:[{_UNRESERVED_SUB}:@]|{_PCT})"
-_AUTHORITY = (
-    f"(?:(?:[{_UNRESERVED_SUB}:]|{_PCT})*@)?(?:{IPV4}|(?:[{_UNRESERVED_SUB}]|{_PCT})*)(?::[0-9]*)?"
+# RFC 3987's ucschar (IRIs only): non-ASCII, written raw or as \\u escapes
+_UCS = encode_set(
+    charset(
+        [(0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF)]
+        + [(p << 16, (p << 16) + 0xFFFD) for p in range(1, 14)]
+        + [(0xE1000, 0xEFFFD)]
+    )
 )
-_QUERY = f"(?:{_PCHAR}|[/?])*"
-URI = (
-    "[A-Za-z][A-Za-z0-9+.-]*:"
-    f"(?://{_AUTHORITY}(?:/{_PCHAR}*)*|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?)"
-    f"(?:\\?{_QUERY})?(?:#{_QUERY})?"
+
+
+def _uri(iri: bool) -> tuple[str, str]:
+    """(absolute, reference) regexes of RFC 3986 URIs, or RFC 3987 IRIs.
+
+    Stricter than the RFCs: no IP literals (``[...]``) and, in IRIs, no private-use
+    characters in queries.
+    """
+    more = f"|{_UCS}" if iri else ""
+    pchar = f"(?:[{_UNRESERVED_SUB}:@]|{_PCT}{more})"
+    plain = f"(?:[{_UNRESERVED_SUB}]|{_PCT}{more})"
+    user = f"(?:[{_UNRESERVED_SUB}:]|{_PCT}{more})"
+    authority = f"(?:{user}*@)?(?:{IPV4}|{plain}*)(?::[0-9]*)?"
+    query = f"(?:{pchar}|[/?])*"
+    tail = f"(?:\\?{query})?(?:#{query})?"
+    absolute = (
+        "[A-Za-z][A-Za-z0-9+.-]*:"
+        f"(?://{authority}(?:/{pchar}*)*|/?(?:{pchar}+(?:/{pchar}*)*)?){tail}"
+    )
+    # a relative reference's first segment holds no colon (it would read as a scheme)
+    first = f"(?:[{_UNRESERVED_SUB}@]|{_PCT}{more})+"
+    relative = (
+        f"(?://{authority}(?:/{pchar}*)*|/(?:{pchar}+(?:/{pchar}*)*)?|{first}(?:/{pchar}*)*)?"
+    )
+    return absolute, f"(?:{absolute}|{relative}{tail})"
+
+
+URI, URI_REFERENCE = _uri(iri=False)
+IRI, IRI_REFERENCE = _uri(iri=True)
+# RFC 6901: any character, ``~`` and ``/`` written ``~0`` and ``~1`` (the separating ``/``
+# may be written ``\\/``)
+JSON_POINTER = f"(?:{encode_char('/')}(?:{encode_set(minus(ALL, chars('/~')))}|~[01])*)*"
+RELATIVE_JSON_POINTER = f"(?:0|[1-9][0-9]*)(?:#|{JSON_POINTER})"
+# RFC 6570 level 4, ASCII literals
+_VARCHAR = f"(?:[A-Za-z0-9_]|{_PCT})"
+_VARSPEC = f"{_VARCHAR}(?:\\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\\*)?"
+URI_TEMPLATE = (
+    f"(?:[!#$&()*+,\\-./0-9:;=?@A-Z\\[\\]_a-z~]|{_PCT}"
+    f"|\\{{[+#./;?&=,!@|]?{_VARSPEC}(?:,{_VARSPEC})*\\}})*"
 )
 
 FORMATS: dict[str, str] = {
@@ -75,23 +132,20 @@ FORMATS: dict[str, str] = {
     "duration": DURATION,
     "email": EMAIL,
     "hostname": HOSTNAME,
+    # internationalized names: their ASCII subset only (U-labels need IDNA2008's tables)
+    "idn-email": EMAIL,
+    "idn-hostname": HOSTNAME,
     "ipv4": IPV4,
     "ipv6": IPV6,
     "uri": URI,
+    "uri-reference": URI_REFERENCE,
+    "iri": IRI,
+    "iri-reference": IRI_REFERENCE,
+    "json-pointer": JSON_POINTER,
+    "relative-json-pointer": RELATIVE_JSON_POINTER,
+    "uri-template": URI_TEMPLATE,
     "uuid": UUID,
 }
 
 #: formats defined by JSON Schema (drafts 4 to 2020-12) that are not in FORMATS: refused
-SPEC_FORMATS = frozenset(
-    [
-        "uri-reference",
-        "iri",
-        "iri-reference",
-        "uri-template",
-        "json-pointer",
-        "relative-json-pointer",
-        "idn-email",
-        "idn-hostname",
-        "regex",
-    ]
-)
+SPEC_FORMATS = frozenset(["regex"])

@@ -3,10 +3,12 @@
 ``pattern`` is an ECMA-262 regex matched with *search* semantics against the decoded
 string. We parse it with Python's own regex parser (the dialects agree on the subset we
 accept), map every character set to all its JSON spellings (:mod:`json_strings`) and add
-``.*`` at an unanchored end. Where the dialects differ we take the intersection:
-``\\d``, ``\\w``, ``\\s`` are their ASCII forms, ``.`` excludes every line terminator,
-``$`` means end of string. Constructs with no exact regular translation (lookaround,
-backreferences, word boundaries, inline flags, anchors inside) are refused.
+``.*`` where a match is not tied to an end of the string by ``^`` or ``$`` (anchors may
+stand anywhere). Where the dialects differ we take the intersection: ``\\d`` and ``\\w``
+are their ASCII forms, ``\\s`` the whitespace both call so, ``.`` excludes every line
+terminator, ``$`` means end of string, and a negated class excludes what its items match
+in either dialect. Constructs with no exact regular translation (lookaround,
+backreferences, word boundaries, inline flags) are refused.
 """
 
 from __future__ import annotations
@@ -34,18 +36,29 @@ sre_p: Any = importlib.import_module("re._parser" if _NEW else "sre_parse")
 
 _DIGIT = charset([(0x30, 0x39)])
 _WORD = charset([(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)])
-_SPACE = charset([(0x09, 0x0D), (0x20, 0x20)])
 _ASCII = charset([(0, 0x7F)])
+_NON_ASCII = charset([(0x80, 0x10FFFF)])
 _DOT = minus(ALL, charset([(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)]))
+_UNICODE_SPACES = [(0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A), (0x2028, 0x2029)]
+_UNICODE_SPACES += [(0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000)]
+#: ``\s`` in both dialects: ECMA-262's WhiteSpace and LineTerminator, Python's ``str``
+#: whitespace
+_SPACE = charset([(0x09, 0x0D), (0x20, 0x20), *_UNICODE_SPACES])
+#: ``\s`` in either: Python adds \x1c-\x1f and U+0085, ECMA-262 U+FEFF (and U+180E in
+#: engines on Unicode before 6.3)
+_ANY_SPACE = union(
+    _SPACE, charset([(0x1C, 0x1F), (0x85, 0x85), (0x180E, 0x180E), (0xFEFF, 0xFEFF)])
+)
 
+# narrow readings: the characters a class matches in both dialects (Python's \d and \w
+# are Unicode-aware, ECMA-262's are ASCII)
 _CATEGORIES: dict[object, CharSet] = {
     sre_c.CATEGORY_DIGIT: _DIGIT,
     sre_c.CATEGORY_WORD: _WORD,
     sre_c.CATEGORY_SPACE: _SPACE,
-    # Python's \D, \W, \S are Unicode-aware; the ASCII complements are in both dialects
     sre_c.CATEGORY_NOT_DIGIT: minus(_ASCII, _DIGIT),
     sre_c.CATEGORY_NOT_WORD: minus(_ASCII, _WORD),
-    sre_c.CATEGORY_NOT_SPACE: minus(_ASCII, _SPACE),
+    sre_c.CATEGORY_NOT_SPACE: minus(ALL, _ANY_SPACE),
 }
 
 
@@ -53,13 +66,11 @@ class PatternUnsupported(Exception):
     """The pattern uses a construct we cannot translate exactly; ``args[0]`` says which."""
 
 
-_NON_ASCII = charset([(0x80, 0x10FFFF)])
-# wide readings: a superset of the class in either dialect (Python's are Unicode-aware,
-# ECMA's \s holds Unicode spaces); Python's ASCII \s adds \x1c-\x1f
+# wide readings: a superset of the class in either dialect
 _WIDE: dict[object, CharSet] = {
     sre_c.CATEGORY_DIGIT: union(_DIGIT, _NON_ASCII),
     sre_c.CATEGORY_WORD: union(_WORD, _NON_ASCII),
-    sre_c.CATEGORY_SPACE: union(charset([(0x09, 0x0D), (0x1C, 0x20)]), _NON_ASCII),
+    sre_c.CATEGORY_SPACE: _ANY_SPACE,
     sre_c.CATEGORY_NOT_DIGIT: minus(ALL, _DIGIT),
     sre_c.CATEGORY_NOT_WORD: minus(ALL, _WORD),
     sre_c.CATEGORY_NOT_SPACE: minus(ALL, _SPACE),
@@ -68,29 +79,28 @@ _WIDE_DOT = minus(ALL, charset([(0x0A, 0x0A)]))
 
 
 def _charset_of(items: list, wide: bool = False) -> CharSet:
-    negate = False
+    """The class ``[items]``: narrow (in both dialects) or ``wide`` (in either).
+
+    A negated class is the complement of the other reading of its items, so it stays on
+    the same side: narrow ``[^\\s]`` is everything ``\\s`` matches in neither dialect.
+    """
+    negate = bool(items) and items[0][0] is sre_c.NEGATE
+    inner_wide = wide != negate
     ranges: list[tuple[int, int]] = []
-    for op, av in items:
-        if op is sre_c.NEGATE:
-            negate = True
-        elif op is sre_c.LITERAL:
+    for op, av in items[1:] if negate else items:
+        if op is sre_c.LITERAL:
             ranges.append((av, av))
         elif op is sre_c.RANGE:
             ranges.append(av)
         elif op is sre_c.CATEGORY:
-            table = _WIDE if wide else _CATEGORIES
+            table = _WIDE if inner_wide else _CATEGORIES
             if av not in table:
                 raise PatternUnsupported(f"character category {av}")
             ranges.extend(table[av])
         else:
             raise PatternUnsupported(f"class item {op}")
     s = charset(ranges)
-    if negate:
-        if sre_c.CATEGORY in [op for op, _ in items]:
-            # [^\D] and friends: the Unicode/ASCII split makes negation inexact
-            raise PatternUnsupported("negated class with \\d, \\w or \\s")
-        s = minus(ALL, s)
-    return s
+    return minus(ALL, s) if negate else s
 
 
 def _set(s: CharSet) -> str:
@@ -152,28 +162,98 @@ def _node(op: Any, av: Any, enc: SetFn = _set, wide: bool = False) -> Any:
     raise PatternUnsupported(f"regex construct {op}")
 
 
-def _anchored(items: list) -> str:
-    start = bool(items) and items[0] == (sre_c.AT, sre_c.AT_BEGINNING)
-    if start:
-        items = items[1:]
-    end = (
-        bool(items)
-        and items[-1][0] is sre_c.AT
-        and items[-1][1]
-        in (
-            sre_c.AT_END,
-            sre_c.AT_END_STRING,
-        )
-    )
-    if end:
-        items = items[:-1]
-    body = _seq(items)
-    return ("" if start else f"{UNIT}*") + body + ("" if end else f"{UNIT}*")
+#: the matches of a sub-pattern, split by which ends of the string they are tied to:
+#: (tied to the start, tied to the end) -> (regex of the match, whether it can be empty)
+Anchored = dict[tuple[bool, bool], tuple[str, bool]]
+_EMPTY: Anchored = {(False, False): ("", True)}
+#: longest bounded repetition of an anchored group that is unrolled
+_MAX_UNROLL = 8
+
+
+def _add(out: Anchored, key: tuple[bool, bool], regex: str, empty: bool) -> None:
+    if key in out:
+        old, old_empty = out[key]
+        out[key] = (f"(?:{old}|{regex})", old_empty or empty)
+    else:
+        out[key] = (regex, empty)
+
+
+def _then(x: Anchored, y: Anchored) -> Anchored:
+    """Matches of ``x`` followed by matches of ``y`` (anchors decide what must be empty)."""
+    out: Anchored = {}
+    for (s1, e1), (r1, n1) in x.items():
+        for (s2, e2), (r2, n2) in y.items():
+            if e1 and s2:  # both ends at one point: the whole string is empty
+                if n1 and n2:
+                    _add(out, (True, True), "", True)
+            elif e1:  # x reached the end of the string: y matches the empty string
+                if n2:
+                    _add(out, (s1, True), r1, n1)
+            elif s2:  # y starts at the start of the string: x matched the empty string
+                if n1:
+                    _add(out, (True, e2), r2, n2)
+            else:
+                _add(out, (s1, e2), r1 + r2, n1 and n2)
+    return out
+
+
+def _anchored_seq(items: list[Any]) -> Anchored:
+    out = _EMPTY
+    for op, av in items:
+        out = _then(out, _anchored_item(op, av))
+    return out
+
+
+def _anchored_item(op: Any, av: Any) -> Anchored:
+    if op is sre_c.AT:
+        if av in (sre_c.AT_BEGINNING, sre_c.AT_BEGINNING_STRING):
+            return {(True, False): ("", True)}
+        if av in (sre_c.AT_END, sre_c.AT_END_STRING):
+            return {(False, True): ("", True)}  # ECMA-262's $ (no multiline): the very end
+        raise PatternUnsupported("word boundary")
+    if op is sre_c.BRANCH:
+        found: dict[tuple[bool, bool], list[tuple[str, bool]]] = {}
+        for alt in av[1]:
+            for key, match in _anchored_seq(list(alt)).items():
+                found.setdefault(key, []).append(match)
+        return {
+            k: ("(?:" + "|".join(r for r, _ in ms) + ")", any(n for _, n in ms))
+            for k, ms in found.items()
+        }
+    if op is sre_c.SUBPATTERN:
+        if av[1] or av[2]:
+            raise PatternUnsupported("inline flags")
+        return {k: (f"(?:{r})", n) for k, (r, n) in _anchored_seq(list(av[3])).items()}
+    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None)):
+        lo, hi, sub = av
+        once = _anchored_seq(list(sub))
+        if set(once) <= {(False, False)}:
+            empty = lo == 0 or any(n for _, n in once.values())
+            return {(False, False): (_node(op, av), empty)}
+        # Iterations tied to an end can only be the first or the last non-empty one:
+        # X{lo,} is X^lo X? U* X? with U the untied matches of X.
+        maybe = dict(once)
+        _add(maybe, (False, False), "", True)
+        out = _EMPTY
+        for _ in range(lo):
+            out = _then(out, once)
+        if hi is sre_c.MAXREPEAT:
+            free = once.get((False, False))
+            star = _EMPTY if free is None else {(False, False): (f"(?:{free[0]})*", True)}
+            return _then(_then(_then(out, maybe), star), maybe)
+        if hi - lo > _MAX_UNROLL:
+            raise PatternUnsupported("anchor inside a long repetition")
+        for _ in range(hi - lo):
+            out = _then(out, maybe)
+        return out
+    return {(False, False): (_node(op, av), False)}
 
 
 def pattern_body(pattern: str) -> str:
     """Regex for the encoded body of every string in which ``pattern`` finds a match.
 
+    Anchors may stand anywhere (``^`` and ``$`` are the ends of the string, as in ECMA-262
+    without the ``m`` flag): each match is tied to the ends its anchors require.
     Raises :class:`PatternUnsupported` for constructs we cannot translate exactly and
     :class:`re.error` for malformed patterns.
 
@@ -184,17 +264,22 @@ def pattern_body(pattern: str) -> str:
     >>> r = pattern_body("x")
     >>> [t for t in ["axb", "ab", "x"] if re.fullmatch(r, t)]
     ['axb', 'x']
+    >>> r = pattern_body("^a$|b$")
+    >>> [t for t in ["a", "ab", "xb", "ba"] if re.fullmatch(r, t)]
+    ['a', 'ab', 'xb']
     """
     if any(ord(c) > 0xFFFF for c in pattern) or "\\p" in pattern or "\\P" in pattern:
         raise PatternUnsupported("Unicode property or astral character")
     tree = sre_p.parse(pattern)
     if tree.state.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
         raise PatternUnsupported("inline flags")
-    parsed = list(tree)
-    if len(parsed) == 1 and parsed[0][0] is sre_c.BRANCH:
-        _, alts = parsed[0][1]
-        return "(?:" + "|".join(_anchored(list(a)) for a in alts) + ")"
-    return _anchored(parsed)
+    alts = [
+        ("" if start else f"{UNIT}*") + regex + ("" if end else f"{UNIT}*")
+        for (start, end), (regex, _) in sorted(_anchored_seq(list(tree)).items())
+    ]
+    if not alts:  # anchors no string satisfies, as in a^b
+        return "(?!)"
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
 
 def pattern_tree(pattern: str, *, wide: bool = False) -> Any:

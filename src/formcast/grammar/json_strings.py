@@ -10,11 +10,16 @@ counts as one character in length bounds, but is not produced inside ``pattern``
 literals or key sets (a documented restriction: such text is rejected, never wrongly
 accepted); raw non-BMP characters work everywhere.
 
+Several constraints on one string (and excluded values) are intersected without a product
+of regexes: all but one become top-level lookaheads tied to the end of the body, which
+:mod:`formcast.automata.regex_dfa` builds as DFA products.
+
 Character sets are sorted lists of inclusive code point ranges.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -57,21 +62,21 @@ def charset(ranges: Iterable[tuple[int, int]]) -> CharSet:
 
 
 def _minus_raw(s: CharSet, t: Sequence[tuple[int, int]]) -> CharSet:
+    """``s`` without ``t``; both sorted and disjoint: one merge pass."""
     res: list[tuple[int, int]] = []
+    j = 0
     for a, b in s:
-        pieces = [(a, b)]
-        for c, d in t:
-            nxt = []
-            for x, y in pieces:
-                if d < x or c > y:
-                    nxt.append((x, y))
-                    continue
-                if x < c:
-                    nxt.append((x, c - 1))
-                if d < y:
-                    nxt.append((d + 1, y))
-            pieces = nxt
-        res.extend(pieces)
+        while j < len(t) and t[j][1] < a:
+            j += 1
+        k = j
+        while a <= b and k < len(t) and t[k][0] <= b:
+            c, d = t[k]
+            if c > a:
+                res.append((a, c - 1))
+            a = max(a, d + 1)
+            k += 1
+        if a <= b:
+            res.append((a, b))
     return tuple(res)
 
 
@@ -84,7 +89,18 @@ def union(s: CharSet, t: CharSet) -> CharSet:
 
 
 def intersect(s: CharSet, t: CharSet) -> CharSet:
-    return minus(s, minus(s, t))
+    """``s`` and ``t``; both sorted and disjoint: one merge pass."""
+    res: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(s) and j < len(t):
+        a, b = max(s[i][0], t[j][0]), min(s[i][1], t[j][1])
+        if a <= b:
+            res.append((a, b))
+        if s[i][1] < t[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(res)
 
 
 def negate(s: CharSet) -> CharSet:
@@ -142,7 +158,8 @@ def _u_hex(s: CharSet) -> str:
     return hexes[0] if len(hexes) == 1 else "(?:" + "|".join(hexes) + ")"
 
 
-def encode_set(s: CharSet, *, u_escapes: bool = True) -> str | None:
+@functools.lru_cache(maxsize=4096)
+def encode_set(s: CharSet) -> str | None:
     """Regex for every JSON spelling of one character from ``s``; None if ``s`` is empty."""
     alts: list[str] = []
     raw = intersect(s, _RAW_OK)
@@ -152,7 +169,7 @@ def encode_set(s: CharSet, *, u_escapes: bool = True) -> str | None:
         if intersect(s, ((cp, cp),)):
             alts.append(esc)
     bmp = intersect(s, _U_ESCAPED)
-    if bmp and u_escapes:
+    if bmp:
         alts.append("\\\\u" + _u_hex(bmp))
     if not alts:
         return None
@@ -195,54 +212,77 @@ def has_surrogate(text: str) -> bool:
     return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
+def _hex4(cp: int) -> str:
+    return "".join(f"[{h}{h.upper()}]" if h.isalpha() else h for h in f"{cp:04x}")
+
+
+def _pair(cp: int) -> str:
+    """Regex for the escaped surrogate pair of the astral character ``cp``, either hex case."""
+    hi, lo = divmod(cp - 0x10000, 0x400)
+    return "\\\\u" + _hex4(0xD800 + hi) + "\\\\u" + _hex4(0xDC00 + lo)
+
+
+def _every_spelling(c: str) -> str:
+    """Regex for every spelling of ``c`` that :data:`UNIT` reads."""
+    cp = ord(c)
+    alts = [re.escape(c)] if intersect(_RAW_OK, ((cp, cp),)) else []
+    if cp in _SHORT:
+        alts.append(_SHORT[cp])
+    alts.append("\\\\u" + _hex4(cp) if cp <= 0xFFFF else _pair(cp))
+    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+def _pair_or_raw(c: str) -> str:
+    return "(?:" + re.escape(c) + "|" + _pair(ord(c)) + ")" if ord(c) > 0xFFFF else encode_char(c)
+
+
+#: one encoded character as constrained strings spell it: :data:`UNIT` without ``\\u``
+#: escapes of printable ASCII (see ``_U_ESCAPED``)
+KEY_UNIT = (
+    f"(?:{encode_set(ALL)}"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+# A body regex ends where the string does: at the end of the text or at the closing quote
+# (a body holds no raw quote). A lookahead ``(?=B(?![^"]))`` therefore says "the whole body
+# is in B", whether or not the quotes are around it; ``regex_dfa`` builds such lookaheads
+# at the top level of a lexeme as DFA products.
+_BODY_END = '(?![^"])'
+
+
 def complement_body(words: Iterable[str]) -> str:
-    """Regex for the encoded body of every string *not* in ``words`` (decoded comparison)."""
-    trie: dict[str, dict] = {}
-    end = "\0end"
-    words_list = list(words)
-    for w in words_list:
-        node = trie
-        for c in w:
-            node = node.setdefault(c, {})
-        node[end] = {}
+    """Regex for the encoded body of every string *not* in ``words`` (decoded comparison).
 
-    def grp(alts: list[str]) -> str | None:
-        if not alts:
-            return None
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+    Any :data:`KEY_UNIT` sequence, unless it spells one of ``words`` (a negative lookahead
+    for each word in every such spelling): the DFA is a product whose size follows the
+    words' trie. Words must not hold lone surrogates.
+    """
+    spelled = sorted({"".join(_pair_or_raw(c) for c in w) for w in words})
+    if not spelled:
+        return f"{KEY_UNIT}*"
+    return "(?!(?:" + "|".join(spelled) + ")" + _BODY_END + ")" + f"{KEY_UNIT}*"
 
-    # When no name holds a character that JSON writers spell ``\\uXXXX``, a ``\\u``
-    # escape always leaves the trie: add it once after "any prefix" instead of at every
-    # node, which keeps the automaton small.
-    shared_u = not intersect(chars("".join(words_list)), _U_ESCAPED)
 
-    def walk(node: dict) -> tuple[str | None, str | None, str]:
-        """(strings stopping on a non-word node, strings leaving the trie, all prefixes)."""
-        stop: list[str] = [] if end in node else [""]
-        leave: list[str] = []
-        prefixes: list[str] = [""]
-        kids = [c for c in node if c != end]
-        for c in kids:
-            s, lv, pre = walk(node[c])
-            enc = encode_char(c)
-            if s is not None:
-                stop.append(enc + s)
-            if lv is not None:
-                leave.append(enc + lv)
-            prefixes.append(enc + pre)
-        other = encode_set(minus(ALL, chars("".join(kids))), u_escapes=not shared_u)
-        if other is not None:
-            leave.append(other)
-        pre_all = grp(prefixes) if len(prefixes) > 1 else ""
-        return grp(stop), grp(leave), pre_all or ""
+def intersect_bodies(bodies: Sequence[str]) -> str:
+    """Body regex of the strings every one of ``bodies`` matches (any string if none).
 
-    stop, leave, prefixes = walk(trie)
-    if shared_u:
-        u_any = "\\\\u" + _u_hex(_U_ESCAPED)
-        leave = grp([x for x in (leave, prefixes + u_any) if x is not None])
-    # the shared tail keeps the automaton small: after leaving the trie anything goes
-    parts = [p for p in (stop, None if leave is None else f"{leave}{UNIT}*") if p is not None]
-    return grp(parts) or ""
+    All but the last become lookaheads, so the result must stand at the top level of a
+    lexeme (``regex_dfa`` reads lookaheads only there).
+    """
+    unique = list(dict.fromkeys(bodies))
+    if not unique:
+        return ANY_UNIT + "*"
+    return "".join(f"(?=(?:{b}){_BODY_END})" for b in unique[:-1]) + unique[-1]
+
+
+def exclude_words(words: Iterable[str], body: str) -> str:
+    """Body regex of the strings ``body`` matches, except ``words`` in any spelling.
+
+    Same top-level rule as :func:`intersect_bodies`; words must not hold lone surrogates.
+    """
+    spelled = sorted({"".join(_every_spelling(c) for c in w) for w in words})
+    if not spelled:
+        return body
+    return "(?!(?:" + "|".join(spelled) + ")" + _BODY_END + ")" + body
 
 
 def length_body(lo: int, hi: int | None) -> str:
