@@ -288,6 +288,17 @@ DEPENDENCY_SCHEMAS = [
     {"properties": {"a": {}, "b": {}}, "dependentRequired": {"a": ["b"], "b": ["a"]}},
     {"properties": {"a": {}}, "dependentRequired": {"a": ["z"]}, "additionalProperties": False},
     {"properties": {"a": {}, "b": {}}, "dependentRequired": {"a": ["b"]}, "maxProperties": 1},
+    {"properties": {"a": {}, "b": {}, "c": {}}, "dependentSchemas": {"a": {"maxProperties": 2}}},
+    {
+        "properties": {"a": {}, "b": {}, "c": {}},
+        "additionalProperties": False,
+        "dependentSchemas": {"a": {"not": {"required": ["c"]}}, "b": {"required": ["c"]}},
+    },
+    {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "properties": {"a": {}, "x": {}},
+        "dependencies": {"x": {"anyOf": [{"required": ["a"]}, {"required": ["y"]}]}},
+    },
 ]
 
 
@@ -310,21 +321,29 @@ def test_dependencies_exact(schema: dict) -> None:
 REFUSALS = [
     ({"uniqueItems": True, "items": {"type": "string"}}, "uniqueItems", ""),
     ({"properties": {"x": {"format": "regex"}}}, "format 'regex'", "/properties/x/format"),
-    ({"oneOf": [{"type": "string"}, {"maxLength": 3}]}, "oneOf", "/oneOf"),
-    ({"not": {"minimum": 3}}, "not", "/not"),
-    ({"type": "string", "minLength": 2, "not": {"const": "ab"}}, "not", "/not"),
-    ({"not": {"enum": [[1]]}}, "not", "/not"),
-    ({"if": {"minimum": 3}, "then": {"maximum": 5}}, "if", "/if"),
+    ({"oneOf": [{"multipleOf": 3}, {"multipleOf": 5}]}, "oneOf", "/oneOf"),
+    (
+        {
+            "oneOf": [
+                {"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                {"properties": {"a": {"type": "string"}}, "additionalProperties": False},
+            ]
+        },
+        "oneOf",
+        "/oneOf",
+    ),
+    ({"oneOf": [{"format": "ipv4"}, {"format": "hostname"}]}, "oneOf", "/oneOf"),
+    ({"not": {"multipleOf": 3}}, "not", "/not"),
+    ({"not": {"additionalProperties": {"type": "string"}}}, "not", "/not"),
+    ({"not": {"uniqueItems": True}}, "not", "/not"),
+    ({"type": "string", "minLength": 2, "not": {"const": "a\ud800"}}, "not", "/not"),
+    ({"not": {"enum": [{"a": 1}]}}, "not", "/not"),
+    ({"if": {"multipleOf": 3}, "then": {"maximum": 5}}, "if", "/if"),
     ({"type": "integer", "multipleOf": 7}, "multipleOf", ""),
     ({"type": "string", "pattern": "(?=a)"}, "pattern", "/pattern"),
-    ({"type": "string", "pattern": "^a", "format": "date"}, "format", "/format"),
+    ({"type": "string", "pattern": "^a(?=b)"}, "pattern", "/pattern"),
     ({"$ref": "http://example.com/x.json"}, "$ref", ""),
     ({"unevaluatedProperties": False}, "unevaluatedProperties", "/unevaluatedProperties"),
-    (
-        {"dependentSchemas": {"a": {"properties": {"b": {"type": "integer"}}}}},
-        "dependentSchemas",
-        "/dependentSchemas/a",
-    ),
     (
         {"patternProperties": {"^a": {"type": "integer"}, "b": {"type": "string"}}},
         "patternProperties",
@@ -332,7 +351,7 @@ REFUSALS = [
     ),
     ({"type": "array", "contains": {"type": "integer"}, "minItems": 2}, "contains", ""),
     ({"type": "object", "minProperties": 3}, "minProperties", ""),
-    ({"if": {"properties": {"a": {"minimum": 1}}}, "then": {"required": ["a"]}}, "if", "/if"),
+    ({"if": {"properties": {"a": {"format": "date"}}}, "then": {"required": ["a"]}}, "if", "/if"),
 ]
 
 

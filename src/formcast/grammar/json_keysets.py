@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from formcast.grammar.json_patterns import PatternUnsupported, pattern_tree
-from formcast.grammar.json_strings import ALL, CharSet, charset, encode_set, intersect
+from formcast.grammar.json_patterns import PatternUnsupported, pattern_body, pattern_tree
+from formcast.grammar.json_strings import (
+    ALL,
+    CharSet,
+    charset,
+    complement_body,
+    encode_set,
+    exclude_words,
+    intersect,
+)
 
 #: largest automaton written back as a regex (state elimination grows with it)
 MAX_KEY_STATES = 48
@@ -32,6 +41,8 @@ MAX_KEY_STATES = 48
 MAX_KEY_REGEX = 20000
 _MAX_NFA = 4000
 _MAX_PRODUCT = 1000
+#: where a key body ends (no raw quote inside a body), as in json_strings.intersect_bodies
+BODY_ENDS = '(?![^"])'
 
 
 class KeySetTooLarge(Exception):
@@ -351,6 +362,80 @@ def key_sets(patterns: list[str], words: list[str]) -> tuple[list[str | None], s
     dwords = _dfa(words_tree, atoms)
     if len(dw) > 1 and not is_empty(_product(dw, lambda f: sum(f) > 1)):
         raise PatternUnsupported("patterns may overlap (one key could match two)")
-    rest = to_body(_product([*dw, dwords], lambda f: not any(f)))
-    own = [to_body(_product([d, dwords], lambda f: f[0] and not f[1])) for d in dn]
+    try:
+        rest = to_body(_product([*dw, dwords], lambda f: not any(f)))
+        own = [to_body(_product([d, dwords], lambda f: f[0] and not f[1])) for d in dn]
+    except KeySetTooLarge:
+        return _lookahead_sets(patterns, words, dn, dw, dwords)
     return own, rest
+
+
+def _lookahead_sets(
+    patterns: list[str], words: list[str], dn: list[DFA], dw: list[DFA], dwords: DFA
+) -> tuple[list[str | None], str | None]:
+    """:func:`key_sets` for automata too large to write back by state elimination: the
+    same sets as lookaheads over the pattern regexes (``regex_dfa`` builds them as DFA
+    products). Words must not hold lone surrogates."""
+
+    def some(dfas: list[DFA], keep: Any) -> bool:
+        try:
+            return not is_empty(_product(dfas, keep))
+        except KeySetTooLarge:
+            return True  # an empty set written as a regex is harmless, just unused
+
+    own: list[str | None] = [
+        exclude_words(words, pattern_body(p))
+        if some([d, dwords], lambda f: f[0] and not f[1])
+        else None
+        for p, d in zip(patterns, dn, strict=True)
+    ]
+    avoid = "".join(f"(?!(?:{wide_body(p)}){BODY_ENDS})" for p in patterns)
+    rest = avoid + complement_body(words) if some([*dw, dwords], lambda f: not any(f)) else None
+    return own, rest
+
+
+# -- strings a pattern cannot match ----------------------------------------------------------
+
+#: any escaped surrogate pair: one astral character spelled as two ``\\u`` escapes
+_ANY_PAIR = r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_ASTRAL = ((0x10000, 0x10FFFF),)
+
+
+def _tree_body(node: Any) -> str:
+    if isinstance(node, tuple) and node and isinstance(node[0], str):
+        if node[0] == "seq":
+            return "".join(_tree_body(n) for n in node[1])
+        if node[0] == "alt":
+            return "(?:" + "|".join(_tree_body(n) for n in node[1]) + ")"
+        _, lo, hi, sub = node
+        inner = f"(?:{_tree_body(sub)})"
+        return f"{inner}{{{lo},}}" if hi is None else f"{inner}{{{lo},{hi}}}"
+    alts = [r for r in (encode_set(node),) if r is not None]
+    if intersect(node, _ASTRAL):
+        alts.append(_ANY_PAIR)  # any astral pair: a superset, as the caller needs
+    return "(?:" + "|".join(alts) + ")" if alts else "(?!)"
+
+
+def wide_body(pattern: str) -> str:
+    """Regex for the encoded JSON string bodies on which ``pattern`` may find a match in
+    either dialect (ECMA-262 or Python), in every spelling: a superset, so that "not this
+    body" only keeps strings the pattern matches in neither.
+
+    Raises :class:`PatternUnsupported` as :func:`json_patterns.pattern_tree` does.
+    """
+    return _tree_body(pattern_tree(pattern, wide=True))
+
+
+def patterns_disjoint(first: list[str], second: list[str]) -> bool:
+    """Whether no string can match every pattern of ``first`` and every one of ``second``
+    in any dialect (wide readings); False when that cannot be decided cheaply."""
+    try:
+        trees = [pattern_tree(p, wide=True) for p in (*first, *second)]
+        sets: list[CharSet] = []
+        for t in trees:
+            _sets_in(t, sets)
+        atoms = _atoms(sets)
+        dfas = [_dfa(t, atoms) for t in trees]
+        return is_empty(_product(dfas, all))
+    except (PatternUnsupported, KeySetTooLarge, re.error):
+        return False

@@ -17,13 +17,15 @@ from typing import Any as TAny
 
 from formcast.grammar.ir import GrammarBuilder
 from formcast.grammar.json_formats import FORMATS
-from formcast.grammar.json_keysets import KeySetTooLarge, key_sets
+from formcast.grammar.json_keysets import BODY_ENDS, KeySetTooLarge, key_sets, wide_body
 from formcast.grammar.json_numbers import (
     INT,
     NUMBER,
+    MultipleNotExpressible,
+    common_step,
     decimal_range,
-    integer_multiple_of,
     integer_range,
+    multiple_of_range,
 )
 from formcast.grammar.json_patterns import PatternUnsupported, pattern_body, simple_repeat
 from formcast.grammar.json_spec import (
@@ -38,13 +40,14 @@ from formcast.grammar.json_spec import (
     Typed,
     Union,
     kind_of,
-    lcm,
+    plain,
 )
 from formcast.grammar.json_strings import (
-    STRING,
     complement_body,
     encode_set,
+    exclude_words,
     has_surrogate,
+    intersect_bodies,
     length_body,
     literal,
 )
@@ -59,7 +62,9 @@ MAX_PERMUTED_NAMES = 4
 class Lowerer:
     def __init__(self, parser: SchemaParser, *, whitespace: str, max_whitespace: int) -> None:
         self.p = parser
-        self.b = GrammarBuilder()
+        # lexeme regexes here are built by formcast (user patterns are translated and
+        # checked by json_patterns); compile_regex still refuses any invalid one
+        self.b = GrammarBuilder(check_patterns=False)
         ws = f"[ \\t\\n\\r]{{0,{max_whitespace}}}" if whitespace == "flexible" else ""
         self.lbrace = self.b.lexeme(r"\{" + ws)
         self.rbrace = self.b.lexeme(ws + r"\}")
@@ -99,7 +104,7 @@ class Lowerer:
         if num is not None:
             alts.append(num)
         if "string" in t.kinds:
-            s = self._string(t.s)
+            s = self._string_avoiding(t.s)
             if s is not None:
                 alts.append(s)
         if "array" in t.kinds:
@@ -148,36 +153,18 @@ class Lowerer:
         if not kinds:
             return None
         where = n.pointer
-        mults = n.multiple_of
-        if mults:
-            ks = []
-            for m in mults:
-                num, den = m.as_integer_ratio()
-                if den == 1 or ("int" in kinds and kinds == {"int"}):
-                    ks.append(num)
-                elif kinds == {"int", "frac"} and num == 1 and _is_pow10(den) and len(mults) == 1:
-                    if n.lo is None and n.hi is None:
-                        digits = len(str(den)) - 1
-                        frac = rf"(?:\.[0-9]{{1,{digits}}}0*)?"
-                        return self.b.lexeme(r"-?(?:0|[1-9][0-9]*)" + frac)
-                    self.p.refuse("multipleOf", where, "fractional multipleOf with bounds")
-                    return self.b.lexeme(NUMBER)
-                else:
-                    self.p.refuse("multipleOf", where, "only integer divisors of 10 or 100")
-                    return self.b.lexeme(NUMBER if "frac" in kinds else INT)
-            kinds = frozenset({"int"})  # only integral values are multiples of an integer
-            k = 1
-            for x in ks:
-                k = lcm(k, abs(x))
-            if k != 1:
-                if n.lo is not None or n.hi is not None:
-                    self.p.refuse("multipleOf", where, "multipleOf together with bounds")
-                    return self.b.lexeme(INT)
-                r = integer_multiple_of(k)
-                if r is None:
-                    self.p.refuse("multipleOf", where, "only integer divisors of 10 or 100")
-                    return self.b.lexeme(INT)
-                return self.b.lexeme(r)
+        if n.multiple_of:
+            step = common_step(n.multiple_of)
+            if kinds == {"frac"}:
+                self.p.refuse("multipleOf", where, "on non-integral numbers only")
+                return self.b.lexeme(NUMBER)  # lenient: multipleOf is not enforced
+            ints = "frac" not in kinds
+            try:
+                r = multiple_of_range(step, n.lo, n.lo_excl, n.hi, n.hi_excl, integers_only=ints)
+            except MultipleNotExpressible as exc:
+                self.p.refuse("multipleOf", where, str(exc))
+                return self.b.lexeme(NUMBER if "frac" in kinds else INT)
+            return self.b.lexeme(r) if r is not None else None
         if kinds == {"frac"}:
             if n.lo is not None or n.hi is not None:
                 r = decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl, frac_only=True)
@@ -208,57 +195,66 @@ class Lowerer:
         return None if body is None else self.b.lexeme('"' + body + '"')
 
     def string_body(self, s: StrC) -> str | None:
+        """Body regex for the strings ``s`` allows; None if there is none.
+
+        Every rule (formats, patterns, a length range, excluded values) is a body regex and
+        the body is their intersection (lookaheads, built as DFA products); a rule that
+        cannot be enforced exactly is refused.
+        """
         lo, hi = s.min_len, s.max_len
         if hi is not None and hi < lo:
             return None
-        if s.exclude:
-            if (
-                s.formats
-                or s.patterns
-                or lo > 0
-                or hi is not None
-                or has_surrogate("".join(s.exclude))
-            ):
-                self.p.refuse("not", s.exclude_at, "excluded strings with other string rules")
-            else:
-                return complement_body(s.exclude)
-        formats = list(dict.fromkeys(f for f, _ in s.formats))
-        patterns = list(dict.fromkeys(p for p, _ in s.patterns))
+        rules = [FORMATS[f] for f in dict.fromkeys(f for f, _ in s.formats)]
+        patterns = list(dict.fromkeys(s.patterns))
         length = lo > 0 or hi is not None
-        if len(formats) > 1 or (formats and (patterns or length)):
-            self.p.refuse("format", s.formats[0][1], "format combined with other string rules")
-            formats, patterns, length = formats[:1], [], False
-        if formats:
-            return FORMATS[formats[0]]
-        if len(patterns) > 1:
-            self.p.refuse("pattern", s.patterns[1][1], "several patterns on one string")
-            patterns = patterns[:1]
-        if patterns:
-            where = s.patterns[0][1]
-            if length:
-                rep = simple_repeat(patterns[0])
-                if rep is None:
-                    self.p.refuse("pattern", where, "pattern combined with minLength/maxLength")
-                    length = False
-                else:
-                    cs, plo, phi = rep
-                    nlo = max(lo, plo)
-                    nhi = phi if hi is None else (hi if phi is None else min(hi, phi))
-                    unit = encode_set(cs)
-                    if unit is None or (nhi is not None and nhi < nlo):
-                        return None
-                    return f"{unit}{{{nlo},}}" if nhi is None else f"{unit}{{{nlo},{nhi}}}"
-            if not length:
-                try:
-                    return pattern_body(patterns[0])
-                except PatternUnsupported as exc:
-                    self.p.refuse("pattern", where, str(exc.args[0]))
-                except re.error as exc:
-                    self.p.refuse("pattern", where, f"not a regex Python can read: {exc}")
-                return STRING[1:-1]
+        rep = simple_repeat(patterns[0][0]) if length and len(patterns) == 1 else None
+        if rep is not None:  # ^C{m,n}$ and a length range: one repetition, no product
+            cs, plo, phi = rep
+            nlo = max(lo, plo)
+            nhi = phi if hi is None else (hi if phi is None else min(hi, phi))
+            unit = encode_set(cs)
+            if unit is None or (nhi is not None and nhi < nlo):
+                return None
+            rules.append(f"{unit}{{{nlo},}}" if nhi is None else f"{unit}{{{nlo},{nhi}}}")
+            patterns, length = [], False
+        for pattern, where in patterns:
+            try:
+                rules.append(pattern_body(pattern))
+            except PatternUnsupported as exc:
+                self.p.refuse("pattern", where, str(exc.args[0]))
+            except re.error as exc:
+                self.p.refuse("pattern", where, f"not a regex Python can read: {exc}")
         if length:
-            return length_body(lo, hi)
-        return STRING[1:-1]
+            rules.append(length_body(lo, hi))
+        if s.exclude and has_surrogate("".join(s.exclude)):
+            self.p.refuse("not", s.exclude_at, "excluded strings with a lone surrogate")
+        elif s.exclude and not rules:
+            return complement_body(s.exclude)
+        elif s.exclude:
+            return exclude_words(s.exclude, intersect_bodies(rules))
+        return intersect_bodies(rules)
+
+    def _string_avoiding(self, s: StrC) -> str | None:
+        """:meth:`_string`, also keeping out the strings an ``anti`` pattern may match."""
+        if not s.anti:
+            return self._string(s)
+        body = self.string_body(replace(s, anti=()))
+        if body is None:
+            return None
+        avoid = self._anti_lookaheads(s)
+        return self.b.lexeme('"' + avoid + body + '"')
+
+    def _anti_lookaheads(self, s: StrC) -> str:
+        """Negative lookaheads, one per ``anti`` pattern (read widely: a superset)."""
+        out = []
+        for pattern, where in dict.fromkeys(s.anti):
+            try:
+                out.append(f"(?!(?:{wide_body(pattern)}){BODY_ENDS})")
+            except PatternUnsupported as exc:
+                self.p.refuse("not", where, f"pattern: {exc.args[0]}")
+            except re.error as exc:
+                self.p.refuse("not", where, f"pattern Python cannot read: {exc}")
+        return "".join(out)
 
     # -- arrays -----------------------------------------------------------------------------
     def _array(self, a: ArrC) -> str | None:
@@ -337,7 +333,7 @@ class Lowerer:
                 # required-only and dependency names get a fixed place after the declared
                 hits = self._pattern_specs(o, name)
                 spec = hits[0] if hits else (o.additional or Typed(o.pointer))
-                if o.additional is not None and hits and not _plain(name):
+                if o.additional is not None and hits and not plain(name):
                     spec = self.p.merge(spec, o.additional, o.pointer)
                 if name in o.required:
                     members.append((name, spec, True))
@@ -361,7 +357,7 @@ class Lowerer:
     def _pattern_specs(self, o: ObjC, name: str) -> list[Spec]:
         """Schemas of the patterns that match ``name``; all of them when the regex dialects
         may disagree on it (a name beyond printable ASCII): over-constraining is safe."""
-        if _plain(name):
+        if plain(name):
             return [s for p, s in o.patterns if re.search(p, name)]
         return [s for _, s in o.patterns]
 
@@ -541,14 +537,31 @@ class Lowerer:
             ]
             alts = [self.b.seq(self.b.lexeme(literal(k)), self.colon, value) for k in keys]
             return self.b.alt(*alts) if alts else None
-        if isinstance(names, Typed) and not declared and names.kinds >= {"string"}:
-            body = self.string_body(names.s)
+        rule = self._name_rule(names)
+        if rule is not None and not any(has_surrogate(n) for n in declared):
+            body = self.string_body(replace(rule, anti=()))
             if body is None:
                 return None
-            return self.b.seq(self.b.lexeme('"' + body + '"'), self.colon, value)
-        self.p.refuse("propertyNames", o.pointer, "only enum names, or no declared properties")
+            if declared:
+                body = exclude_words(declared, body)
+            avoid = self._anti_lookaheads(rule)
+            return self.b.seq(self.b.lexeme('"' + avoid + body + '"'), self.colon, value)
+        self.p.refuse("propertyNames", o.pointer, "only enum names or string rules")
         key = self.b.lexeme('"' + complement_body(declared) + '"')
         return self.b.seq(key, self.colon, value)
+
+    def _name_rule(self, names: Spec) -> StrC | None:
+        """The string rules of a ``propertyNames`` schema without ``enum`` (only its
+        string part matters: a branch with other kinds alone adds no name)."""
+        branches = names.branches if isinstance(names, Union) else (names,)
+        found: list[StrC] = []
+        for b in branches:
+            t = self.p.deref(b)
+            if not isinstance(t, Typed) or t.enum is not None:
+                return None
+            if "string" in t.kinds:
+                found.append(t.s)
+        return found[0] if len(found) == 1 else None
 
     # -- helpers ----------------------------------------------------------------------------
     def _any(self) -> str:
@@ -561,17 +574,6 @@ class Lowerer:
 
     def _is_never(self, spec: Spec) -> bool:
         return self.p._never(spec)
-
-
-def _plain(name: str) -> bool:
-    """Printable ASCII: where ECMA-262 and Python regexes agree on every class and anchor."""
-    return all(" " <= c <= "~" for c in name)
-
-
-def _is_pow10(n: int) -> bool:
-    while n > 1 and n % 10 == 0:
-        n //= 10
-    return n == 1
 
 
 def _ceil(d: Decimal) -> int:

@@ -10,7 +10,9 @@ is then a subset).
 
 from __future__ import annotations
 
-from decimal import Decimal
+import math
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 INT = r"-?(?:0|[1-9][0-9]*)"
 NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
@@ -168,11 +170,15 @@ def _frac_digits(d: Decimal) -> str:
     return text.partition(".")[2].rstrip("0")
 
 
-def _fraction(a: str, a_excl: bool, b: str | None, b_excl: bool) -> str | None:
+def _fraction(
+    a: str, a_excl: bool, b: str | None, b_excl: bool, limit: int | None = None
+) -> str | None:
     """The optional ``.F`` suffix of a number whose fraction 0.F lies in [0.a, 0.b].
 
     ``a`` and ``b`` are digit strings without trailing zeros; ``b=None`` means no upper
     bound below 1. Exclusive ends are honoured; returns None when no suffix fits.
+    ``limit``: only zeros may follow the first ``limit`` fraction digits (the bounds must
+    then be inclusive and have at most ``limit`` digits).
     """
     memo: dict[tuple[int, bool, bool], tuple[bool, str | None]] = {}
 
@@ -187,9 +193,12 @@ def _fraction(a: str, a_excl: bool, b: str | None, b_excl: bool) -> str | None:
                 return False, None
             return True, "0+"
         if tlo and i >= len(a) and not thi:
-            return False, "0*[1-9][0-9]*"  # strictly above a, which the prefix equals
+            # strictly above a, which the prefix equals
+            if limit is None:
+                return False, "0*[1-9][0-9]*"
+            return False, (f"[0-9]{{0,{limit - i - 1}}}[1-9]0*" if limit > i else None)
         if not tlo and not thi:
-            return True, "[0-9]+"
+            return True, "[0-9]+" if limit is None else _free_digits(limit - i)
         key = (i, tlo, thi)
         if key in memo:
             return memo[key]
@@ -217,12 +226,23 @@ def _fraction(a: str, a_excl: bool, b: str | None, b_excl: bool) -> str | None:
     return f"(?:\\.{rest})?" if stop else f"\\.{rest}"
 
 
+def _free_digits(n: int) -> str:
+    """Non-empty digit strings whose digits after the first ``n`` are all zeros."""
+    return f"[0-9]{{1,{n}}}0*" if n > 0 else "0+"
+
+
 def _nonneg_decimal(
-    lo: Decimal, lo_excl: bool, hi: Decimal | None, hi_excl: bool, frac_only: bool = False
+    lo: Decimal,
+    lo_excl: bool,
+    hi: Decimal | None,
+    hi_excl: bool,
+    frac_only: bool = False,
+    limit: int | None = None,
 ) -> str | None:
     """Decimals ``I(.F)?`` (no exponent) with value y, lo <(=) y <(=) hi, lo >= 0.
 
     ``frac_only``: only non-integral values (the fraction must be above zero).
+    ``limit``: at most that many significant fraction digits (see :func:`_fraction`).
     """
     if hi is not None and (hi < lo or (hi == lo and (lo_excl or hi_excl))):
         return None
@@ -233,16 +253,19 @@ def _nonneg_decimal(
         hi_int = int(hi.to_integral_value(rounding="ROUND_FLOOR"))
         hb = _frac_digits(hi)
         if hi_int == li:
-            f = _fraction(la, lo_excl or (frac_only and not la), hb, hi_excl)
+            f = _fraction(la, lo_excl or (frac_only and not la), hb, hi_excl, limit)
             return None if f is None else str(li) + f
-    f = _fraction(la, lo_excl or (frac_only and not la), None, False)
+    f = _fraction(la, lo_excl or (frac_only and not la), None, False, limit)
     if f is not None:
         parts.append(str(li) + f)
     mid = natural_range(li + 1, None if hi is None else hi_int - 1)
     if mid is not None:
-        parts.append(mid + (_NONZERO_FRAC if frac_only else _ANY_FRAC))
+        if limit is not None:
+            parts.append(mid + rf"(?:\.{_free_digits(limit)})?")
+        else:
+            parts.append(mid + (_NONZERO_FRAC if frac_only else _ANY_FRAC))
     if hi is not None:
-        f = _fraction("", frac_only, hb, hi_excl)
+        f = _fraction("", frac_only, hb, hi_excl, limit)
         if f is not None:
             parts.append(str(hi_int) + f)
     return _alt(parts) if parts else None
@@ -255,10 +278,13 @@ def decimal_range(
     hi_excl: bool,
     *,
     frac_only: bool = False,
+    limit: int | None = None,
 ) -> str | None:
     """Regex for JSON numbers without exponent whose value lies within the bounds.
 
-    Bounds are any finite decimals; ``frac_only`` keeps only non-integral values.
+    Bounds are any finite decimals; ``frac_only`` keeps only non-integral values;
+    ``limit`` keeps values with at most that many significant fraction digits (bounds
+    must then be inclusive, with at most ``limit`` digits, and ``frac_only`` off).
     Returns ``None`` when no number fits.
 
     >>> import re
@@ -274,9 +300,9 @@ def decimal_range(
     # x >= 0 part
     if hi is None or hi > 0 or (hi == 0 and not hi_excl):
         if lo is None or lo < 0:
-            r = _nonneg_decimal(zero, False, hi, hi_excl, frac_only)
+            r = _nonneg_decimal(zero, False, hi, hi_excl, frac_only, limit)
         else:
-            r = _nonneg_decimal(lo, lo_excl, hi, hi_excl, frac_only)
+            r = _nonneg_decimal(lo, lo_excl, hi, hi_excl, frac_only, limit)
         if r is not None:
             parts.append(r)
     # x < 0 part: y = -x > 0 with -hi <(=) y <(=) -lo
@@ -286,7 +312,7 @@ def decimal_range(
         else:
             y_lo, y_lo_excl = -hi, hi_excl
         y_hi = None if lo is None else -lo
-        r = _nonneg_decimal(y_lo, y_lo_excl, y_hi, lo_excl, frac_only)
+        r = _nonneg_decimal(y_lo, y_lo_excl, y_hi, lo_excl, frac_only, limit)
         if r is not None:
             parts.append("-" + r)
     # "-0", "-0.00": value zero
@@ -302,7 +328,7 @@ def integer_multiple_of(k: int) -> str | None:
     """Regex for JSON integers divisible by ``k`` when ``k`` divides a power of ten.
 
     Divisibility by k | 10^m depends only on the last m digits. Returns ``None`` when k
-    does not divide 10 or 100 (callers refuse).
+    does not divide 10**4 (callers refuse).
 
     >>> import re
     >>> r = integer_multiple_of(4)
@@ -313,7 +339,7 @@ def integer_multiple_of(k: int) -> str | None:
         return None
     if k == 1:
         return INT
-    m = next((m for m in range(1, 3) if 10**m % k == 0), None)
+    m = next((m for m in range(1, 5) if 10**m % k == 0), None)
     if m is None:
         return None
     tails = [f"{n:0{m}d}" for n in range(0, 10**m, k)]
@@ -323,3 +349,137 @@ def integer_multiple_of(k: int) -> str | None:
     exact = [str(n) for n in range(1, 10**m) if n % k == 0]
     body = "(?:" + "|".join([*exact, long_form]) + ")"
     return f"(?:-?0|-?{body})"
+
+
+MAX_LISTED_MULTIPLES = 1000
+
+
+class MultipleNotExpressible(Exception):
+    """``multipleOf`` with these bounds has no regex here; the message says why."""
+
+
+def multiple_of_range(
+    step: Decimal,
+    lo: Decimal | None,
+    lo_excl: bool,
+    hi: Decimal | None,
+    hi_excl: bool,
+    *,
+    integers_only: bool,
+) -> str | None:
+    """Regex for JSON numbers (no exponent) that are multiples of ``step`` within bounds.
+
+    Exact in three shapes: steps ``10**-d`` with any bounds (at most ``d`` significant
+    fraction digits), ranges holding at most ``MAX_LISTED_MULTIPLES`` multiples (listed),
+    and unbounded integer steps dividing ``10**4``. ``integers_only`` spells integral
+    values without a fraction (``type: integer``). Returns ``None`` when no number fits;
+    raises :class:`MultipleNotExpressible` otherwise.
+
+    >>> import re
+    >>> r = multiple_of_range(Decimal("0.01"), Decimal(0), False, Decimal(10), True,
+    ...                       integers_only=False)
+    >>> [t for t in ["0", "9.99", "9.990", "9.999", "10", "-0.01", "3.5"] if re.fullmatch(r, t)]
+    ['0', '9.99', '9.990', '3.5']
+    """
+    if step <= 0:
+        raise MultipleNotExpressible("multipleOf must be positive")
+    # the multiples n * step with lo <(=) n * step <(=) hi
+    n_lo = n_hi = None
+    if lo is not None:
+        q = Fraction(lo) / Fraction(step)  # exact, whatever the decimal context
+        n_lo = math.ceil(q) + (1 if lo_excl and q.denominator == 1 else 0)
+    if hi is not None:
+        q = Fraction(hi) / Fraction(step)
+        n_hi = math.floor(q) - (1 if hi_excl and q.denominator == 1 else 0)
+    if n_lo is not None and n_hi is not None and n_lo > n_hi:
+        return None
+    integral_step = step == step.to_integral_value()
+    if integers_only and not integral_step:
+        # integers are the multiples of the smallest integer multiple of the step
+        num, den = step.as_integer_ratio()
+        return multiple_of_range(Decimal(num), lo, lo_excl, hi, hi_excl, integers_only=True)
+    if integral_step:
+        r = _integral_multiples(int(step), n_lo, n_hi)
+        if r is not None:
+            return (r if integers_only else f"(?:{r}){_ZERO_FRAC}") if r else None
+    num, den = step.as_integer_ratio()
+    digits = len(str(den)) - 1
+    exact = localcontext(prec=1000)  # products of a step and a multiplier stay exact
+    if num == 1 and den == 10**digits and digits > 0:
+        with exact:
+            snap_lo = None if n_lo is None else n_lo * step
+            snap_hi = None if n_hi is None else n_hi * step
+        return decimal_range(snap_lo, False, snap_hi, False, limit=digits)
+    if n_lo is not None and n_hi is not None and n_hi - n_lo < MAX_LISTED_MULTIPLES:
+        with exact:
+            values = [n * step for n in range(n_lo, n_hi + 1)]
+        return _alt([_spell(v, integers_only) for v in values])
+    raise MultipleNotExpressible(
+        f"multipleOf {step} with these bounds (more than {MAX_LISTED_MULTIPLES} multiples)"
+        if lo is not None and hi is not None
+        else f"multipleOf {step} needs both bounds, or an integer dividing 10000"
+    )
+
+
+def _integral_multiples(k: int, n_lo: int | None, n_hi: int | None) -> str | None:
+    """Integers n*k for n in [n_lo, n_hi] (None: open) as a regex ("" when none), or None
+    when this shape is not handled here (see :func:`multiple_of_range`)."""
+    if n_lo is not None and n_hi is not None and n_lo > n_hi:
+        return ""
+    if k == 1:
+        return integer_range(n_lo, n_hi) or ""
+    m = next((m for m in range(1, 5) if 10**m % k == 0), None)
+    if m is None or (n_lo is None and n_hi is None):
+        return None if m is None else integer_multiple_of(k)
+    if n_lo is not None and n_hi is not None:
+        return None  # both bounds: listing decides
+    if n_hi is None:  # values >= a
+        a = n_lo * k  # type: ignore[operator]
+        if a > 0:
+            return _naturals_from(a, k, m)
+        listed = [f"-{-v}" for v in range(a, 0, k)]
+        return _alt([*listed, "-?0", _naturals_from(k, k, m)])
+    b = n_hi * k  # values <= b
+    if b < 0:
+        return "-" + _naturals_from(-b, k, m)
+    listed = [str(v) for v in range(k, b + 1, k)]
+    return _alt([*listed, "-?0", "-" + _naturals_from(k, k, m)])
+
+
+def _naturals_from(a: int, k: int, m: int) -> str:
+    """Naturals >= a (a >= 1, a multiple of k, k | 10**m): those below the first power of
+    ten with more than ``m`` digits at or above ``a`` are listed, longer ones end in one of
+    the m-digit multiples of k."""
+    width = m + 1
+    while 10 ** (width - 1) < a:
+        width += 1
+    listed = [str(v) for v in range(a, 10 ** (width - 1), k)]
+    if len(listed) > MAX_LISTED_MULTIPLES:
+        raise MultipleNotExpressible(f"multipleOf {k} from {a} (too many short multiples)")
+    tails = "|".join(f"{n:0{m}d}" for n in range(0, 10**m, k))
+    return _alt([*listed, f"[1-9][0-9]{{{width - 1 - m},}}(?:{tails})"])
+
+
+def _spell(value: Decimal, integers_only: bool) -> str:
+    """Every exponent-free spelling of one value: trailing fraction zeros allowed."""
+    text = format(abs(value), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    sign = "-?" if value == 0 else ("-" if value < 0 else "")
+    if "." in text:
+        return sign + text.replace(".", r"\.") + "0*"
+    return sign + text + ("" if integers_only else _ZERO_FRAC)
+
+
+def common_step(steps: tuple[Decimal, ...]) -> Decimal:
+    """The least common multiple of positive decimals: multiples of all are multiples of it.
+
+    >>> common_step((Decimal("0.5"), Decimal("0.75")))
+    Decimal('1.5')
+    """
+    num, den = steps[0].as_integer_ratio()
+    for d in steps[1:]:
+        n2, d2 = d.as_integer_ratio()
+        num, den = num * n2 // math.gcd(num, n2), math.gcd(den, d2)
+    with localcontext(prec=1000):  # den divides a power of ten: the quotient is exact
+        return Decimal(num) / Decimal(den)

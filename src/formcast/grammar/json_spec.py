@@ -17,15 +17,13 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from math import gcd
 from typing import Any as TAny
 from urllib.parse import unquote, urldefrag, urljoin
 
-import jsonschema
-import jsonschema.exceptions
-
 from formcast.errors import SchemaError, UnsupportedFeatureError
 from formcast.grammar.json_formats import FORMATS, SPEC_FORMATS
+from formcast.grammar.json_keysets import patterns_disjoint
+from formcast.grammar.json_meta import check_meta
 
 KINDS = frozenset({"null", "boolean", "int", "frac", "string", "array", "object"})
 _TYPE_KINDS = {
@@ -78,6 +76,8 @@ DEPENDENCIES = ("dependentRequired", "dependencies", "dependentSchemas")
 MAX_UNION_BRANCHES = 64
 #: nesting of `not`/`if` complements through properties and anyOf
 MAX_COMPLEMENT_DEPTH = 8
+#: steps of "branch and not other branch" for one `oneOf` (the branches multiply)
+MAX_ONEOF_WORK = 1000
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ class StrC:
     formats: tuple[tuple[str, str], ...] = ()  # (format, pointer)
     exclude: tuple[str, ...] = ()  # values ruled out by `not: {enum}`
     exclude_at: str = ""  # pointer of that `not`
+    #: (pattern, pointer) that must find no match (from `not`), in either regex dialect
+    anti: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,11 @@ def kind_of(value: TAny) -> str:
     return "object"
 
 
+def plain(text: str) -> bool:
+    """Printable ASCII: where ECMA-262 and Python regexes agree on every class and anchor."""
+    return all(" " <= c <= "~" for c in text)
+
+
 def _ptr_join(pointer: str, *parts: object) -> str:
     out = pointer
     for p in parts:
@@ -273,6 +280,7 @@ class SchemaParser:
         self._memo: dict[str, Spec] = {}
         self._inlining: list[str] = []
         self._merging: set[tuple[str, str]] = set()
+        self._work = MAX_ONEOF_WORK  # steps left to the `oneOf` at hand (see _minus)
 
     # -- refusals ---------------------------------------------------------------------------
     def refuse(self, feature: str, where: str, hint: str = "") -> None:
@@ -291,40 +299,16 @@ class SchemaParser:
 
     # -- meta-schema ------------------------------------------------------------------------
     def _check_meta(self, root: TAny) -> str:
-        drafts = {
-            "draft2020-12": jsonschema.Draft202012Validator,
-            "draft2019-09": jsonschema.Draft201909Validator,
-            "draft7": jsonschema.Draft7Validator,
-            "draft6": jsonschema.Draft6Validator,
-            "draft4": jsonschema.Draft4Validator,
-        }
-        if not isinstance(root, (dict, bool)):
-            raise SchemaError(f"a schema must be an object or a boolean, got {type(root).__name__}")
-        declared = root.get("$schema") if isinstance(root, dict) else None
-        order = list(drafts)
-        if isinstance(declared, str):
-            for name, cls in drafts.items():
-                if urldefrag(cls.META_SCHEMA["$schema"])[0].rstrip("/") == urldefrag(declared)[
-                    0
-                ].rstrip("/").replace("https://json-schema.org", "http://json-schema.org"):
-                    order = [name]
-                    break
-        first_error: jsonschema.exceptions.SchemaError | None = None
-        for name in order:
-            try:
-                drafts[name].check_schema(root)
-                return name
-            except jsonschema.exceptions.SchemaError as exc:
-                first_error = first_error or exc
-        assert first_error is not None
-        ptr = _ptr_join("", *first_error.path)
-        raise SchemaError(f"invalid schema: {first_error.message}", ptr)
+        """Check ``root`` against its draft's meta-schema; return the draft's name."""
+        return check_meta(root)
 
     # -- indexing and refs ------------------------------------------------------------------
     def _index(self, node: TAny, ptr: str, base: str) -> None:
         if not isinstance(node, dict):
             return
-        ident = node.get("$id") if "$id" in node else node.get("id")
+        # the identifier keyword is `id` in draft 4 and `$id` since draft 6; the other
+        # spelling is an unknown keyword there (jsonschema and the spec ignore it)
+        ident = node.get("id" if self.draft == "draft4" else "$id")
         if isinstance(ident, str) and not (self.legacy_ref and "$ref" in node):
             uri, frag = urldefrag(urljoin(base, ident))
             if frag and not uri:
@@ -435,6 +419,11 @@ class SchemaParser:
             branches = [self.spec(_ptr_join(p, i)) for i in range(len(schema["oneOf"]))]
             branches = self._exclusive(branches, p, local)
             conj.append(Union(p, tuple(branches)))
+        for kw in ("dependencies", "dependentSchemas"):
+            deps = schema.get(kw)
+            for name, dep in deps.items() if isinstance(deps, dict) else ():
+                if _dep_names(dep) is None:
+                    conj.append(self._dependent(name, _ptr_join(ptr, kw, name)))
         if "not" in schema:
             conj.append(self._negate(self.spec(_ptr_join(ptr, "not")), _ptr_join(ptr, "not")))
         if "if" in schema and ("then" in schema or "else" in schema):
@@ -561,25 +550,29 @@ class SchemaParser:
             if not isinstance(val, dict):
                 continue
             for name, dep in val.items():
-                if isinstance(dep, list):
-                    names = dep
-                elif dep is True or (isinstance(dep, dict) and not set(dep) - ANNOTATIONS):
-                    continue
-                elif (
-                    isinstance(dep, dict)
-                    and isinstance(dep.get("required"), list)
-                    and not set(dep) - ANNOTATIONS - {"required"}
-                ):
-                    names = dep["required"]
-                else:
-                    self.refuse(
-                        kw, _ptr_join(ptr, kw, name), "only lists of names (required) are enforced"
-                    )
-                    continue
+                names = _dep_names(dep)
+                if names is None:
+                    continue  # a subschema: see _dependent
                 names = [n for n in dict.fromkeys(names) if n != name]
                 if names:
                     deps.append((name, tuple(names)))
         return tuple(deps)
+
+    def _dependent(self, name: str, ptr: str) -> Spec:
+        """A dependent subschema: an object holding ``name`` must satisfy it, exactly as
+        ``(name absent) or (name present and subschema)``, two disjoint branches."""
+        absent = Typed(ptr, o=ObjC(props=((name, never_spec(ptr)),), pointer=ptr))
+        sub = self.spec(ptr)
+        try:
+            inner = self.deref(sub)
+        except _Recursive:
+            inner = sub
+        # property order: the subschema's, else `name` first
+        declared = isinstance(inner, Typed) and name in dict(inner.o.props)
+        first = () if declared else ((name, any_spec(ptr)),)
+        present = ObjC(props=first, required=(name,), pointer=ptr)
+        holds = Typed(ptr, kinds=frozenset({"object"}), o=present)
+        return Union(ptr, (absent, self.merge(holds, sub, ptr)))
 
     # -- not, if/then/else, oneOf -----------------------------------------------------------
     def _kinds_only(self, spec: Spec) -> frozenset[str] | None:
@@ -600,14 +593,19 @@ class SchemaParser:
             self.refuse(
                 "not",
                 ptr,
-                "only `not` of `type`, `required`, `enum`/`const` of scalars, and their "
-                "anyOf/allOf combinations is enforced",
+                "its complement cannot be written: `multipleOf`, `pattern`, `format`, "
+                "`uniqueItems`, `additionalProperties`, `patternProperties`, `propertyNames`, "
+                "non-scalar `enum`/`const`, or recursion",
             )
             return any_spec(ptr)
         return out
 
-    def _complement(self, spec: Spec, ptr: str, depth: int = 0) -> Spec | None:
-        """The exact complement of ``spec``, or None when we cannot write it."""
+    def _complement(
+        self, spec: Spec, ptr: str, depth: int = 0, keys: tuple[str, ...] | None = None
+    ) -> Spec | None:
+        """The complement of ``spec`` (exact, or a subset of it where regex dialects
+        differ), or None when we cannot write it. ``keys``: the only names an object
+        may have (where the result is intersected with a closed object), or None."""
         if depth > MAX_COMPLEMENT_DEPTH:
             return None  # e.g. `properties` through a recursive $ref
         kinds = self._kinds_only(spec)
@@ -621,55 +619,197 @@ class SchemaParser:
             # not (A or B) = not A and not B
             out: Spec = any_spec(ptr)
             for b in spec.branches:
-                c = self._complement(b, ptr, depth + 1)
+                c = self._complement(b, ptr, depth + 1, keys)
                 if c is None:
                     return None
                 out = self.merge(out, c, ptr)
             return out
         if not isinstance(spec, Typed):
             return None
-        bare = replace(spec, kinds=KINDS, enum=None, o=ObjC())
-        if not bare.is_any():
-            return None
+        if spec.enum is not None:
+            return self._enum_negation(spec, ptr)
+        # an instance fails a conjunction when it has another kind, or when it breaks one
+        # of the constraints on its own kind: the complement is the union of those ways
         branches: list[Spec] = []
         if spec.kinds != KINDS:
-            branches.append(Typed(ptr, kinds=KINDS - spec.kinds))  # not of the type
-        if spec.enum is not None:
-            if not _obj_free(spec.o):
+            branches.append(Typed(ptr, kinds=KINDS - spec.kinds))
+        for violations in (self._num_fails, self._str_fails, self._arr_fails, self._obj_fails):
+            got = violations(spec, ptr, depth, keys)
+            if got is None:
                 return None
-            allowed = [v for v in spec.enum if kind_of(v) in spec.kinds]
-            c = _enum_complement(allowed, ptr)
-            if c is None:
-                return None
-            # _enum_complement builds Typed nodes only (possibly under one Union)
-            parts = c.branches if isinstance(c, Union) else (c,)
-            branches.extend(
-                replace(b, kinds=b.kinds & spec.kinds) for b in parts if isinstance(b, Typed)
-            )
-        else:
-            o = spec.o
-            if replace(o, required=(), props=(), pointer="") != ObjC():
-                return None
-            if "object" not in spec.kinds:
-                return Typed(ptr, kinds=KINDS - spec.kinds)
-            # non-objects satisfy `required` and `properties`: the rest of the complement
-            # is the objects that lack a required name or hold a property's complement
-            obj = frozenset({"object"})
-            for name in o.required:
-                lack = ObjC(props=((name, never_spec(ptr)),), pointer=ptr)
-                branches.append(Typed(ptr, kinds=obj, o=lack))
-            for name, sub in o.props:
-                c = self._complement(sub, ptr, depth + 1)
-                if c is None:
-                    return None
-                if isinstance(c, Typed) and c.is_never():
-                    continue
-                bad = ObjC(props=((name, c),), required=(name,), pointer=ptr)
-                branches.append(Typed(ptr, kinds=obj, o=bad))
-        branches = [b for b in branches if not (isinstance(b, Typed) and b.is_never())]
+            branches += got
+        branches = [b for b in branches if not self._never(b)]
         if not branches:
             return never_spec(ptr)
         return branches[0] if len(branches) == 1 else Union(ptr, tuple(branches))
+
+    def _enum_negation(self, spec: Typed, ptr: str) -> Spec | None:
+        """Everything but the enum values that may meet the rest of ``spec`` (scalars and
+        arrays of them; an object value would need "some other key")."""
+        values = [v for v in spec.enum or () if self.matches(v, spec, loose=True)]
+        out = _enum_complement([v for v in values if not isinstance(v, list)], ptr)
+        for v in values:
+            if isinstance(v, list) and out is not None:
+                c = self._array_negation(v, ptr)
+                out = None if c is None else self.merge(out, c, ptr)
+        return out
+
+    def _array_negation(self, value: list, ptr: str) -> Spec | None:
+        """Everything but the array ``value``: another kind, another length, or the same
+        length with some item different."""
+        n = len(value)
+        arr = frozenset({"array"})
+        out: list[Spec] = [Typed(ptr, kinds=KINDS - arr)]
+        if n:
+            out.append(Typed(ptr, kinds=arr, a=ArrC(max_items=n - 1, pointer=ptr)))
+        out.append(Typed(ptr, kinds=arr, a=ArrC(min_items=n + 1, pointer=ptr)))
+        for i, item in enumerate(value):
+            c = self._enum_negation(Typed(ptr, enum=(item,)), ptr)
+            if c is None:
+                return None
+            prefix = (*(any_spec(ptr) for _ in range(i)), c)
+            out.append(Typed(ptr, kinds=arr, a=ArrC(prefix, min_items=n, max_items=n, pointer=ptr)))
+        return _union(out, ptr)
+
+    def _num_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
+        """Numbers of ``spec``'s kinds outside its bounds."""
+        nk, n = spec.kinds & {"int", "frac"}, spec.n
+        if not nk or _num_free(n):
+            return []
+        if n.multiple_of:
+            return None  # the non-multiples are no range
+        out: list[Spec] = []
+        if n.lo is not None:
+            below = NumC(hi=n.lo, hi_excl=not n.lo_excl, pointer=ptr)
+            out.append(Typed(ptr, kinds=nk, n=below))
+        if n.hi is not None:
+            above = NumC(lo=n.hi, lo_excl=not n.hi_excl, pointer=ptr)
+            out.append(Typed(ptr, kinds=nk, n=above))
+        return out
+
+    def _str_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
+        """Strings that break a length bound or a pattern, or are excluded."""
+        s = spec.s
+        if "string" not in spec.kinds or s == StrC():
+            return []
+        if s.formats:
+            return None  # format regexes are strict subsets: their complement is not exact
+        string = frozenset({"string"})
+        out: list[Spec] = []
+        # a pattern's failures are the strings it matches in neither dialect; an `anti`
+        # pattern's are those it matches in both (each a subset of the exact complement)
+        for pat in s.patterns:
+            out.append(Typed(ptr, kinds=string, s=StrC(anti=(pat,))))
+        for pat in s.anti:
+            out.append(Typed(ptr, kinds=string, s=StrC(patterns=(pat,))))
+        if s.exclude:
+            out.append(Typed(ptr, kinds=string, enum=s.exclude))
+        if s.min_len > 0:
+            out.append(Typed(ptr, kinds=string, s=StrC(max_len=s.min_len - 1)))
+        if s.max_len is not None:
+            out.append(Typed(ptr, kinds=string, s=StrC(min_len=s.max_len + 1)))
+        return out
+
+    def _arr_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
+        """Arrays of the wrong length, with a bad item, or without a `contains` match."""
+        a = spec.a
+        if "array" not in spec.kinds or _arr_free(a):
+            return []
+        if a.unique and (a.max_items is None or a.max_items > 1):
+            return None  # arrays with a repeated item: no grammar of ours
+        arr = frozenset({"array"})
+        out: list[Spec] = []
+
+        def add(c: ArrC) -> None:
+            out.append(Typed(ptr, kinds=arr, a=replace(c, pointer=ptr)))
+
+        if a.min_items > 0:
+            add(ArrC(max_items=a.min_items - 1))
+        if a.max_items is not None:
+            add(ArrC(min_items=a.max_items + 1))
+        for i, sub in enumerate(a.prefix):
+            c = self._complement(sub, ptr, depth + 1)
+            if c is None:
+                return None
+            if not self._never(c):
+                add(ArrC(prefix=(*(any_spec(ptr) for _ in range(i)), c), min_items=i + 1))
+        if a.items is not None:
+            c = self._complement(a.items, ptr, depth + 1)
+            if c is None:
+                return None
+            k = len(a.prefix)
+            if isinstance(c, Typed) and c.is_any():
+                add(ArrC(min_items=k + 1))  # `items: false`: any item past the prefix
+            elif not self._never(c):
+                if k:
+                    return None  # "some item past the prefix is bad": no `contains` of ours
+                add(ArrC(contains=c))
+        if a.contains is not None:
+            c = self._complement(a.contains, ptr, depth + 1)
+            if c is None:
+                return None
+            add(ArrC(items=c))
+        return out
+
+    def _obj_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
+        """Objects that lack a required name, hold a bad value, or break a count."""
+        o = spec.o
+        if "object" not in spec.kinds or _obj_free(o):
+            return []
+        obj = frozenset({"object"})
+        out: list[Spec] = []
+
+        def add(c: ObjC) -> None:
+            out.append(Typed(ptr, kinds=obj, o=replace(c, pointer=ptr)))
+
+        # a bad extra key, a bad key matching a pattern, a bad name: "some key" is no
+        # object rule of ours, unless the names are known (then: one of them, present)
+        declared = dict(o.props)
+        for p, sub in o.patterns:
+            c = self._complement(sub, ptr, depth + 1)
+            if c is None or (keys is None and not self._never(c)):
+                return None
+            for k in keys or ():
+                if not plain(k):
+                    return None
+                if re.search(p, k) and not self._never(c):
+                    add(ObjC(props=((k, c),), required=(k,)))
+        if o.additional is not None:
+            c = self._complement(o.additional, ptr, depth + 1)
+            if c is None or (keys is None and not self._never(c)):
+                return None
+            for k in keys or ():
+                hit = any(re.search(p, k) for p, _ in o.patterns)
+                if o.patterns and not plain(k):
+                    return None
+                if k not in declared and not hit and not self._never(c):
+                    add(ObjC(props=((k, c),), required=(k,)))
+        if o.names is not None and keys is None:
+            c = self._complement(o.names, ptr, depth + 1)
+            if c is None or not self._never(c):
+                return None
+        if o.names is not None:
+            # a name that surely breaks the rule (the rest are left out: a subset)
+            for k in keys or ():
+                if not self.matches(k, o.names, loose=True):
+                    add(ObjC(required=(k,)))
+
+        for name in o.required:
+            add(ObjC(props=((name, never_spec(ptr)),)))
+        for name, sub in o.props:
+            c = self._complement(sub, ptr, depth + 1)
+            if c is None:
+                return None
+            if not self._never(c):
+                add(ObjC(props=((name, c),), required=(name,)))
+        if o.min_props > 0:
+            add(ObjC(max_props=o.min_props - 1))
+        if o.max_props is not None:
+            add(ObjC(min_props=o.max_props + 1))
+        for name, needed in o.deps:
+            for other in needed:
+                add(ObjC(props=((other, never_spec(ptr)),), required=(name,)))
+        return out
 
     def _if_then_else(self, schema: dict, ptr: str) -> Spec:
         cond = self.spec(_ptr_join(ptr, "if"))
@@ -712,10 +852,24 @@ class SchemaParser:
                 overlap[j].append(i)
         if not any(overlap):
             return branches
+        outer, self._work = self._work, MAX_ONEOF_WORK  # a nested oneOf has its own
+        try:
+            return self._subtract(branches, overlap, within, ptr)
+        finally:
+            self._work = outer
+
+    def _subtract(
+        self, branches: list[Spec], overlap: list[list[int]], within: list[Spec] | None, ptr: str
+    ) -> list[Spec]:
+        """Each branch minus the branches it may overlap (see :meth:`_exclusive`)."""
         out = list(branches)
-        for i in range(n):
+        for i in range(len(branches)):
+            # the names a closed object may have, sibling keywords included (the result
+            # is intersected with them again)
+            ctx_i = within[i] if within is not None else branches[i]
+            keys = _closed_names(ctx_i.o) if isinstance(ctx_i, Typed) else None
             for j in overlap[i]:
-                c = self._complement(branches[j], ptr)
+                c = self._minus(out[i], branches[j], ptr, keys)
                 if c is None:
                     a, b = sorted((i, j))
                     self.refuse(
@@ -724,8 +878,43 @@ class SchemaParser:
                         f"branches {a} and {b} may overlap; use anyOf if overlap is harmless",
                     )
                     return branches
-                out[i] = self.merge(out[i], c, ptr)
+                out[i] = c
         return out
+
+    def _minus(self, x: Spec, y: Spec, ptr: str, keys: Names = None) -> Spec | None:
+        """``x and not y``, exactly, or None when we cannot write it.
+
+        Only the kinds on which ``x`` and ``y`` may overlap need ``y``'s complement, and
+        when ``x`` is a closed object its finitely many names bound "some key" clauses.
+        """
+        self._work -= 1
+        if self._work < 0:
+            return None  # the branches multiply: give up (the caller refuses)
+        try:
+            x, y = self.deref(x), self.deref(y)
+        except _Recursive:
+            return None
+        if isinstance(x, Union):
+            parts: list[Spec] = []
+            for b in x.branches:
+                r = self._minus(b, y, ptr, keys)
+                if r is None:
+                    return None
+                if not self._never(r):
+                    parts.append(r)
+            return _union(parts, ptr)
+        if isinstance(y, Union):
+            out: Spec | None = x
+            for b in y.branches:
+                out = self._minus(out, b, ptr, keys) if out is not None else None
+            return out
+        assert isinstance(x, Typed) and isinstance(y, Typed)
+        kinds = self._overlap_kinds(x, y)
+        if not kinds:
+            return x
+        names = keys if keys is not None else _closed_names(x.o)
+        c = self._complement(replace(y, kinds=y.kinds & kinds), ptr, keys=names)
+        return None if c is None else self.merge(x, c, ptr)
 
     def disjoint(self, a: Spec, b: Spec) -> bool:
         """True only when no instance satisfies both (a conservative check)."""
@@ -738,15 +927,56 @@ class SchemaParser:
         if isinstance(b, Union):
             return all(self.disjoint(a, x) for x in b.branches)
         assert isinstance(a, Typed) and isinstance(b, Typed)
+        return not self._overlap_kinds(a, b)
+
+    def _overlap_kinds(self, a: Typed, b: Typed) -> frozenset[str]:
+        """The kinds of the instances ``a`` and ``b`` may share (a superset)."""
         common = a.kinds & b.kinds
         for x, y in ((a, b), (b, a)):
             if x.enum is not None:
-                vals = [v for v in x.enum if kind_of(v) in common]
-                return all(not self.matches(v, y) for v in vals)
-        for kind in common:
-            if kind != "object" or not self._objects_disjoint(a.o, b.o):
-                return False
-        return True
+                return frozenset(
+                    kind_of(v)
+                    for v in x.enum
+                    if kind_of(v) in common
+                    and self.matches(v, x, loose=True)
+                    and self.matches(v, y, loose=True)
+                )
+        return frozenset(k for k in common if not self._kind_disjoint(a, b, k))
+
+    def _kind_disjoint(self, a: Typed, b: Typed, kind: str) -> bool:
+        """Whether the constraints on ``kind`` rule out every shared value of that kind."""
+        if kind in ("int", "frac"):
+            return _ranges_apart(a.n, b.n)
+        if kind == "string":
+            x, y = a.s, b.s
+            if _apart(x.min_len, x.max_len, y.min_len, y.max_len):
+                return True
+            ps, qs = [p for p, _ in x.patterns], [q for q, _ in y.patterns]
+            return bool(ps and qs) and patterns_disjoint(ps, qs)
+        if kind == "array":
+            return self._arrays_disjoint(a.a, b.a)
+        if kind == "object":
+            ox, oy = a.o, b.o
+            return _apart(ox.min_props, ox.max_props, oy.min_props, oy.max_props) or (
+                self._objects_disjoint(ox, oy)
+            )
+        return False
+
+    def _arrays_disjoint(self, x: ArrC, y: ArrC) -> bool:
+        def hi(c: ArrC) -> int | None:
+            if c.items is not None and self._never(c.items):
+                return len(c.prefix) if c.max_items is None else min(c.max_items, len(c.prefix))
+            return c.max_items
+
+        if _apart(x.min_items, hi(x), y.min_items, hi(y)):
+            return True
+        # every shared instance has the items both sides require
+        for i in range(max(x.min_items, y.min_items)):
+            sx = x.prefix[i] if i < len(x.prefix) else x.items
+            sy = y.prefix[i] if i < len(y.prefix) else y.items
+            if sx is not None and sy is not None and self.disjoint(sx, sy):
+                return True
+        return False
 
     def _objects_disjoint(self, a: ObjC, b: ObjC) -> bool:
         pa, pb = dict(a.props), dict(b.props)
@@ -758,8 +988,7 @@ class SchemaParser:
                     and y.additional is not None
                     and self._never(y.additional)
                     and not any(re.search(p, name) for p, _ in y.patterns)
-                    # printable ASCII: where the ECMA-262 and Python dialects agree
-                    and (not y.patterns or all(" " <= c <= "~" for c in name))
+                    and (not y.patterns or plain(name))
                 ):
                     return True
                 if (
@@ -908,72 +1137,138 @@ class SchemaParser:
         )
 
     # -- a validator over specs (enum filtering, oneOf checks, tests) -------------------------
-    def matches(self, value: TAny, spec: Spec) -> bool:
+    def matches(self, value: TAny, spec: Spec, *, loose: bool = False) -> bool:
+        """Whether ``value`` satisfies ``spec`` (patterns read by Python's ``re``).
+
+        ``loose``: whether it *may* satisfy it under some validator, so a superset: a
+        pattern on a string beyond printable ASCII (where the regex dialects differ) and a
+        ``format`` count as matched.
+        """
         spec = self.spec(spec.target) if isinstance(spec, Ref) else spec
         if isinstance(spec, Ref):
-            return self.matches(value, spec)
+            return self.matches(value, spec, loose=loose)
         if isinstance(spec, Union):
-            return any(self.matches(value, b) for b in spec.branches)
+            return any(self.matches(value, b, loose=loose) for b in spec.branches)
         k = kind_of(value)
         if k not in spec.kinds:
             return False
         if spec.enum is not None and canon(value) not in {canon(v) for v in spec.enum}:
             return False
         if k == "string":
-            return _str_ok(value, spec.s)
+            return _str_ok(value, spec.s, loose)
         if k in ("int", "frac"):
             return _num_ok(value, spec.n)
         if k == "array":
-            return self._arr_ok(value, spec.a)
+            return self._arr_ok(value, spec.a, loose)
         if k == "object":
-            return self._obj_ok(value, spec.o)
+            return self._obj_ok(value, spec.o, loose)
         return True
 
-    def _arr_ok(self, v: list, a: ArrC) -> bool:
+    def _arr_ok(self, v: list, a: ArrC, loose: bool) -> bool:
         if len(v) < a.min_items or (a.max_items is not None and len(v) > a.max_items):
             return False
         for i, x in enumerate(v):
             s = a.prefix[i] if i < len(a.prefix) else a.items
-            if s is not None and not self.matches(x, s):
+            if s is not None and not self.matches(x, s, loose=loose):
                 return False
-        if a.contains is not None and not any(self.matches(x, a.contains) for x in v):
+        if a.contains is not None and not any(self.matches(x, a.contains, loose=loose) for x in v):
             return False
         return not (a.unique and len({canon(x) for x in v}) != len(v))
 
-    def _obj_ok(self, v: dict, o: ObjC) -> bool:
+    def _obj_ok(self, v: dict, o: ObjC, loose: bool) -> bool:
         if len(v) < o.min_props or (o.max_props is not None and len(v) > o.max_props):
             return False
         if any(r not in v for r in o.required):
             return False
         if any(k in v and any(n not in v for n in ns) for k, ns in o.deps):
             return False
+        if loose and o.patterns and not all(plain(k) for k in v):
+            return True  # which patterns apply to such a key depends on the dialect
         props = dict(o.props)
         for key, x in v.items():
-            if o.names is not None and not self.matches(key, o.names):
+            if o.names is not None and not self.matches(key, o.names, loose=loose):
                 return False
             hit = False
             if key in props:
                 hit = True
-                if not self.matches(x, props[key]):
+                if not self.matches(x, props[key], loose=loose):
                     return False
             for p, s in o.patterns:
                 if re.search(p, key):
                     hit = True
-                    if not self.matches(x, s):
+                    if not self.matches(x, s, loose=loose):
                         return False
-            if not hit and o.additional is not None and not self.matches(x, o.additional):
+            if (
+                not hit
+                and o.additional is not None
+                and not self.matches(x, o.additional, loose=loose)
+            ):
                 return False
         return True
 
 
-def _str_ok(v: str, s: StrC) -> bool:
+def _str_ok(v: str, s: StrC, loose: bool = False) -> bool:
     if v in s.exclude:
         return False
     if len(v) < s.min_len or (s.max_len is not None and len(v) > s.max_len):
         return False
+    if loose and not plain(v):
+        return True  # patterns: the dialects differ on such strings; formats: see below
     if any(re.search(p, v) is None for p, _ in s.patterns):
         return False
-    return all(re.fullmatch(FORMATS[f], v) for f, _ in s.formats)
+    if any(re.search(p, v) is not None for p, _ in s.anti):
+        return False
+    # our format regexes are strict: a validator may accept more
+    return loose or all(re.fullmatch(FORMATS[f], v) for f, _ in s.formats)
+
+
+def _dep_names(dep: TAny) -> list[str] | None:
+    """The names a dependency requires (a list, or a subschema of ``required`` alone);
+    None for any other subschema."""
+    if isinstance(dep, list):
+        return dep
+    if dep is True or (isinstance(dep, dict) and not set(dep) - ANNOTATIONS):
+        return []
+    if (
+        isinstance(dep, dict)
+        and isinstance(dep.get("required"), list)
+        and not set(dep) - ANNOTATIONS - {"required"}
+    ):
+        return list(dep["required"])
+    return None
+
+
+def _union(parts: list[Spec], ptr: str) -> Spec:
+    if not parts:
+        return never_spec(ptr)
+    return parts[0] if len(parts) == 1 else Union(ptr, tuple(parts))
+
+
+def _closed_names(o: ObjC) -> tuple[str, ...] | None:
+    """The names an object under ``o`` may have, when it is closed (else None)."""
+    if o.additional is None or o.patterns:
+        return None
+    add = o.additional
+    if not (isinstance(add, Typed) and add.is_never()):
+        return None
+    return tuple(name for name, sub in o.props if not (isinstance(sub, Typed) and sub.is_never()))
+
+
+def _apart(lo: int, hi: int | None, lo2: int, hi2: int | None) -> bool:
+    """Whether the count ranges ``[lo, hi]`` and ``[lo2, hi2]`` share no value."""
+    return (hi is not None and hi < lo2) or (hi2 is not None and hi2 < lo)
+
+
+def _ranges_apart(x: NumC, y: NumC) -> bool:
+    """Whether the bounds of ``x`` and ``y`` leave no number in both."""
+    for a, b in ((x, y), (y, x)):
+        if (
+            a.hi is not None
+            and b.lo is not None
+            and (a.hi < b.lo or (a.hi == b.lo and (a.hi_excl or b.lo_excl)))
+        ):
+            return True
+    return False
 
 
 def _num_ok(v: float, n: NumC) -> bool:
@@ -1035,6 +1330,7 @@ def _str_meet(x: StrC, y: StrC) -> StrC:
         formats=tuple(dict.fromkeys(x.formats + y.formats)),
         exclude=tuple(dict.fromkeys(x.exclude + y.exclude)),
         exclude_at=x.exclude_at or y.exclude_at,
+        anti=tuple(dict.fromkeys(x.anti + y.anti)),
     )
 
 
@@ -1053,10 +1349,6 @@ def _num_meet(x: NumC, y: NumC) -> NumC:
         multiple_of=tuple(dict.fromkeys(x.multiple_of + y.multiple_of)),
         pointer=x.pointer or y.pointer,
     )
-
-
-def lcm(a: int, b: int) -> int:
-    return a * b // gcd(a, b)
 
 
 _SCHEMA_KEYS: tuple[str, ...] = (
@@ -1101,3 +1393,4 @@ class _Recursive(Exception):
 _MISSING = object()
 
 MergeFn = Callable[[Spec, Spec, str], Spec]
+Names = tuple[str, ...] | None

@@ -1,0 +1,236 @@
+"""Composition keywords: complements (`not`, `if`), `oneOf` made disjoint, negated patterns.
+
+Each schema is checked two ways against ``jsonschema``: fixed instances (valid ones must be
+accepted, invalid ones rejected), and random small instances, where anything the grammar
+accepts must be valid (property order and the regex-dialect gap may reject valid ones).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from formcast.automata.compiled import CompiledGrammar, compile_grammar
+from formcast.grammar.ir import Grammar
+from formcast.matcher import Matcher
+from formcast.testing.oracle import byte_tokenizer
+
+# (schema, valid instances, invalid instances)
+CASES: list[tuple[dict, list, list]] = [
+    # `not` of bounds, lengths, counts, items, contains, dependencies
+    ({"not": {"minimum": 3}}, [2, 2.5, -1], [3, 3.5, 10, "x", None]),
+    ({"not": {"type": "integer", "exclusiveMaximum": 5}}, [5, 7, 4.5, "s"], [4, -2]),
+    ({"not": {"maxLength": 2}}, ["abc"], ["", "ab", 1]),
+    ({"not": {"minLength": 1, "maxLength": 2}}, ["", "abc"], ["a", "ab", 1]),
+    (
+        {"not": {"type": "array", "minItems": 2, "items": {"type": "integer"}}},
+        [[], [1], [1, "a"], ["a", "b"], 5],
+        [[1, 2], [1, 2, 3]],
+    ),
+    ({"not": {"type": "array", "contains": {"const": 1}}}, [[], [2, 3], "x"], [[1], [2, 1]]),
+    (
+        {"not": {"type": "array", "prefixItems": [{"type": "integer"}], "items": False}},
+        [["a"], [1, 2], 3],
+        [[], [1]],
+    ),
+    (
+        {"not": {"type": "object", "minProperties": 1, "properties": {"a": {"maximum": 3}}}},
+        [{}, {"a": 4}, {"a": 4, "b": 2}, 1],
+        [{"a": 3}, {"b": 9}, {"a": 1, "b": 2}],
+    ),
+    (
+        {"type": "object", "not": {"dependentRequired": {"a": ["b"]}}},
+        [{"a": 1}, {"a": 1, "c": 2}],
+        [{}, {"b": 1}, {"a": 1, "b": 2}],
+    ),
+    # patternProperties too large for state elimination: lookaheads instead
+    (
+        {
+            "properties": {"i d": {"type": "integer"}},
+            "patternProperties": {"^[0-9a-z_-]{1,40}$": {"type": "string", "maxLength": 5}},
+            "additionalProperties": {"type": "boolean"},
+        },
+        [{"i d": 1, "ab": "x"}, {"a b": True}, {"a" * 41: True}, {"é": False}],
+        [{"ab": 1}, {"a b": "x"}, {"a" * 40: True}, {"i d": "x"}],
+    ),
+    # dependent subschemas: (name absent) or (name present and the subschema)
+    (
+        {"dependentSchemas": {"a": {"properties": {"b": {"type": "integer"}}, "required": ["b"]}}},
+        [{}, {"b": "s"}, {"a": 1, "b": 2}, 1],
+        [{"a": 1}, {"a": 1, "b": "s"}],
+    ),
+    (
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "properties": {"type": {}, "a": {}},
+            "dependencies": {"a": {"properties": {"type": {"enum": ["x"]}}}},
+        },
+        [{"type": "y"}, {"a": 1}, {"type": "x", "a": 1}],
+        [{"type": "y", "a": 1}],
+    ),
+    # `not` of array values: another kind, length, or some item different
+    (
+        {"not": {"enum": [[True], [1, "a"]]}},
+        [[], [False], [True, True], [1], [1, "b"], "x"],
+        [[True], [1, "a"]],
+    ),
+    (
+        {"oneOf": [{"const": [1]}, {"type": "array", "items": {"type": "integer"}}]},
+        [[], [2], [1, 1]],
+        [[1], ["a"], 1],
+    ),
+    # negated patterns: the strings the pattern matches in neither regex dialect
+    ({"not": {"pattern": "^a*$"}}, ["b", "ab"], ["", "a", "aaa", 1, None]),
+    (
+        {"type": "string", "maxLength": 3, "not": {"anyOf": [{"pattern": "x"}, {"pattern": "^y"}]}},
+        ["", "ab", "aby"],
+        ["x", "ax", "y", "yab", "abcd"],
+    ),
+    ({"not": {"not": {"pattern": "a"}}}, ["a", "ba", 1], ["b", ""]),
+    (
+        {"propertyNames": {"not": {"pattern": "^x"}}, "properties": {"a": {"type": "integer"}}},
+        [{}, {"a": 1}, {"b": "s"}],
+        [{"x": 1}, {"a": 1, "xy": 2}, {"a": "s"}],
+    ),
+    # oneOf: branches apart on lengths, ranges, patterns or items stay as they are
+    (
+        {"oneOf": [{"type": "string", "pattern": "^a"}, {"type": "string", "pattern": "^b"}]},
+        ["a", "b1"],
+        ["c", "", 1],
+    ),
+    ({"oneOf": [{"maxLength": 0}, {"type": "string", "minLength": 1}]}, ["", "a", 1], []),
+    (
+        {"oneOf": [{"type": "integer", "minimum": 3}, {"type": "integer", "maximum": 2}]},
+        [3, 2, -5],
+        [2.5, "x"],
+    ),
+    (
+        {
+            "oneOf": [
+                {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                {"type": "array", "minItems": 1, "items": {"type": "integer"}},
+            ]
+        },
+        [["a"], [1, 2]],
+        [[], ["a", 1]],
+    ),
+    # oneOf: overlapping branches, each made "itself and not the others"
+    ({"oneOf": [{"type": "string"}, {"maxLength": 3}]}, ["abcd", 1, None], ["a", "abc"]),
+    ({"oneOf": [{"minimum": 3}, {"maximum": 5}]}, [1, 6], [3, 4, 5, "x"]),
+    (
+        {"oneOf": [{"pattern": "^a"}, {"pattern": "b$"}]},
+        ["a", "b", "ac", "cb"],
+        ["ab", "c", 1],
+    ),
+    (
+        {
+            "oneOf": [
+                {"type": "array", "items": {"type": "integer"}},
+                {"type": "array", "items": {"type": "array"}},
+            ]
+        },
+        [[1], [[]], [[1], []]],
+        [[], ["a"], [1, []]],
+    ),
+    (
+        {
+            "oneOf": [
+                {"properties": {"a": {}, "b": {}}, "additionalProperties": False},
+                {"properties": {"b": {}, "c": {}}, "additionalProperties": False},
+            ]
+        },
+        [{"a": 1}, {"a": 1, "b": 2}, {"c": 1}],
+        [{}, {"b": 1}, {"a": 1, "c": 2}, "s"],
+    ),
+    (
+        {
+            "type": "object",
+            "oneOf": [
+                {"properties": {"value": {"type": "string"}}, "required": ["value"]},
+                {"properties": {"value": {}, "text": {}}, "additionalProperties": False},
+            ],
+            "properties": {"value": {}, "unit": {}, "text": {}},
+            "additionalProperties": False,
+        },
+        [{"value": "v", "unit": 1}, {"text": 1}, {}, {"value": 1}],
+        [{"value": "v"}, {"value": "v", "text": 1}, {"unit": 1}, 1],
+    ),
+    (
+        {
+            "properties": {"a": {}, "bb": {}, "c": {}},
+            "additionalProperties": False,
+            "oneOf": [
+                {"properties": {"a": {}, "bb": {}}, "additionalProperties": False},
+                {"propertyNames": {"maxLength": 1}},
+            ],
+        },
+        [{"bb": 1}, {"a": 1, "bb": 2}, {"c": 1}, {"a": 1, "c": 1}],
+        [{}, {"a": 1}, {"bb": 1, "c": 1}, "s"],
+    ),
+    (
+        {
+            "oneOf": [
+                {"enum": ["a", "b", 1]},
+                {"type": "string", "maxLength": 1},
+            ]
+        },
+        [1, "c", ""],
+        ["a", "b", "cd", 2],
+    ),
+]
+
+
+@functools.cache
+def _compiled(schema_text: str) -> CompiledGrammar:
+    return compile_grammar(Grammar.from_json_schema(json.loads(schema_text)), byte_tokenizer())
+
+
+def _accepts(schema: dict, text: str) -> bool:
+    m = Matcher(_compiled(json.dumps(schema)))
+    return m.accept_string(text) and m.can_terminate()
+
+
+def _validator(schema: dict) -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+@pytest.mark.parametrize(("schema", "valid", "invalid"), CASES)
+def test_accepts_exactly(schema: dict, valid: list, invalid: list) -> None:
+    check = _validator(schema)
+    for v in valid:
+        assert check.is_valid(v), v  # the case table itself is right
+        assert _accepts(schema, json.dumps(v)), v
+    for v in invalid:
+        assert not check.is_valid(v), v
+        for text in (json.dumps(v), json.dumps(v, ensure_ascii=False)):
+            assert not _accepts(schema, text), text
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 12),
+    st.sampled_from([0.5, -1.5, 3.0]),
+    st.text("abxy1é\n\U0001f600", max_size=4),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "bb", "c", "x", "xy", "é"]), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+@pytest.mark.parametrize("schema", [c[0] for c in CASES])
+@given(value=_VALUES)
+def test_never_accepts_invalid(schema: dict, value: object) -> None:
+    if any(_accepts(schema, t) for t in (json.dumps(value), json.dumps(value, ensure_ascii=False))):
+        assert _validator(schema).is_valid(value), value
