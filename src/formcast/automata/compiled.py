@@ -3,19 +3,30 @@
 :class:`GrammarAutomata` (tokenizer independent): lexeme DFAs, the lazy combined
 lexer and the Earley tables. :class:`CompiledGrammar`: automata + tokenizer + the
 per-lexer-state cache of trie walks shared by every matcher of that pair.
+
+Lexeme DFAs are compiled lazily, when a lexeme first takes part in a lexer state (a
+first mask typically needs a few of many lexemes). The Earley tables need two facts
+per lexeme up front, whether it matches the empty string and whether it matches nothing
+else; :func:`lexeme_facts` reads them off the regex parse tree where that is exact, and
+lexemes it cannot decide are compiled eagerly, as are those the first lexer state needs.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from formcast.automata import regex_dfa
 from formcast.automata.earley import EarleyParser, EarleyTables
 from formcast.automata.lexer import Lexer
-from formcast.automata.regex_dfa import ByteDFA, compile_regex
+from formcast.automata.regex_dfa import ByteDFA, compile_regex, parse_regex
 from formcast.errors import GrammarError
 from formcast.grammar.ir import Grammar
 from formcast.tokens.vocab import TokenizerInfo
@@ -56,20 +67,35 @@ class CompileOptions:
 
 
 class GrammarAutomata:
-    """Tokenizer-independent automata of one grammar."""
+    """Tokenizer-independent automata of one grammar.
+
+    Lexeme DFAs are compiled when a lexeme first takes part in a lexer state: matching
+    may then raise :class:`CompileLimitError` for a lexeme too large to compile (as it
+    may for the combined lexer states); lexemes of the first lexer state are compiled here.
+    """
 
     def __init__(self, grammar: Grammar, options: CompileOptions | None = None) -> None:
         self.grammar = grammar
         self.options = options or CompileOptions()
         names = sorted(grammar.lexemes)
         self.lexeme_names = names
-        dfas: list[ByteDFA] = []
-        for name in names:
+        patterns = [grammar.lexemes[n].pattern for n in names]
+        eager: list[ByteDFA | None] = []
+        facts: list[tuple[bool, bool]] = []  # (nullable, is_empty) per lexeme
+        for name, pattern in zip(names, patterns, strict=True):
+            dfa = None
             try:
-                dfas.append(compile_regex(grammar.lexemes[name].pattern))
+                known = lexeme_facts(pattern)
+                if known is None:
+                    dfa = compile_regex(pattern)
+                    known = dfa.nullable, dfa.is_empty
             except GrammarError as exc:
                 raise GrammarError(f"lexeme {name}: {exc}") from exc
-        self.dfas = dfas
+            eager.append(dfa)
+            facts.append(known)
+        self._facts = facts
+        nullable = [f[0] for f in facts]
+        empty = [f[1] for f in facts]
         lex_id = {n: i for i, n in enumerate(names)}
         n_lex = len(names)
         nt_names = sorted(grammar.rules)
@@ -79,10 +105,10 @@ class GrammarAutomata:
         optional_of: dict[int, int] = {}
         rules: list[tuple[int, tuple[int, ...]]] = []
         for i in lex_id.values():
-            if dfas[i].nullable:
+            if nullable[i]:
                 optional_of[i] = next_id
                 rules.append((next_id, ()))
-                if not dfas[i].is_empty:
+                if not empty[i]:
                     rules.append((next_id, (i,)))
                 next_id += 1
 
@@ -99,27 +125,53 @@ class GrammarAutomata:
         if start < n_lex:  # a lexeme as start symbol
             rules.append((next_id, (start,)))
             start = next_id
-        rules = self._productive_only(rules, n_lex, dfas)
+        rules = self._productive_only(rules, n_lex, empty)
         if not any(lhs == start for lhs, _ in rules):
             raise GrammarError(f"grammar {grammar!r} generates no string (start is unproductive)")
         self.tables = EarleyTables.build(
             n_lex, rules, start, max_items=self.options.max_items_per_set
         )
         self.parser = EarleyParser(self.tables)
-        self.ignore = frozenset(lex_id[n] for n in grammar.ignore if not dfas[lex_id[n]].is_empty)
+        self.ignore = frozenset(lex_id[n] for n in grammar.ignore if not empty[lex_id[n]])
         self.ignore_repeats = grammar.ignore_repeats
         self.lock = threading.RLock()  # guards the lazily grown lexer tables
         self.lexer = Lexer(
-            dfas,
-            [grammar.lexemes[n].pattern for n in names],
-            max_states=self.options.max_lexer_states,
+            eager, patterns, max_states=self.options.max_lexer_states, load=self._load
         )
+        # the first mask needs these anyway; compiling them here also reports a lexeme
+        # too large to compile at compile time for single-regex grammars
+        for lex in sorted(self.allowed_lexemes(self.parser.initial().expected, False)):
+            self.lexer.dfa(lex)
+
+    @property
+    def dfas(self) -> list[ByteDFA]:
+        """Every lexeme's DFA, compiling those not compiled yet (for inspection)."""
+        with self.lock:
+            return [self.lexer.dfa(i) for i in range(len(self.lexeme_names))]
+
+    def _load(self, lex: int) -> ByteDFA:
+        """Compile lexeme ``lex`` (the lexer calls this on its first use).
+
+        Raises
+        ------
+        CompileLimitError
+            The lexeme's DFA exceeds a named limit.
+        """
+        dfa = compile_regex(self.lexer.pattern(lex))
+        if (dfa.nullable, dfa.is_empty) != self._facts[lex]:
+            # the Earley tables were built from the predicted facts: refuse to go on
+            raise RuntimeError(
+                f"internal error: lexeme {self.lexeme_names[lex]} compiled to "
+                f"(nullable, empty) = {(dfa.nullable, dfa.is_empty)}, "
+                f"predicted {self._facts[lex]}"
+            )
+        return dfa
 
     @staticmethod
     def _productive_only(
-        rules: list[tuple[int, tuple[int, ...]]], n_lex: int, dfas: list[ByteDFA]
+        rules: list[tuple[int, tuple[int, ...]]], n_lex: int, empty: list[bool]
     ) -> list[tuple[int, tuple[int, ...]]]:
-        productive = {i for i in range(n_lex) if not dfas[i].is_empty}
+        productive = {i for i in range(n_lex) if not empty[i]}
         changed = True
         while changed:
             changed = False
@@ -281,3 +333,214 @@ def compile_grammar(
             while len(cache) > _CACHE_SIZE:
                 cache.popitem(last=False)
     return compiled
+
+
+# ---- lexeme facts without compiling: nullable / empty, from the regex parse tree ---------
+
+_c = re._constants
+_CHAR_OPS = frozenset([_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN])
+_IGNORECASE = int(re.IGNORECASE)  # a plain int: RegexFlag arithmetic is slow
+# Printable ASCII, likely characters first. On these every reading of a class agrees:
+# formcast's ASCII \d \w \s, Python's Unicode ones, and their complements (they differ only
+# beyond ASCII and on \x1c-\x1f), so Python's `re` decides membership of such strings exactly.
+_POOL = "abcxyz0123456789" + "".join(
+    ch for ch in map(chr, range(0x20, 0x7F)) if ch not in "abcxyz0123456789"
+)
+_POOL_CODES = [(ch, ord(ch)) for ch in _POOL]
+_DIGITS = "0123456789"
+_WORD = _DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+# pool characters of each category item of a set
+_CATEGORY_POOL = {
+    _c.CATEGORY_DIGIT: [ord(ch) for ch in _DIGITS],
+    _c.CATEGORY_SPACE: [ord(" ")],
+    _c.CATEGORY_WORD: [ord(ch) for ch in _WORD],
+    _c.CATEGORY_NOT_DIGIT: [ord(ch) for ch in _POOL if ch not in _DIGITS],
+    _c.CATEGORY_NOT_SPACE: [ord(ch) for ch in _POOL if ch != " "],
+    _c.CATEGORY_NOT_WORD: [ord(ch) for ch in _POOL if ch not in _WORD],
+}
+_WITNESSES = 6  # candidate strings kept per node when searching a witness
+_WITNESS_LEN = 256
+_SURROGATES = range(0xD800, 0xE000)
+
+
+class _Undecided(Exception):
+    """The facts cannot be read off the tree exactly: compile the lexeme instead."""
+
+
+def _pick(inside: bytearray, want: bool) -> str:
+    """The first two pool characters ``c`` with ``bool(inside[ord(c)]) == want``."""
+    out = [ch for ch, code in _POOL_CODES if bool(inside[code]) == want][:2]
+    return "".join(out)
+
+
+def _char_pool(op: object, arg: Any, icase: bool) -> str:
+    """Up to two pool characters of a one-character item (witness material); raises
+    ``_Undecided`` when the item might match nothing (which the DFA would know) or is not
+    one formcast compiles."""
+    if op is _c.LITERAL:
+        if arg in _SURROGATES:
+            raise _Undecided  # no UTF-8 encoding: matches nothing
+        return chr(arg) if chr(arg) in _POOL else ""
+    if op is _c.NOT_LITERAL:
+        return "" if icase else ("b" if arg == ord("a") else "a")
+    if op is _c.ANY:
+        return _POOL[:2]
+    return _set_pool(tuple(arg), icase)
+
+
+@functools.lru_cache(maxsize=1024)
+def _set_pool(items: tuple[tuple[Any, Any], ...], icase: bool) -> str:
+    """:func:`_char_pool` of a set ``[...]`` (sets recur across lexemes: cached)."""
+    inside = bytearray(128)  # pool characters (all ASCII) in the listed items
+    negate = False
+    nonempty = False  # some member at all, for a positive set
+    for item_op, item in items:
+        if item_op is _c.NEGATE:
+            negate = True
+        elif item_op is _c.LITERAL:
+            if item < 128:
+                inside[item] = 1
+            nonempty = nonempty or item not in _SURROGATES
+        elif item_op is _c.RANGE:
+            lo, hi = item
+            if lo < 128:
+                inside[lo : min(hi, 127) + 1] = bytes([1]) * (min(hi, 127) + 1 - lo)
+            nonempty = nonempty or lo < _SURROGATES.start or hi >= _SURROGATES.stop
+        elif item_op is _c.CATEGORY and item in _CATEGORY_POOL:
+            for code in _CATEGORY_POOL[item]:
+                inside[code] = 1
+            nonempty = True
+        else:
+            raise _Undecided
+    if negate:
+        if icase:  # the case closure of the set may cover the pool characters left
+            raise _Undecided
+        left = _pick(inside, False)
+        if not left:
+            raise _Undecided
+        return left
+    if not nonempty:
+        raise _Undecided
+    return "" if icase else _pick(inside, True)
+
+
+class _Facts:
+    """Reads nullability and emptiness off a parse tree; lookaheads are skipped (they only
+    narrow the language) and noted, so the caller can check a witness with Python's `re`."""
+
+    def __init__(self, flags: int, witness: bool) -> None:
+        self.icase = bool(flags & _IGNORECASE)
+        self.lookahead = False
+        self.witness = witness  # collect witness candidates (else lists stay trivial)
+
+    def seq(self, items: Any, flags: int, top: bool) -> tuple[bool, bool, list[str]]:
+        """(nullable, some non-empty string, witness candidates) of a sequence."""
+        nullable, nonempty, cands = True, False, [""]
+        for op, arg in getattr(items, "data", items):  # a SubPattern's list: faster to scan
+            if op is _c.SUBPATTERN and top and not arg[1] and not arg[2]:
+                n, e, w = self.seq(arg[3], flags, top=True)  # spliced, as the compiler does
+            elif op in (_c.ASSERT, _c.ASSERT_NOT) and top and arg[0] == 1:
+                self.lookahead = True
+                self.seq(arg[1], flags, top=True)  # read for support only
+                continue
+            else:
+                n, e, w = self.item(op, arg, flags)
+            nullable, nonempty = nullable and n, nonempty or e
+            if self.witness:
+                cands = [a + b for a in cands for b in w if len(a) + len(b) <= _WITNESS_LEN]
+                cands = cands[:_WITNESSES]
+        return nullable, nonempty, cands
+
+    def item(self, op: object, arg: Any, flags: int) -> tuple[bool, bool, list[str]]:
+        if op in _CHAR_OPS:
+            icase = bool(flags & _IGNORECASE)
+            return False, True, list(_char_pool(op, arg, icase))
+        if op is _c.BRANCH:
+            parts = [self.seq(option, flags, top=False) for option in arg[1]]
+            if not self.witness:
+                return any(p[0] for p in parts), any(p[1] for p in parts), []
+            mixed = [w for ws in itertools.zip_longest(*(p[2] for p in parts)) for w in ws]
+            cands = list(dict.fromkeys(w for w in mixed if w is not None))[:_WITNESSES]
+            return any(p[0] for p in parts), any(p[1] for p in parts), cands
+        if op is _c.SUBPATTERN:
+            _, add, remove, sub = arg
+            inner = (flags | add) & ~remove
+            self.icase = self.icase or bool(inner & _IGNORECASE)
+            return self.seq(sub, inner, top=False)
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            lo, hi, sub = arg
+            n, e, w = self.seq(sub, flags, top=False)
+            if hi == 0:
+                return True, False, [""]
+            if not self.witness:
+                return lo == 0 or n, e, []
+            counts = [k for k in (lo, lo + 1, lo + 2) if hi is _c.MAXREPEAT or k <= hi]
+            fit = [s * k for k in counts for s in w if len(s) * k <= _WITNESS_LEN]
+            cands = list(dict.fromkeys(fit))[:_WITNESSES]
+            return lo == 0 or n, e, cands
+        raise _Undecided
+
+
+def _size(items: Any) -> int:
+    """A rough size of a pattern with repetitions expanded (its Thompson NFA, about)."""
+    n = 0
+    for op, arg in getattr(items, "data", items):
+        if op is _c.BRANCH:
+            n += 2 + sum(_size(option) for option in arg[1])
+        elif op is _c.SUBPATTERN:
+            n += _size(arg[3])
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            lo, hi, sub = arg
+            n += 2 + _size(sub) * (lo + 1 if hi is _c.MAXREPEAT else max(hi, 1))
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            n += _size(arg[1])
+        else:
+            n += 2
+    return n
+
+
+def lexeme_facts(pattern: str) -> tuple[bool, bool] | None:
+    """``(nullable, is_empty)`` of ``compile_regex(pattern)`` without compiling it, or None
+    when the lexeme is to be compiled now: the parse tree does not decide them exactly, or
+    compiling could raise (unsupported features; a size past ``MAX_LEXEME_STATES`` by a
+    rough estimate, so that long counted repetitions still fail at compile time).
+
+    Lookaheads narrow the language: a pattern with one is known non-empty only through a
+    witness, a printable-ASCII string the pattern fully matches under Python's `re`
+    (which agrees with formcast there; case-insensitive patterns are not decided).
+
+    Raises
+    ------
+    GrammarError
+        The pattern does not parse.
+    """
+    facts, size = _tree_facts(pattern)
+    return facts if size <= regex_dfa.MAX_LEXEME_STATES else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _tree_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int]:
+    """(facts or None, size estimate) of ``pattern`` (see :func:`lexeme_facts`)."""
+    tree = parse_regex(pattern)
+    flags = int(tree.state.flags)
+    facts = _Facts(flags, witness=False)
+    try:
+        nullable, nonempty, _ = facts.seq(list(tree), flags, top=True)
+        size = _size(list(tree))
+    except (_Undecided, RecursionError):
+        return None, 0
+    if not facts.lookahead:
+        return (nullable, not nonempty), size
+    if nullable:  # a lookahead may refuse the empty string
+        return None, size
+    if not nonempty:
+        return (False, True), size
+    if facts.icase:
+        return None, size
+    try:
+        cands = _Facts(flags, witness=True).seq(list(tree), flags, top=True)[2]
+        if any(w and re.fullmatch(pattern, w) for w in cands):
+            return (False, False), size
+    except (re.error, RecursionError, OverflowError):
+        pass
+    return None, size

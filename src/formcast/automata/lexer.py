@@ -5,50 +5,62 @@ one growing ``int32 [n_states, 256]`` table that the numba kernels read directly
 States are created lazily per *allowed lexeme set* (what the parser accepts next):
 the first request for a set builds the closure of its start state, so every state
 reachable from an existing one is always in the table (kernels never miss).
+
+Lexeme DFAs are lazy too: a lexeme's DFA is loaded (compiled) when it first takes part
+in a start state, before any state of that closure is built, so a failed load (a
+:class:`~formcast.errors.CompileLimitError`) leaves the tables as they were. Byte
+classes are therefore per lexeme (bytes with equal columns in its DFA) and, for states
+where several lexemes are alive, per set of lexemes (the common refinement).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from formcast.automata.regex_dfa import ByteDFA
+from formcast.automata.regex_dfa import ByteDFA, compile_regex
 from formcast.errors import CompileLimitError
 
 DEFAULT_MAX_LEXER_STATES = 200_000
 
 Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
+_UNLOADED = np.zeros(0, dtype=np.int64)
 
 
 class Lexer:
-    """Lazily built product automaton over a fixed list of lexeme DFAs."""
+    """Lazily built product automaton over a fixed list of (lazily loaded) lexeme DFAs.
+
+    ``dfas[i]`` is lexeme ``i``'s DFA, or None to load it with ``load(i)`` (default:
+    :func:`compile_regex` of ``patterns[i]``) when the lexeme first takes part in a
+    lexer state. :meth:`start_state` then raises what ``load`` raises.
+    """
 
     def __init__(
         self,
-        dfas: Sequence[ByteDFA],
+        dfas: Sequence[ByteDFA | None],
         patterns: Sequence[str],
         *,
         max_states: int = DEFAULT_MAX_LEXER_STATES,
+        load: Callable[[int], ByteDFA] | None = None,
     ):
         self.max_states = max_states
         self._patterns = list(patterns)
+        self._load = load or (lambda lex: compile_regex(self._patterns[lex]))
         # Content keys name a state independently of lexeme numbering, so trie walks can be
         # shared between grammars; ambiguous when two lexemes share a pattern.
         self.content_addressable = len(set(self._patterns)) == len(self._patterns)
         self._by_content: dict[tuple[tuple[str, int], ...], int] = {}
-        # Byte classes shared by all lexemes: bytes whose columns agree in every DFA.
-        tables = [d.trans for d in dfas] or [np.zeros((1, 256), dtype=np.int32)]
-        self.byte_class = _classes(np.concatenate(tables, axis=0))
-        n_classes = int(self.byte_class.max()) + 1
-        self._class_rep = np.zeros(n_classes, dtype=np.int64)
-        self._class_rep[self.byte_class[::-1]] = np.arange(255, -1, -1)  # first byte of each class
-        self._n_classes = n_classes
-        self._dfas = list(dfas)
-        # per lexeme, per DFA state: the target of each byte class (Python lists: fast to
-        # scan), built when a lexeme first takes part in a lexer state
-        self._class_rows: list[list[list[int]] | None] = [None] * len(self._dfas)
-        self._accept = [d.accept for d in dfas]
+        n_lex = len(dfas)
+        self._dfas: list[ByteDFA | None] = list(dfas)
+        # per loaded lexeme: the class of each byte (bytes whose columns agree in its DFA),
+        # and per DFA state the target of each class (Python lists: fast to scan)
+        self._class_of: list[np.ndarray] = [_UNLOADED] * n_lex
+        self._class_rows: list[list[list[int]]] = [[] for _ in range(n_lex)]
+        self._accept: list[list[bool]] = [[] for _ in range(n_lex)]
+        # per set of lexemes alive together: the joint class of each byte, and for each
+        # lexeme the lexeme's own class of each joint class
+        self._joint: dict[tuple[int, ...], tuple[np.ndarray, list[list[int]]]] = {}
         self._ids: dict[Combined, int] = {}
         self._states: list[Combined] = []
         self._starts: dict[frozenset[int], int] = {}
@@ -92,15 +104,47 @@ class Lexer:
         """Whether ``state`` is the start of a lexeme (no byte consumed yet)."""
         return bool(self._is_start[state])
 
+    def pattern(self, lex: int) -> str:
+        """Lexeme ``lex``'s regex."""
+        return self._patterns[lex]
+
+    def is_loaded(self, lex: int) -> bool:
+        """Whether lexeme ``lex``'s DFA has been loaded."""
+        return self._dfas[lex] is not None
+
+    def dfa(self, lex: int) -> ByteDFA:
+        """Lexeme ``lex``'s DFA, loaded on first use (raises what ``load`` raises)."""
+        dfa = self._dfas[lex]
+        if dfa is None:
+            dfa = self._load(lex)
+            self._dfas[lex] = dfa
+        if not self._class_rows[lex]:
+            class_of = _classes(dfa.trans)
+            rep = np.zeros(int(class_of.max()) + 1, dtype=np.int64)
+            rep[class_of[::-1]] = np.arange(255, -1, -1)  # first byte of each class
+            self._class_rows[lex] = dfa.trans[:, rep].tolist()
+            self._accept[lex] = dfa.accept.tolist()
+            self._class_of[lex] = class_of
+        return dfa
+
     def start_state(self, allowed: frozenset[int]) -> int:
-        """The state at the start of a lexeme drawn from ``allowed`` (-1 if empty)."""
+        """The state at the start of a lexeme drawn from ``allowed`` (-1 if empty).
+
+        Raises
+        ------
+        CompileLimitError
+            Loading a lexeme's DFA, or building the states, exceeded a named limit.
+        """
         sid = self._starts.get(allowed)
         if sid is not None:
             return sid
         if not allowed:
             self._starts[allowed] = -1
             return -1
-        combined = tuple((lex, 0) for lex in sorted(allowed))
+        lexes = sorted(allowed)
+        for lex in lexes:  # before any state is built: a failure leaves the tables intact
+            self.dfa(lex)
+        combined = tuple((lex, 0) for lex in lexes)
         sid = self._intern(combined)
         self._is_start[sid] = True
         self._close(sid)
@@ -134,11 +178,17 @@ class Lexer:
         self._rep[sid] = self._representative.setdefault(done, sid)
         return sid
 
-    def _rows(self, lex: int) -> list[list[int]]:
-        rows = self._class_rows[lex]
-        if rows is None:
-            rows = self._class_rows[lex] = self._dfas[lex].trans[:, self._class_rep].tolist()
-        return rows
+    def _joint_classes(self, lexes: tuple[int, ...]) -> tuple[np.ndarray, list[list[int]]]:
+        """Classes of bytes that agree in every DFA of ``lexes`` (class of each byte), and
+        per lexeme its own class of each joint class."""
+        joint = self._joint.get(lexes)
+        if joint is None:
+            own = [self._class_of[lex] for lex in lexes]
+            class_of = _classes(np.stack(own))
+            rep = np.zeros(int(class_of.max()) + 1, dtype=np.int64)
+            rep[class_of[::-1]] = np.arange(255, -1, -1)
+            joint = self._joint[lexes] = (class_of, [c[rep].tolist() for c in own])
+        return joint
 
     def _close(self, sid: int) -> None:
         """Build every state reachable from ``sid`` (states already built are closed)."""
@@ -147,24 +197,33 @@ class Lexer:
         while todo:
             cur = todo.pop()
             combined = self._states[cur]
-            class_targets = [-1] * self._n_classes
             if len(combined) == 1:  # the common case: one lexeme alive
                 lex, st = combined[0]
-                for c, t in enumerate(self._rows(lex)[st]):
+                class_targets = []
+                for t in self._class_rows[lex][st]:
+                    tid = -1
                     if t >= 0:
                         nxt: Combined = ((lex, t),)
-                        tid = ids.get(nxt)
-                        if tid is None:
+                        tid = ids.get(nxt, -1)
+                        if tid < 0:
                             tid = self._intern(nxt)
                             todo.append(tid)
-                        class_targets[c] = tid
+                    class_targets.append(tid)
+                class_of = self._class_of[lex]
             else:
-                lexes = [lex for lex, _ in combined]
-                rows = [self._rows(lex)[st] for lex, st in combined]
+                lexes = tuple([lex for lex, _ in combined])
+                class_of, subs = self._joint_classes(lexes)
+                rows = [
+                    [row[c] for c in sub]
+                    for row, sub in zip(
+                        [self._class_rows[lex][st] for lex, st in combined], subs, strict=True
+                    )
+                ]
                 by_column: dict[tuple[int, ...], int] = {}  # classes often share a column
-                for c, col in enumerate(zip(*rows, strict=True)):
-                    tid = by_column.get(col)
-                    if tid is None:
+                class_targets = []
+                for col in zip(*rows, strict=True):
+                    tid = by_column.get(col, -2)
+                    if tid == -2:
                         tid = -1
                         if max(col) >= 0:
                             pairs = zip(lexes, col, strict=True)
@@ -174,8 +233,8 @@ class Lexer:
                                 tid = self._intern(nxt)
                                 todo.append(tid)
                         by_column[col] = tid
-                    class_targets[c] = tid
-            self._trans[cur] = np.asarray(class_targets, dtype=np.int32)[self.byte_class]
+                    class_targets.append(tid)
+            self._trans[cur] = np.asarray(class_targets, dtype=np.int32)[class_of]
 
 
 def _classes(table: np.ndarray) -> np.ndarray:
