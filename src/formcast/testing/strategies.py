@@ -74,24 +74,22 @@ def _alt_height(alt: Sequence[str], height: Mapping[str, float]) -> float:
 class _Munch:
     """Simulates the lexer's decision to end a lexeme: it ends only where the next character
     cannot extend any lexeme (all lexemes are considered: a superset of what the parser allows,
-    so a string that passes is lexed as intended)."""
+    so a string that passes is lexed as intended). Uses formcast's own lexeme automata."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        from interegular.patterns import parse_pattern
+        from formcast.automata.regex_dfa import compile_regex
 
-        self.fsms: list[tuple[Any, frozenset[Any]]] = []
-        for pattern in patterns:
-            fsm = parse_pattern(pattern).to_fsm()
-            self.fsms.append((fsm, _live_states(fsm)))
+        self.dfas = [compile_regex(p) for p in dict.fromkeys(patterns)]
 
     def extends(self, text: str, nxt: str) -> bool:
-        """Whether ``text + nxt`` is a prefix of some lexeme."""
-        s = text + nxt
-        for fsm, live in self.fsms:
-            state = fsm.initial
-            for ch in s:
-                state = fsm.map.get(state, {}).get(fsm.alphabet[ch])
-                if state is None or state not in live:
+        """Whether ``text + nxt`` is a prefix of some lexeme (the automata are trimmed: a
+        state that is reached can still reach acceptance)."""
+        data = (text + nxt).encode()
+        for dfa in self.dfas:
+            state = 0
+            for b in data:
+                state = int(dfa.trans[state, b])
+                if state < 0:
                     break
             else:
                 return True
@@ -101,19 +99,66 @@ class _Munch:
         return all(not self.extends(a, b[0]) for a, b in itertools.pairwise(pieces))
 
 
-def _live_states(fsm: Any) -> frozenset[Any]:
-    reverse: dict[Any, set[Any]] = {}
-    for src, trans in fsm.map.items():
-        for dst in trans.values():
-            reverse.setdefault(dst, set()).add(src)
-    live = set(fsm.finals)
-    todo = list(live)
+def _has_lookaround(pattern: str) -> bool:
+    """Whether the regex holds a look-around (formcast's own JSON Schema lexemes use
+    top-level look-aheads for intersections; hypothesis cannot draw those)."""
+    from formcast.automata.regex_dfa import parse_regex
+
+    todo: list[Any] = [parse_regex(pattern)]
     while todo:
-        for src in reverse.get(todo.pop(), ()):
-            if src not in live:
-                live.add(src)
-                todo.append(src)
-    return frozenset(live)
+        node = todo.pop()
+        if isinstance(node, tuple) and node and str(node[0]) in ("ASSERT", "ASSERT_NOT"):
+            return True
+        if isinstance(node, (list, tuple)) or type(node).__name__ == "SubPattern":
+            todo.extend(node)
+    return False
+
+
+def _from_automaton(pattern: str, max_bytes: int = 48) -> st.SearchStrategy[str]:
+    """Non-empty strings fully matching ``pattern``, drawn by a random walk on its byte DFA.
+
+    Printable ASCII bytes are preferred where allowed; after ``max_bytes`` the walk takes
+    the shortest way to acceptance, so drawing always ends.
+    """
+    from formcast.automata.regex_dfa import compile_regex
+
+    dfa = compile_regex(pattern)
+    trans, accept = dfa.trans, dfa.accept
+    # distance (in bytes) from each state to an accepting one
+    dist = [math.inf] * dfa.n_states
+    for s in range(dfa.n_states):
+        if accept[s]:
+            dist[s] = 0
+    changed = True
+    while changed:
+        changed = False
+        for s in range(dfa.n_states):
+            best = min((dist[t] + 1 for t in set(trans[s].tolist()) if t >= 0), default=math.inf)
+            if best < dist[s]:
+                dist[s], changed = best, True
+    if dist[0] == math.inf:
+        raise GrammarError(f"lexeme {pattern!r} matches no non-empty string")
+
+    @st.composite
+    def walk(draw: st.DrawFn) -> str:
+        out = bytearray()
+        s = 0
+        while True:
+            row = trans[s]
+            allowed = [b for b in range(256) if row[b] >= 0]
+            if accept[s] and (not allowed or len(out) >= max_bytes or draw(st.integers(0, 3)) == 0):
+                break
+            if len(out) >= max_bytes:
+                allowed = [b for b in allowed if dist[row[b]] < dist[s]]
+            nice = [b for b in allowed if 0x20 <= b < 0x7F]
+            prefer_nice = bool(nice) and draw(st.integers(0, 4)) > 0
+            pool = nice if prefer_nice else allowed
+            b = pool[draw(st.integers(0, len(pool) - 1))]
+            out.append(b)
+            s = int(row[b])
+        return out.decode("utf-8")
+
+    return walk()
 
 
 def from_grammar(
@@ -152,7 +197,9 @@ def from_grammar(
         raise GrammarError(f"start symbol {grammar.start!r} derives no finite string")
     alpha = alphabet or _ALPHABET
     lex_st = {
-        name: st.from_regex(re.compile(lex.pattern), fullmatch=True, alphabet=alpha).filter(bool)
+        name: _from_automaton(lex.pattern)
+        if _has_lookaround(lex.pattern)
+        else st.from_regex(re.compile(lex.pattern), fullmatch=True, alphabet=alpha).filter(bool)
         for name, lex in grammar.lexemes.items()
     }
     alts = {
