@@ -272,7 +272,8 @@ def _compile_or_raise(pattern: str, where: str) -> None:
         ) from exc
     except (OverflowError, RecursionError) as exc:
         loc = _where(pattern, where, 0)
-        raise GrammarError(f"invalid regex: a repeat count or nesting too large (at {loc})") from exc
+        msg = f"invalid regex: a repeat count or nesting too large (at {loc})"
+        raise GrammarError(msg) from exc
 
 
 def _check_interegular(pattern: str, where: str) -> None:
