@@ -268,12 +268,14 @@ class SchemaParser:
         self._by_uri: dict[str, str] = {}  # absolute URI (no fragment) -> pointer
         self._anchors: dict[str, str] = {}  # absolute URI with #anchor -> pointer
         self._base: dict[str, str] = {}  # pointer -> base URI at that node
-        root_id = root.get("$id") or root.get("id") if isinstance(root, dict) else None
+        ident_key = "id" if self.draft == "draft4" else "$id"
+        root_id = root.get(ident_key) if isinstance(root, dict) else None
         base = (
             urljoin("https://formcast.invalid/root.json", root_id)
             if isinstance(root_id, str)
             else ""
         )
+        self._ident_key = ident_key
         self._root_base = urldefrag(base or "https://formcast.invalid/root.json")[0]
         self._by_uri[self._root_base] = ""
         self._index(root, "", self._root_base)
@@ -281,6 +283,7 @@ class SchemaParser:
         self._inlining: list[str] = []
         self._merging: set[tuple[str, str]] = set()
         self._work = MAX_ONEOF_WORK  # steps left to the `oneOf` at hand (see _minus)
+        self._canons: dict[int, tuple[tuple[TAny, ...], frozenset[str]]] = {}
 
     # -- refusals ---------------------------------------------------------------------------
     def refuse(self, feature: str, where: str, hint: str = "") -> None:
@@ -308,7 +311,7 @@ class SchemaParser:
             return
         # the identifier keyword is `id` in draft 4 and `$id` since draft 6; the other
         # spelling is an unknown keyword there (jsonschema and the spec ignore it)
-        ident = node.get("id" if self.draft == "draft4" else "$id")
+        ident = node.get(self._ident_key)
         if isinstance(ident, str) and not (self.legacy_ref and "$ref" in node):
             uri, frag = urldefrag(urljoin(base, ident))
             if frag and not uri:
@@ -1137,6 +1140,14 @@ class SchemaParser:
         )
 
     # -- a validator over specs (enum filtering, oneOf checks, tests) -------------------------
+    def _canon_set(self, values: tuple[TAny, ...]) -> frozenset[str]:
+        """The canonical keys of an enum, computed once per enum tuple (kept alive here, so
+        its ``id`` is not reused)."""
+        hit = self._canons.get(id(values))
+        if hit is None or hit[0] is not values:
+            hit = self._canons[id(values)] = (values, frozenset(canon(v) for v in values))
+        return hit[1]
+
     def matches(self, value: TAny, spec: Spec, *, loose: bool = False) -> bool:
         """Whether ``value`` satisfies ``spec`` (patterns read by Python's ``re``).
 
@@ -1152,7 +1163,7 @@ class SchemaParser:
         k = kind_of(value)
         if k not in spec.kinds:
             return False
-        if spec.enum is not None and canon(value) not in {canon(v) for v in spec.enum}:
+        if spec.enum is not None and canon(value) not in self._canon_set(spec.enum):
             return False
         if k == "string":
             return _str_ok(value, spec.s, loose)
