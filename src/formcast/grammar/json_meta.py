@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urldefrag
 
@@ -267,33 +267,35 @@ def _items(c: _Checker, value: Any, pointer: str, key: str) -> None:
         c.schema(value, _join(pointer, key))
 
 
-def _sub_map(c: _Checker, value: Any, pointer: str, key: str) -> None:
+def _entries(
+    c: _Checker, value: Any, pointer: str, key: str, expected: str
+) -> Iterator[tuple[str, Any, str]]:
+    """(name, value, pointer) of each entry of the object ``value`` at ``pointer/key``."""
     at = _join(pointer, key)
     if not isinstance(value, dict):
-        c.fail(at, "an object of schemas", value)
+        c.fail(at, expected, value)
     for name, item in value.items():
-        c.schema(item, _join(at, name))
+        yield name, item, _join(at, name)
+
+
+def _sub_map(c: _Checker, value: Any, pointer: str, key: str) -> None:
+    for _, item, at in _entries(c, value, pointer, key, "an object of schemas"):
+        c.schema(item, at)
 
 
 def _pattern_map(c: _Checker, value: Any, pointer: str, key: str) -> None:
-    at = _join(pointer, key)
-    if not isinstance(value, dict):
-        c.fail(at, "an object of schemas", value)
-    for name, item in value.items():
+    for name, item, at in _entries(c, value, pointer, key, "an object of schemas"):
         if not _is_regex(name):
-            raise _Invalid(_join(at, name), f"{name!r} is not a 'regex' (Python re)")
-        c.schema(item, _join(at, name))
+            raise _Invalid(at, f"{name!r} is not a 'regex' (Python re)")
+        c.schema(item, at)
 
 
 def _dependencies(c: _Checker, value: Any, pointer: str, key: str) -> None:
-    at = _join(pointer, key)
-    if not isinstance(value, dict):
-        c.fail(at, "an object", value)
-    for name, item in value.items():
+    for _, item, at in _entries(c, value, pointer, key, "an object"):
         if isinstance(item, list):
-            c.string_array(item, _join(at, name))
+            c.string_array(item, at)
         else:
-            c.schema(item, _join(at, name))
+            c.schema(item, at)
 
 
 def _string_array(c: _Checker, value: Any, pointer: str, key: str) -> None:
@@ -301,11 +303,8 @@ def _string_array(c: _Checker, value: Any, pointer: str, key: str) -> None:
 
 
 def _string_array_map(c: _Checker, value: Any, pointer: str, key: str) -> None:
-    at = _join(pointer, key)
-    if not isinstance(value, dict):
-        c.fail(at, "an object of string arrays", value)
-    for name, item in value.items():
-        c.string_array(item, _join(at, name))
+    for _, item, at in _entries(c, value, pointer, key, "an object of string arrays"):
+        c.string_array(item, at)
 
 
 def _type(c: _Checker, value: Any, pointer: str, key: str) -> None:
