@@ -24,7 +24,6 @@ from formcast.grammar.json_numbers import (
     MultipleNotExpressible,
     common_step,
     decimal_range,
-    integer_range,
     multiple_of_range,
 )
 from formcast.grammar.json_patterns import PatternUnsupported, pattern_body, simple_repeat
@@ -171,18 +170,11 @@ class Lowerer:
                 return self.b.lexeme(r) if r is not None else None
             return self.b.lexeme(_FRAC)
         if kinds == {"int"}:
-            lo = hi = None
-            if n.lo is not None:
-                lo = _ceil(n.lo)
-                if n.lo_excl and lo == n.lo:
-                    lo += 1
-            if n.hi is not None:
-                hi = _floor(n.hi)
-                if n.hi_excl and hi == n.hi:
-                    hi -= 1
-            if lo is None and hi is None:
+            if n.lo is None and n.hi is None:
                 return self.b.lexeme(INT)
-            r = integer_range(lo, hi)
+            # integers in range are the multiples of 1 there
+            one = Decimal(1)
+            r = multiple_of_range(one, n.lo, n.lo_excl, n.hi, n.hi_excl, integers_only=True)
             return self.b.lexeme(r) if r is not None else None
         if n.lo is None and n.hi is None:
             return self.b.lexeme(NUMBER)
@@ -574,14 +566,6 @@ class Lowerer:
 
     def _is_never(self, spec: Spec) -> bool:
         return self.p._never(spec)
-
-
-def _ceil(d: Decimal) -> int:
-    return int(d.to_integral_value(rounding="ROUND_CEILING"))
-
-
-def _floor(d: Decimal) -> int:
-    return int(d.to_integral_value(rounding="ROUND_FLOOR"))
 
 
 __all__ = ["Lowerer", "kind_of"]
