@@ -124,18 +124,24 @@ def _from_automaton(pattern: str, max_bytes: int = 48) -> st.SearchStrategy[str]
 
     dfa = compile_regex(pattern)
     trans, accept = dfa.trans, dfa.accept
-    # distance (in bytes) from each state to an accepting one
+    # distance (in bytes) from each state to an accepting one: BFS on reversed edges
+    preds: list[set[int]] = [set() for _ in range(dfa.n_states)]
+    for s, row in enumerate(trans.tolist()):
+        for t in set(row):
+            if t >= 0:
+                preds[t].add(s)
     dist = [math.inf] * dfa.n_states
-    for s in range(dfa.n_states):
-        if accept[s]:
-            dist[s] = 0
-    changed = True
-    while changed:
-        changed = False
-        for s in range(dfa.n_states):
-            best = min((dist[t] + 1 for t in set(trans[s].tolist()) if t >= 0), default=math.inf)
-            if best < dist[s]:
-                dist[s], changed = best, True
+    frontier = [s for s in range(dfa.n_states) if accept[s]]
+    for s in frontier:
+        dist[s] = 0
+    while frontier:
+        nxt = []
+        for t in frontier:
+            for s in preds[t]:
+                if dist[s] == math.inf:
+                    dist[s] = dist[t] + 1
+                    nxt.append(s)
+        frontier = nxt
     if dist[0] == math.inf:
         raise GrammarError(f"lexeme {pattern!r} matches no non-empty string")
 
