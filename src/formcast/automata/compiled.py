@@ -19,6 +19,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from re import _compiler as _re_compiler  # type: ignore[attr-defined]
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,15 @@ import numpy as np
 from formcast.automata import regex_dfa
 from formcast.automata.earley import EarleyParser, EarleyTables
 from formcast.automata.lexer import Lexer
-from formcast.automata.regex_dfa import ByteDFA, compile_regex, parse_regex
-from formcast.errors import GrammarError
+from formcast.automata.regex_dfa import (
+    ByteDFA,
+    compile_regex,
+    has_top_lookahead,
+    literal_text,
+    parse_regex,
+    split_lookahead,
+)
+from formcast.errors import CompileLimitError, GrammarError
 from formcast.grammar.ir import Grammar
 from formcast.tokens.vocab import TokenizerInfo
 
@@ -521,11 +529,21 @@ def lexeme_facts(pattern: str) -> tuple[bool, bool] | None:
 @functools.lru_cache(maxsize=4096)
 def _tree_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int]:
     """(facts or None, size estimate) of ``pattern`` (see :func:`lexeme_facts`)."""
+    text = literal_text(pattern)
+    if text is not None:  # as the tree reads it: one literal item (size 2) per character
+        return (False, False), 2 * len(text)
+    split = _split_facts(pattern)
+    return _whole_facts(pattern) if split is None else split
+
+
+def _whole_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int]:
+    """:func:`_tree_facts` read off the parse tree of the whole pattern."""
     tree = parse_regex(pattern)
     flags = int(tree.state.flags)
-    facts = _Facts(flags, witness=False)
     try:
-        nullable, nonempty, _ = facts.seq(list(tree), flags, top=True)
+        # witness candidates are only needed past a lookahead: collect them in the same pass
+        facts = _Facts(flags, witness=has_top_lookahead(tree))
+        nullable, nonempty, cands = facts.seq(list(tree), flags, top=True)
         size = _size(list(tree))
     except (_Undecided, RecursionError):
         return None, 0
@@ -538,9 +556,65 @@ def _tree_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int]:
     if facts.icase:
         return None, size
     try:
-        cands = _Facts(flags, witness=True).seq(list(tree), flags, top=True)[2]
-        if any(w and re.fullmatch(pattern, w) for w in cands):
+        matcher = _re_compiler.compile(tree)  # what re.compile(pattern) gives, unparsed again
+        if any(w and matcher.fullmatch(w) for w in cands):
             return (False, False), size
     except (re.error, RecursionError, OverflowError):
         pass
+    return None, size
+
+
+@functools.lru_cache(maxsize=1024)
+def _part_facts(text: str) -> tuple[bool, bool, list[str], int, Any] | None:
+    """(nullable, non-empty, witness candidates, size, compiled Python regex) of a
+    lookahead-free part of a pattern; None when undecided. Cached: the part after a
+    lookahead (a JSON string body, say) recurs across patterns."""
+    try:
+        tree = parse_regex(text)
+        flags = int(tree.state.flags)
+        if has_top_lookahead(tree):
+            return None
+        facts = _Facts(flags, witness=True)
+        nullable, nonempty, cands = facts.seq(list(tree), flags, top=True)
+        if facts.icase:
+            return None
+        return nullable, nonempty, cands, _size(list(tree)), _re_compiler.compile(tree)
+    except (GrammarError, CompileLimitError, _Undecided, RecursionError, re.error):
+        return None
+
+
+def _split_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int] | None:
+    """:func:`_tree_facts` of ``head (?!body) rest`` from its parts: the head and the rest
+    are read (and cached) on their own, so a long rest is not parsed again per pattern.
+    A witness is ``a + r`` with ``a`` matching the head, ``r`` the rest, and the lookahead
+    holding at ``len(a)`` (all under Python's `re`). None where this does not apply."""
+    split = split_lookahead(pattern)
+    if split is None:
+        return None
+    head_text, body_text, negative, rest_text = split
+    head, rest = _part_facts(head_text), _part_facts(rest_text)
+    if head is None or rest is None:
+        return None
+    try:
+        body = parse_regex(body_text)
+        flags = int(body.state.flags)
+        looks = _Facts(flags, witness=False)
+        looks.seq(list(body), flags, top=True)  # read for support only, as in the whole
+        body_size = _size(list(body))
+        if looks.icase:
+            return None
+        body_rx = _re_compiler.compile(body)
+    except (GrammarError, CompileLimitError, _Undecided, RecursionError, re.error):
+        return None
+    size = head[3] + body_size + rest[3]
+    if head[0] and rest[0]:  # a lookahead may refuse the empty string
+        return None, size
+    if not (head[1] or rest[1]):
+        return (False, True), size
+    pairs = [(a, r) for a in head[2] for r in rest[2] if len(a) + len(r) <= _WITNESS_LEN]
+    for a, r in pairs[:_WITNESSES]:
+        w = a + r
+        holds = w and head[4].fullmatch(a) and rest[4].fullmatch(r)
+        if holds and (body_rx.match(w, len(a)) is None) == negative:
+            return (False, False), size
     return None, size

@@ -80,16 +80,6 @@ class EarleyTables:
                     pos += 1
                     positions.append((pos, next_sym[pos]))
             own[nt] = tuple(positions)
-        closure: dict[int, tuple[int, ...]] = {}
-        for nt in rule_starts:
-            seen = {nt}
-            todo = [nt]
-            while todo:
-                for _, sym in own[todo.pop()]:
-                    if sym >= n_lexemes and sym not in seen and sym in own:
-                        seen.add(sym)
-                        todo.append(sym)
-            closure[nt] = tuple(sorted(seen))
         return cls(
             n_lexemes=n_lexemes,
             next_sym=tuple(next_sym),
@@ -99,9 +89,33 @@ class EarleyTables:
             final_pos=final_pos,
             start_sym=aug,
             own=own,
-            closure=closure,
+            closure=_Closure(own, n_lexemes),
             max_items=max_items,
         )
+
+
+class _Closure(dict[int, tuple[int, ...]]):
+    """Nonterminal -> the nonterminals that predicting it adds (itself included), each
+    computed when first asked for: the first rows predict few of a grammar's nonterminals.
+    Symbols without rules add nothing."""
+
+    def __init__(self, own: Mapping[int, tuple[tuple[int, int], ...]], n_lexemes: int) -> None:
+        super().__init__()
+        self.own = own
+        self.n_lexemes = n_lexemes
+
+    def __missing__(self, nt: int) -> tuple[int, ...]:
+        if nt not in self.own:
+            return ()
+        seen = {nt}
+        todo = [nt]
+        while todo:
+            for _, sym in self.own[todo.pop()]:
+                if sym >= self.n_lexemes and sym not in seen and sym in self.own:
+                    seen.add(sym)
+                    todo.append(sym)
+        self[nt] = value = tuple(sorted(seen))
+        return value
 
 
 class EarleySet:
@@ -191,7 +205,7 @@ class EarleyParser:
                 lst.append(item)
             if sym >= n_lex:
                 if sym not in predicted:
-                    for nt in closure.get(sym, ()):
+                    for nt in closure[sym]:
                         if nt in predicted:
                             continue
                         predicted.add(nt)

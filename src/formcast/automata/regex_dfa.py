@@ -9,6 +9,10 @@ chains of copies of its DFA, and lookaheads ``(?=X)`` / ``(?!X)`` become DFA pro
 (intersection and difference), which is how JSON string rules are combined. The
 result is trimmed (states that cannot reach acceptance are dropped) and gets a fresh
 start state with no incoming edges, so "at the start of a lexeme" is a property of the state alone.
+
+Fast paths keep a first compile cheap: plain text (a JSON key) is a chain of states built
+without a parse; a pattern with a top-level lookahead is split in its text, and the parts
+(the string body after "any key but these", say) are compiled and cached on their own.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from formcast.errors import CompileLimitError, GrammarError, UnsupportedFeatureError
+from formcast.errors import (
+    CompileLimitError,
+    FormcastError,
+    GrammarError,
+    UnsupportedFeatureError,
+)
 
 MAX_CODEPOINT = 0x10FFFF
 SURROGATES = (0xD800, 0xDFFF)
@@ -194,8 +203,13 @@ for _name in ("ATOMIC_GROUP", "POSSESSIVE_REPEAT"):
         _UNSUPPORTED_OPS[getattr(_c, _name)] = _name.lower().replace("_", " ")
 
 
+@functools.lru_cache(maxsize=256)
 def parse_regex(pattern: str) -> Any:
-    """Parse with Python's own regex parser; syntax errors raise :class:`GrammarError`."""
+    """Parse with Python's own regex parser; syntax errors raise :class:`GrammarError`.
+
+    Cached (the recent few: the lexeme facts and the compiler read a lexeme's tree within
+    one compile; trees are many small objects). Callers must not modify the tree.
+    """
     try:
         return _parser.parse(pattern)
     except re.error as exc:
@@ -430,10 +444,98 @@ def compile_regex(pattern: str) -> ByteDFA:
     CompileLimitError
         The DFA (or an intermediate product) exceeds ``max_lexeme_states``.
     """
-    tree = parse_regex(pattern)
-    dfa = _Compiler(pattern, int(tree.state.flags)).sequence(list(tree))
+    text = literal_text(pattern)
+    dfa = _text_chain(text) if text is not None else _compile_split(pattern)
+    if dfa is None:
+        tree = parse_regex(pattern)
+        dfa = _Compiler(pattern, int(tree.state.flags)).sequence(list(tree))
     _check_size(dfa.n_states, pattern)  # pieces may come from the caches
     return dfa
+
+
+def _compile_split(pattern: str) -> ByteDFA | None:
+    """:func:`compile_regex` of ``head (?!body) rest`` (see :func:`split_lookahead`) from
+    its parts, each compiled and cached on its own: the rest (a JSON string body, say)
+    recurs across patterns and is neither parsed nor built again. None where the split
+    does not apply or a part fails (the whole pattern then reports the error)."""
+    parts = split_lookahead(pattern)
+    if parts is None:
+        return None
+    head, body, negative, rest = parts
+    try:
+        if has_top_lookahead(parse_regex(head)):
+            return None  # its lookahead would look past the head, into the rest
+        return _concat(compile_regex(head), _guarded(body, negative, rest), pattern)
+    except FormcastError:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _guarded(body: str, negative: bool, rest: str) -> ByteDFA:
+    """``(?!body)rest`` (or ``(?=body)rest``): the strings of ``rest`` that do not (or do)
+    start with a match of ``body``, a product, cached (a key's "is followed by a quote"
+    guard recurs in every pattern of declared keys)."""
+    # "starts with a match of body" is body followed by anything, as in _Compiler.sequence;
+    # written without a group where possible, so that a lookahead ending body splits too
+    tail = "(?s:.)*"
+    ahead = f"{body}{tail}" if split_lookahead(f"{body}{tail}") else f"(?:{body}){tail}"
+    lookahead = f"(?{'!' if negative else '='}{body}){rest}"
+    return _product(compile_regex(rest), compile_regex(ahead), not negative, lookahead)
+
+
+# plain text: characters without a meaning in a regex (no surrogates) and escaped ASCII
+# punctuation, as re.escape writes them
+_PLAIN = re.compile(r"(?:[^.^$*+?{}\[\]\\|()\ud800-\udfff]|\\[\x00-/:-@\[-`{-\x7f])+")
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def literal_text(pattern: str) -> str | None:
+    """The one string a plain-text pattern matches (``re.escape`` output, a JSON key), or
+    None for any other pattern; such a pattern needs no parse."""
+    if _PLAIN.fullmatch(pattern) is None:
+        return None
+    return _ESCAPED.sub(r"\1", pattern)
+
+
+# Top-level tokens of a regex: escapes and classes (skipped whole), group brackets, "|".
+_TOKENS = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]|\(\?[=!]|\(|\)|\|", re.DOTALL)
+# global flags, verbose groups, named groups and comments: the parts would not parse as
+# they do in the whole (scoped flags, as in "(?s:.)", parse the same on their own)
+_NO_SPLIT = re.compile(r"\(\?[aiLmsux]*\)|\(\?[aiLmsux-]*x|\(\?P|\(\?#")
+
+
+def split_lookahead(pattern: str) -> tuple[str, str, bool, str] | None:
+    """``(head, body, negative, rest)`` where ``pattern`` is ``head (?!body) rest`` (or
+    ``(?=body)``) at the top level, the first such lookahead; None for other patterns."""
+    if _NO_SPLIT.search(pattern):
+        return None
+    depth, start, end, negative = 0, -1, -1, False
+    for m in _TOKENS.finditer(pattern):
+        tok = m.group()
+        if tok == "|" and depth == 0:
+            return None  # a top-level alternation: no single sequence to split
+        if tok[0] != "(" and tok != ")":
+            continue
+        if tok in ("(?=", "(?!") and depth == 0 and start < 0:
+            start, negative = m.start(), tok == "(?!"
+        depth += 1 if tok[0] == "(" else -1
+        if depth == 0 and start >= 0 and end < 0:
+            end = m.end()
+    if end < 0 or pattern[end : end + 1] in ("*", "+", "?", "{"):
+        return None
+    return pattern[:start], pattern[start + 3 : end - 1], negative, pattern[end:]
+
+
+def has_top_lookahead(items: Any) -> bool:
+    """Whether the top-level sequence of a parse tree (groups without flags spliced in, as
+    the compiler reads it) holds a lookahead."""
+    for op, arg in getattr(items, "data", items):
+        if op is _c.SUBPATTERN and not arg[1] and not arg[2]:
+            if has_top_lookahead(arg[3]):
+                return True
+        elif op in (_c.ASSERT, _c.ASSERT_NOT) and arg[0] == 1:
+            return True
+    return False
 
 
 _PIECES: dict[tuple[str, int], ByteDFA] = {}
@@ -489,6 +591,9 @@ class _Compiler:
         return out
 
     def _nfa(self, items: list[Any]) -> ByteDFA:
+        literal = _literal(items, self.flags)
+        if literal is not None:
+            return literal
         # the parse tree's repr is structural: pieces shared by many patterns (a JSON
         # string unit, a quote) are built once
         key = (repr(items), self.flags)
@@ -521,6 +626,28 @@ class _Compiler:
         for piece in pieces[1:]:
             out = _concat(out, piece, self.pattern)
         return out
+
+
+def _literal(items: list[Any], flags: int) -> ByteDFA | None:
+    """A non-empty run of plain characters (no IGNORECASE) as a chain of states, which is
+    trimmed and minimal as built; None for any other run."""
+    if not items or flags & _IGNORECASE or any(op is not _c.LITERAL for op, _ in items):
+        return None
+    codes = [arg for _, arg in items]
+    if any(SURROGATES[0] <= cp <= SURROGATES[1] for cp in codes):
+        return _empty()  # no UTF-8 encoding: the run matches nothing
+    return _text_chain("".join(map(chr, codes)))
+
+
+def _text_chain(text: str) -> ByteDFA:
+    """The chain of states matching exactly ``text`` (non-empty, no surrogates)."""
+    data = np.frombuffer(text.encode(), dtype=np.uint8)
+    n = len(data)
+    trans = np.full((n + 1, 256), -1, dtype=np.int32)
+    trans[np.arange(n), data] = np.arange(1, n + 1, dtype=np.int32)
+    accept = np.zeros(n + 1, dtype=bool)
+    accept[n] = True
+    return ByteDFA(trans, accept, False)
 
 
 def _flatten(items: list[Any]) -> list[Any]:
@@ -589,17 +716,32 @@ def _subset(nfa: _NFA, start: int, final: int, pattern: str) -> tuple[np.ndarray
     return np.stack(rows), np.array(finals, dtype=bool)
 
 
-def _finish(trans: np.ndarray, accept: np.ndarray, *, trim: bool, minimize: bool) -> ByteDFA:
+def _finish(
+    trans: np.ndarray,
+    accept: np.ndarray,
+    *,
+    trim: bool,
+    minimize: bool,
+    class_of: np.ndarray | None = None,
+) -> ByteDFA:
     """A :class:`ByteDFA` from a table with start 0 and ``accept[0]`` = nullable.
 
     ``trim=False`` promises that every state but 0 already reaches acceptance. Chains and
     direct concatenations of minimal DFAs are left as built (close to minimal already).
+    With ``class_of`` the table has one column per byte class (``class_of[b]`` is the
+    column of byte ``b``); trimming and minimizing work on such a narrow table anyway.
     """
     nullable = bool(accept[0])
-    if trim:
-        trans, accept = _trim(trans, accept)
-    if minimize:
-        trans, accept = _minimize(trans, accept)
+    if trim or minimize:
+        if class_of is None:
+            class_of, first = _byte_classes(trans)
+            trans = trans[:, first]
+        if trim:
+            trans, accept = _trim(trans, accept)
+        if minimize:
+            trans, accept = _minimize(trans, accept)
+    if class_of is not None:
+        trans = trans[:, class_of]
     if accept[0] or (trans == 0).any():
         return _with_fresh_start(trans, accept, nullable)
     return ByteDFA(np.ascontiguousarray(trans, dtype=np.int32), accept, nullable)
@@ -674,13 +816,15 @@ def _anything() -> ByteDFA:
 
 
 def _byte_classes(*tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bytes whose columns agree in every table: (class of each byte, first byte of each)."""
-    columns = np.ascontiguousarray(np.concatenate(tables).T)
-    ids: dict[bytes, int] = {}
-    class_of = np.array([ids.setdefault(c.tobytes(), len(ids)) for c in columns])
-    first = np.zeros(len(ids), dtype=np.int64)
-    first[class_of[::-1]] = np.arange(255, -1, -1)
-    return class_of, first
+    """Bytes whose columns agree in every table: (class of each byte, first byte of each),
+    classes numbered in the order of their first byte."""
+    columns = np.ascontiguousarray(np.concatenate(tables).T, dtype=np.int32)
+    rows = columns.view(np.dtype((np.void, columns.shape[1] * 4))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.ravel()], first[order]
 
 
 def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA:
@@ -714,34 +858,28 @@ def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA
                 accept.append(l_acc[na] and r_acc[nb] == both)
             row.append(target)
         rows.append(row)
-    trans = np.array(rows, dtype=np.int32)[:, class_of]
-    return _finish(trans, np.array(accept, dtype=bool), trim=True, minimize=True)
+    trans = np.array(rows, dtype=np.int32)
+    return _finish(trans, np.array(accept, dtype=bool), trim=True, minimize=True, class_of=class_of)
 
 
 def _trim(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop states that cannot reach acceptance (state 0 is kept, possibly dead)."""
+    """Drop states that cannot reach acceptance (state 0 is kept, possibly dead); one
+    backward search along the distinct edges (columns may be bytes or byte classes)."""
     n = trans.shape[0]
     safe = np.where(trans >= 0, trans, n)
     live = accept.copy()
-    if n <= _MINIMIZE_MAX_STATES:
-        while True:  # a state is live when some byte leads to a live state
-            grown = live | np.append(live, False)[safe].any(axis=1)
-            if (grown == live).all():
-                break
-            live = grown
-    else:  # long chains: search backwards along the distinct edges
-        src, byte = np.nonzero(trans >= 0)
-        edges = np.unique(trans[src, byte].astype(np.int64) * n + src)  # sorted by target
-        dst, pre = np.divmod(edges, n)
-        bounds = np.searchsorted(dst, np.arange(n + 1)).tolist()
-        preds = pre.tolist()
-        stack = np.flatnonzero(accept).tolist()
-        while stack:
-            q = stack.pop()
-            for p in preds[bounds[q] : bounds[q + 1]]:
-                if not live[p]:
-                    live[p] = True
-                    stack.append(p)
+    src, col = np.nonzero(trans >= 0)
+    edges = np.unique(trans[src, col].astype(np.int64) * n + src)  # sorted by target
+    dst, pre = np.divmod(edges, n)
+    bounds = np.searchsorted(dst, np.arange(n + 1)).tolist()
+    preds = pre.tolist()
+    stack = np.flatnonzero(accept).tolist()
+    while stack:
+        q = stack.pop()
+        for p in preds[bounds[q] : bounds[q + 1]]:
+            if not live[p]:
+                live[p] = True
+                stack.append(p)
     live[0] = True
     keep = np.flatnonzero(live)
     remap = np.full(n + 1, -1, dtype=np.int32)  # index n stands for "dead" (-1)
@@ -750,7 +888,8 @@ def _trim(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Moore partition refinement over byte classes (state 0 stays the start state).
+    """Moore partition refinement (state 0 stays the start state) of a table with one
+    column per byte class (see :func:`_finish`).
 
     Moore needs as many rounds as the longest distinguishing string, quadratic on long
     chains (bounded repetitions), so large DFAs are left as subset construction built them.
@@ -758,22 +897,15 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     n = trans.shape[0]
     if n > _MINIMIZE_MAX_STATES:
         return trans, accept
-    col_ids: dict[bytes, int] = {}
-    first_of: list[int] = []
-    for b in range(256):
-        key = trans[:, b].tobytes()
-        if key not in col_ids:
-            col_ids[key] = len(col_ids)
-            first_of.append(b)
-    narrow = trans[:, first_of]
     cls = accept.astype(np.int64)
     n_cls = len(np.unique(cls))
     while True:
-        succ = np.where(narrow >= 0, cls[np.where(narrow >= 0, narrow, 0)], -1)
+        succ = np.where(trans >= 0, cls[np.where(trans >= 0, trans, 0)], -1)
         sig = np.ascontiguousarray(np.concatenate([cls[:, None], succ], axis=1))
         ids: dict[bytes, int] = {}
         cls = np.array([ids.setdefault(row.tobytes(), len(ids)) for row in sig])
-        if len(ids) == n_cls:
+        if len(ids) in (n_cls, n):  # stable, or every state alone: nothing left to split
+            n_cls = len(ids)
             break
         n_cls = len(ids)
     # classes are numbered in order of first occurrence, so the start state's class is 0

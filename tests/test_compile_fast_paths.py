@@ -1,0 +1,158 @@
+"""Fast paths of lexeme compilation agree with the general paths they shortcut: literal
+runs built as chains, lexeme facts read from cached parts of a pattern, parse trees cached."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from formcast.automata import compiled, regex_dfa
+from formcast.automata.earley import EarleyTables
+from formcast.automata.regex_dfa import ByteDFA
+
+BODY = '(?:[^"\\\\\\x00-\\x1f]|\\\\["\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4})*"'
+
+
+def _general(pattern: str) -> ByteDFA:
+    """The whole pattern through one Thompson NFA (no pieces, no fast paths)."""
+    tree = regex_dfa.parse_regex(pattern)
+    nfa = regex_dfa._NFA(pattern, 100_000)
+    start, final = nfa.seq(list(tree), int(tree.state.flags))
+    trans, accept = regex_dfa._subset(nfa, start, final, pattern)
+    return regex_dfa._finish(trans, accept, trim=True, minimize=True)
+
+
+def _same_language(a: ByteDFA, b: ByteDFA) -> bool:
+    differ = (regex_dfa._product(x, y, False, "test") for x, y in ((a, b), (b, a)))
+    return a.nullable == b.nullable and all(d.is_empty for d in differ)
+
+
+@given(st.text(min_size=1, max_size=12))
+@example("width")
+@example("é日😀")
+@example("a\ud800b")  # a lone surrogate has no UTF-8 encoding: matches nothing
+def test_literal_chain_equals_general_construction(text: str) -> None:
+    pattern = re.escape(text)
+    dfa = regex_dfa.compile_regex(pattern)
+    assert _same_language(dfa, _general(pattern))
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        assert dfa.is_empty
+        return
+    assert dfa.matches(data) and not dfa.matches(data[:-1]) and not dfa.matches(data + b"a")
+    assert dfa.n_states == len(data) + 1  # a chain: minimal as built
+
+
+@given(st.text(alphabet='ab-\\.*+?|()[]{}^$"# \t\né日😀', max_size=8))
+@example("\\d")
+@example("a\\")
+def test_plain_text_patterns_are_read_without_parsing(pattern: str) -> None:
+    text = regex_dfa.literal_text(pattern)
+    if text is None:
+        return
+    assert re.fullmatch(pattern, text)  # parses, and matches the text
+    assert all(op is regex_dfa._c.LITERAL for op, _ in regex_dfa.parse_regex(pattern))
+    assert compiled._tree_facts.__wrapped__(pattern) == compiled._whole_facts(pattern)
+    assert _same_language(regex_dfa.compile_regex(pattern), _general(pattern))
+
+
+@given(st.text(min_size=1, max_size=12))
+def test_escaped_text_is_plain(text: str) -> None:
+    surrogate = any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+    assert regex_dfa.literal_text(re.escape(text)) == (None if surrogate else text)
+
+
+def test_literal_chain_respects_ignorecase() -> None:
+    assert regex_dfa._literal([(regex_dfa._c.LITERAL, ord("a"))], regex_dfa._IGNORECASE) is None
+    for pattern in ("(?i)width", "(?i:ab)c"):
+        assert _same_language(regex_dfa.compile_regex(pattern), _general(pattern))
+    assert regex_dfa.compile_regex("(?i)ab").matches(b"aB")
+    assert not regex_dfa.compile_regex("ab").matches(b"aB")
+
+
+def test_parse_trees_are_cached_by_pattern() -> None:
+    assert regex_dfa.parse_regex("a[bc]+") is regex_dfa.parse_regex("a[bc]+")
+    assert regex_dfa.parse_regex("(?i)ab") is not regex_dfa.parse_regex("ab")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "split"),
+    [
+        ("a(?!b)c", ("a", "b", True, "c")),
+        ("[(](?=x)y", ("[(]", "x", False, "y")),
+        ("[]()](?!a)b", ("[]()]", "a", True, "b")),
+        ("\\((?=x)y\\)", ("\\(", "x", False, "y\\)")),
+        ("(?:x)(?!(?:a|b)(?![^c]))c", ("(?:x)", "(?:a|b)(?![^c])", True, "c")),
+        ('"(?!(?:a|b)(?![^"]))' + BODY, ('"', '(?:a|b)(?![^"])', True, BODY)),
+        ("a|(?=b)b", None),  # top-level alternation
+        ("a(?!b)c|d", None),
+        ("a(?!b)c(?=d)d", ("a", "b", True, "c(?=d)d")),
+        ("a(?!b(?=c))", ("a", "b(?=c)", True, "")),
+        ("(?i)a(?!b)c", None),  # flags apply to the whole pattern
+        ("a(?i:b)(?!c)d", ("a(?i:b)", "c", True, "d")),  # scoped flags parse alone
+        ("(?x: a )(?!b)c", None),  # verbose: whitespace and comments
+        ("a(?!b)c(?s)", None),
+        ("(?P<x>a)(?!b)(?P=x)", None),
+        ("((?!a)b)c", None),  # not at the top level
+        ("a(?!b)*c", None),
+        ("abc", None),
+    ],
+)
+def test_split_lookahead(pattern: str, split: tuple[str, str, bool, str] | None) -> None:
+    assert regex_dfa.split_lookahead(pattern) == split
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        '"(?!(?:a|b)(?![^"]))' + BODY,
+        '"(?!(?:)(?![^"]))' + BODY,  # refuses only the empty key
+        '"(?!(?:|a|b|c|x|y|z|0|1|2)(?![^"]))[abcxyz012]?"',  # every key refused: empty
+        "(?!a)a",
+        "(?=a)b",
+        "(?=a)a?",
+        "(?!a)[ab]",
+        "(?=[ab]{3})[ab]*",
+        "a(?=b)",
+        "a(?=b)b",
+        "a(?=(?!c)b)b",
+        "(?=a)(?=b)c",
+        "x(?!y)(?i:y|z)",
+        "x(?!\\1)(a)",
+    ],
+)
+def test_split_facts_equal_whole_facts(pattern: str) -> None:
+    split = compiled._split_facts(pattern)
+    assert split is None or split == compiled._whole_facts(pattern)
+
+
+def test_split_facts_apply_to_json_keys() -> None:
+    # the common case they exist for: "any key but the declared ones", decided from parts
+    for keys in ("a|b", "name|owner_name", "x"):
+        pattern = f'"(?!(?:{keys})(?![^"]))' + BODY
+        assert compiled._split_facts(pattern) == ((False, False), compiled._whole_facts(pattern)[1])
+
+
+@given(st.lists(st.tuples(st.integers(2, 6), st.lists(st.integers(0, 7), max_size=3)), max_size=12))
+def test_lazy_closure_equals_prediction_by_rules(rules: list[tuple[int, list[int]]]) -> None:
+    # symbols 0-1 are lexemes, 2-6 nonterminals (7 no rules, or the augmented start)
+    tables = EarleyTables.build(2, rules, 2)
+    all_rules = [(tables.start_sym, [2]), *rules]  # with the augmented start rule
+    has_rules = set(tables.rule_starts)
+    for nt in [*range(8, 1, -1), *range(2, 9)]:  # asked in two orders, then from the cache
+        expected = {nt} & has_rules
+        todo = list(expected)
+        while todo:  # B after a nullable prefix of a rule of A: predicting A predicts B
+            cur = todo.pop()
+            for lhs, rhs in all_rules:
+                for sym in rhs if lhs == cur else ():
+                    if sym in has_rules and sym not in expected:
+                        expected.add(sym)
+                        todo.append(sym)
+                    if sym not in tables.nullable:
+                        break
+        assert tables.closure[nt] == tuple(sorted(expected))
