@@ -6,8 +6,10 @@ whose byte cannot extend the current lexeme while some lexeme is complete there.
 Exits are where a lexeme ends inside a token; the parser decides about them.
 
 A root walk may skip the subtrees made only of a *slice* (tokens that a small byte automaton
-accepts, such as plain text): :func:`slice_covers` proves that no such token can kill the
-lexer, and the caller ORs the slice's tokens in wholesale.
+accepts, such as plain text): :func:`slice_depth` finds up to what length no such token can
+kill the lexer (all lengths for a string body; the remaining length for a bounded one), the
+walk skips the slice's subtrees no deeper than that, and the caller ORs in the slice's
+tokens of at most that length wholesale.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ def walk_trie(
     exit_states: np.ndarray,
     group_starts: np.ndarray,
     max_depth: int,
-    skip: np.ndarray,
-    use_skip: bool,
+    pure: np.ndarray,
+    subtree_depth: np.ndarray,
+    skip_depth: int,
 ) -> tuple[int, int, int]:
     """Walk the subtrees at ``start_nodes`` from ``start_state``.
 
@@ -44,7 +47,8 @@ def walk_trie(
     grouped by ``representative[state]``: group ``g`` holds ``exit_nodes[group_starts[g]
     : group_starts[g + 1]]``, all with state ``exit_states[group_starts[g]]``. The three
     scratch arrays need room for every trie node plus one; ``max_depth`` is the trie's.
-    With ``use_skip``, subtrees at nodes where ``skip`` is set are not visited.
+    Subtrees at nodes where ``pure`` is set and ``subtree_depth`` is at most ``skip_depth``
+    are not visited (-1: visit all).
 
     Returns (exits, groups, nonzero words of ``out_bits``).
     """
@@ -57,7 +61,7 @@ def walk_trie(
         i = s
         end = node_end[s]
         while i < end:
-            if use_skip and skip[i]:
+            if pure[i] and subtree_depth[i] <= skip_depth:
                 i = node_end[i]
                 continue
             d = node_depth[i] - base - 1
@@ -100,40 +104,69 @@ def walk_trie(
 
 
 @njit(nogil=True, cache=True)
-def slice_covers(
-    trans_flat: np.ndarray, n_states: int, start_state: int, slice_trans: np.ndarray, budget: int
-) -> bool:
-    """Whether every string the automaton ``slice_trans`` (from its state 0) does not kill
-    keeps the lexer alive from ``start_state``; False also when more than ``budget``
-    (lexer state, slice state) pairs would have to be explored."""
+def slice_depth(
+    trans_flat: np.ndarray,
+    n_states: int,
+    start_state: int,
+    slice_trans: np.ndarray,
+    budget: int,
+    limit: int,
+) -> int:
+    """The largest ``d <= limit`` such that every string of at most ``d`` bytes that the
+    automaton ``slice_trans`` (from its state 0) does not kill keeps the lexer alive from
+    ``start_state``.
+
+    A breadth-first search over (lexer state, slice state) pairs: the first pair with a
+    byte that kills the lexer but not the slice, at depth ``d``, bounds the answer by
+    ``d``; after ``budget`` pairs the depth verified so far is returned.
+    """
     k = slice_trans.shape[0]
     seen = np.zeros(n_states * k, dtype=np.bool_)
-    stack = np.empty(budget + 1, dtype=np.int64)
-    stack[0] = start_state * k
+    level = np.empty(budget + 1, dtype=np.int64)
+    following = np.empty(budget + 1, dtype=np.int64)
+    level[0] = start_state * k
     seen[start_state * k] = True
-    top = 1
+    n_level = 1
     explored = 1
-    while top > 0:
-        top -= 1
-        v = stack[top]
-        q = v // k
-        a = v - q * k
-        for b in range(256):
-            a2 = slice_trans[a, b]
-            if a2 < 0:
-                continue
-            q2 = trans_flat[q * 256 + b]
-            if q2 < 0:
-                return False
-            w = q2 * k + a2
-            if not seen[w]:
-                explored += 1
-                if explored > budget:
-                    return False
-                seen[w] = True
-                stack[top] = w
-                top += 1
-    return True
+    depth = 0
+    while n_level > 0 and depth < limit:
+        n_next = 0
+        for j in range(n_level):
+            v = level[j]
+            q = v // k
+            a = v - q * k
+            for b in range(256):
+                a2 = slice_trans[a, b]
+                if a2 < 0:
+                    continue
+                q2 = trans_flat[q * 256 + b]
+                if q2 < 0:
+                    return depth
+                w = q2 * k + a2
+                if not seen[w]:
+                    explored += 1
+                    if explored > budget:
+                        return depth
+                    seen[w] = True
+                    following[n_next] = w
+                    n_next += 1
+        level, following = following, level
+        n_level = n_next
+        depth += 1
+    return limit
+
+
+@njit(cache=True)
+def subtree_depths(node_depth: np.ndarray, node_end: np.ndarray) -> np.ndarray:
+    """Per trie node: the largest depth in its subtree (the longest token below it)."""
+    out = node_depth.copy()
+    for i in range(node_depth.shape[0] - 1, -1, -1):
+        j = i + 1
+        while j < node_end[i]:
+            if out[j] > out[i]:
+                out[i] = out[j]
+            j = node_end[j]
+    return out
 
 
 @njit(cache=True)

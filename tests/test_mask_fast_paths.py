@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import formcast as fc
 from formcast.automata.compiled import SHARED_WALKS
-from formcast.kernels.trie_walk import slice_covers, walk_trie
+from formcast.kernels.trie_walk import slice_depth, walk_trie
 from formcast.testing.oracle import brute_force_mask, mask_to_bool
 from formcast.tokens import TokenTrie
 
@@ -50,6 +50,9 @@ def test_text_slice_is_its_definition(vocab: list[bytes]) -> None:
     want = [i for i, b in enumerate(vocab) if b and is_text(b)]
     got = np.flatnonzero(np.unpackbits(text.bits.view(np.uint8), bitorder="little"))
     assert got.tolist() == want
+    for depth, row in enumerate(text.short):
+        got = np.flatnonzero(np.unpackbits(row.view(np.uint8), bitorder="little"))
+        assert got.tolist() == [i for i in want if len(vocab[i]) <= depth]
     pre = prefixes(trie)
     for i in range(1, trie.num_nodes):
         below = [p for p in pre if p.startswith(pre[i])]
@@ -58,13 +61,14 @@ def test_text_slice_is_its_definition(vocab: list[bytes]) -> None:
 
 JSONISH = r"""
 ?start: value
-?value: object | array | STRING | NUMBER | "true" | "null"
+?value: object | array | STRING | SHORT | NUMBER | "true" | "null"
 array: "[" [value ("," value)*] "]"
 object: "{" [pair ("," pair)*] "}"
 pair: (KEY | ID) ":" value
 KEY: /"([^"\\\x00-\x1f]|\\["\\\/bfnrt])*"/
 ID: "\"id\""
 STRING: /"([^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/
+SHORT: /<[^"\\\n]{0,7}\n/
 NUMBER: /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/
 %ignore /[ \t\n\r]+/
 """
@@ -81,59 +85,79 @@ def text_vocab(seed: int) -> fc.TokenizerInfo:
     )
 
 
-def test_walks_that_skip_text_equal_full_walks() -> None:
-    compiled = fc.compile(fc.Grammar.from_lark(JSONISH), text_vocab(0))
-    m = fc.Matcher(compiled)
-    assert m.accept_string('{"i"')  # build the lexer states of keys and strings
-    m.reset()
-    assert m.accept_string('["x"')
-    trie = compiled.tokenizer.trie
-    lexer = compiled.automata.lexer
-    trans = lexer.trans.reshape(-1)
+def _walk(trie: TokenTrie, lexer, lx: int, words: int, depth: int) -> tuple:
+    """A root walk from ``lx`` skipping plain text up to ``depth`` bytes: (bits, exits)."""
     text = trie.text_slice
-    words = (compiled.tokenizer.vocab_size + 31) // 32
+    bits = np.zeros(words, dtype=np.int32)
+    if depth >= 0:
+        bits[: text.short.shape[1]] = text.short[depth]
     n_nodes = trie.num_nodes + 1
-    covered = 0
+    nodes = np.empty(n_nodes, dtype=np.int32)
+    states = np.empty(n_nodes, dtype=np.int32)
+    groups = np.empty(n_nodes, dtype=np.int32)
+    args = (trie.node_byte, trie.node_depth, trie.node_end, trie.node_tok_start)
+    n, n_groups, n_words = walk_trie(
+        *args,
+        trie.node_tok_end,
+        trie.tok_ids,
+        lexer.trans.reshape(-1),
+        lexer.accepting,
+        lexer.representative,
+        trie.root_children,
+        lx,
+        bits,
+        nodes,
+        states,
+        groups,
+        trie.max_depth,
+        text.pure,
+        trie.subtree_depth,
+        depth,
+    )
+    assert n_words == np.count_nonzero(bits)
+    cuts = groups[: n_groups + 1].tolist() if n else [0]
+    assert cuts[-1] == n and len(set(states[cuts[:-1]].tolist())) == len(cuts) - 1
+    for a, b in itertools.pairwise(cuts):
+        assert (states[a:b] == states[a]).all()
+    return bits, sorted(zip(nodes[:n].tolist(), states[:n].tolist(), strict=True))
+
+
+def test_subtree_depth_is_its_definition() -> None:
+    trie = text_vocab(3).trie
+    for i in range(trie.num_nodes):
+        assert trie.subtree_depth[i] == trie.node_depth[i : trie.node_end[i]].max()
+
+
+def test_walks_that_skip_text_equal_full_walks() -> None:
+    tok = text_vocab(0)
+    compiled = fc.compile(fc.Grammar.from_lark(JSONISH), tok)
+    m = fc.Matcher(compiled)
+    for text in ('{"i"', '["x"', "[<ab"):  # build the lexer states of keys and strings
+        assert m.accept_string(text)
+        m.reset()
+    trie = tok.trie
+    lexer = compiled.automata.lexer
+    words = (tok.vocab_size + 31) // 32
+    depths = []
     for lx in range(lexer.n_states):
-        runs = []
-        for skip in (False, True):
-            if skip and not slice_covers(trans, lexer.n_states, lx, text.trans, 4096):
-                break
-            bits = np.zeros(words, dtype=np.int32)
-            if skip:
-                bits[: len(text.bits)] = text.bits
-            nodes = np.empty(n_nodes, dtype=np.int32)
-            states = np.empty(n_nodes, dtype=np.int32)
-            groups = np.empty(n_nodes, dtype=np.int32)
-            args = (trie.node_byte, trie.node_depth, trie.node_end, trie.node_tok_start)
-            n, n_groups, n_words = walk_trie(
-                *args,
-                trie.node_tok_end,
-                trie.tok_ids,
-                trans,
-                lexer.accepting,
-                lexer.representative,
-                trie.root_children,
-                lx,
-                bits,
-                nodes,
-                states,
-                groups,
-                trie.max_depth,
-                text.pure,
-                skip,
-            )
-            assert n_words == np.count_nonzero(bits)
-            cuts = groups[: n_groups + 1].tolist() if n else [0]
-            assert cuts[-1] == n and len(set(states[cuts[:-1]].tolist())) == len(cuts) - 1
-            for a, b in itertools.pairwise(cuts):
-                assert (states[a:b] == states[a]).all()
-            runs.append((bits, sorted(zip(nodes[:n].tolist(), states[:n].tolist(), strict=True))))
-        if len(runs) == 2:
-            covered += 1
-            assert (runs[0][0] == runs[1][0]).all(), lx
-            assert runs[0][1] == runs[1][1], lx
-    assert covered >= 2  # string bodies of KEY and STRING
+        depth = slice_depth(
+            lexer.trans.reshape(-1), lexer.n_states, lx, trie.text_slice.trans, 4096, 99
+        )
+        depths.append(depth)
+        short = trie.text_slice.short[min(depth, trie.max_depth)]
+        # every plain-text token of at most ``depth`` bytes keeps the lexer alive
+        for t in np.flatnonzero(np.unpackbits(short.view(np.uint8), bitorder="little")):
+            assert is_text(tok.token_bytes[t]) and len(tok.token_bytes[t]) <= depth
+            state = lx
+            for byte in tok.token_bytes[t]:
+                state = lexer.trans[state, byte]
+                assert state >= 0, (lx, depth, tok.token_bytes[t])
+        skipped = _walk(trie, lexer, lx, words, min(depth, trie.max_depth))
+        full = _walk(trie, lexer, lx, words, -1)
+        assert (skipped[0] == full[0]).all(), lx
+        assert skipped[1] == full[1], lx
+    assert depths.count(99) >= 2  # string bodies of KEY and STRING
+    assert len({d for d in depths if 0 < d < trie.max_depth}) >= 3  # inside SHORT
 
 
 def test_mask_cache_is_exact_across_matchers_and_eviction() -> None:
@@ -183,6 +207,24 @@ def test_shared_subtree_walks_stay_exact_in_another_grammar() -> None:
         rng = random.Random(seed)
         m = fc.Matcher(second)
         for _ in range(30):
+            m.fill_next_token_bitmask(bm)
+            got = mask_to_bool(bm[0], tok.vocab_size)
+            assert (got == brute_force_mask(m)).all()
+            allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
+            if not allowed:
+                break
+            assert m.accept_token(int(rng.choice(allowed)))
+
+
+def test_masks_inside_bounded_strings_are_exact() -> None:
+    """Root walks inside a bounded string skip plain text up to the remaining length."""
+    tok = text_vocab(4)
+    compiled = fc.compile(fc.Grammar.from_regex('"[abidnu é]{0,6}"|\\{[a1]{0,3}\\}'), tok)
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+    for seed in range(6):
+        rng = random.Random(seed)
+        m = fc.Matcher(compiled)
+        for _ in range(12):
             m.fill_next_token_bitmask(bm)
             got = mask_to_bool(bm[0], tok.vocab_size)
             assert (got == brute_force_mask(m)).all()

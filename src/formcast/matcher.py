@@ -5,8 +5,9 @@ that stay inside the current lexeme come from a cache keyed by lexer state alone
 (DESIGN.md decision 4); tokens that end a lexeme inside themselves are grouped by
 the lexer state at that boundary, the parser is asked once per group, and the rest
 of those tokens is walked from the next lexer state (also cached, keyed by path).
-Root walks skip the plain-text subtrees of the trie when the lexer state provably keeps
-every plain-text token inside the lexeme (string bodies), taking those tokens wholesale.
+Root walks skip the plain-text subtrees of the trie no deeper than the length up to
+which the lexer state provably keeps every plain-text token inside the lexeme (any length
+in a string body, the remaining length in a bounded one), taking those tokens wholesale.
 
 Whole masks are cached too, keyed by their *trace* (the walks they OR and whether EOS
 is allowed); each Earley row remembers the trace per lexer state, so a repeated state
@@ -29,16 +30,16 @@ from formcast.errors import MatcherError
 from formcast.kernels.bitmask import allocate_token_bitmask
 
 _FORCED_LIMIT = 64
-# (lexer state, text state) pairs explored before a walk gives up skipping plain text
+# (lexer state, text state) pairs explored to find how deep a root walk may skip plain text
 _SLICE_CHECK_BUDGET = 4096
 
 
 @functools.cache
 def _kernels() -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The numba walk kernels, imported (and compiled) on first use."""
-    from formcast.kernels.trie_walk import slice_covers, walk_trie
+    from formcast.kernels.trie_walk import slice_depth, walk_trie
 
-    return slice_covers, walk_trie
+    return slice_depth, walk_trie
 
 
 class Matcher:
@@ -288,20 +289,22 @@ class Matcher:
                     cache[key] = hit
         if hit is not None:
             return hit
-        slice_covers, walk_trie = _kernels()
+        slice_depth, walk_trie = _kernels()
         trie = self._trie
         lexer = self._a.lexer
         with self._a.lock:
             trans, accepting, rep = lexer.trans, lexer.accepting, lexer.representative
         bits = np.zeros(self._n_words, dtype=np.int32)
         text = trie.text_slice
-        # From the root, plain-text subtrees need no visit when no plain text can end the
-        # lexeme (string bodies): their tokens are all allowed and none exits.
-        use_skip = nodes is None and slice_covers(
-            trans.reshape(-1), len(trans), lx, text.trans, _SLICE_CHECK_BUDGET
-        )
-        if use_skip:
-            bits[: len(text.bits)] = text.bits
+        # From the root, plain-text subtrees no deeper than ``depth`` need no visit when no
+        # plain text of that length can end the lexeme: their tokens are all allowed and
+        # none exits.
+        depth = -1
+        if nodes is None:
+            depth = slice_depth(
+                trans.reshape(-1), len(trans), lx, text.trans, _SLICE_CHECK_BUDGET, trie.max_depth
+            )
+            bits[: text.short.shape[1]] = text.short[depth]
         n, n_groups, n_words = walk_trie(
             trie.node_byte,
             trie.node_depth,
@@ -320,7 +323,8 @@ class Matcher:
             self._scratch_groups,
             trie.max_depth,
             text.pure,
-            use_skip,
+            trie.subtree_depth,
+            depth,
         )
         # exits grouped by what ends there, so the parser is asked once per group
         exits: list[tuple[int, np.ndarray]] = []

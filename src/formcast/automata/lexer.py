@@ -8,14 +8,20 @@ reachable from an existing one is always in the table (kernels never miss).
 
 Lexeme DFAs are lazy too: a lexeme's DFA is loaded (compiled) when it first takes part
 in a start state, before any state of that closure is built, so a failed load (a
-:class:`~formcast.errors.CompileLimitError`) leaves the tables as they were. Byte
-classes are therefore per lexeme (bytes with equal columns in its DFA) and, for states
-where several lexemes are alive, per set of lexemes (the common refinement).
+:class:`~formcast.errors.CompileLimitError`) leaves the tables as they were.
+
+A state with one lexeme alive is that lexeme's DFA state renumbered, so its closure is
+built in bulk by numba kernels: one graph search finds the new DFA states, and their
+rows are the DFA's rows mapped to state ids. A state with several lexemes alive is built
+from the distinct columns (byte classes) of its lexemes' DFA rows. A closure that hits
+``max_states`` is undone before the error propagates, so the tables stay as they were.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from types import ModuleType
 
 import numpy as np
 
@@ -25,7 +31,16 @@ from formcast.errors import CompileLimitError
 DEFAULT_MAX_LEXER_STATES = 200_000
 
 Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
+Content = tuple[tuple[str, int], ...]  # sorted (lexeme pattern, dfa state) pairs
 _UNLOADED = np.zeros(0, dtype=np.int64)
+
+
+@functools.cache
+def _kernels() -> ModuleType:
+    """The numba build kernels, imported (and compiled) on first use."""
+    from formcast.kernels import lexer_build
+
+    return lexer_build
 
 
 class Lexer:
@@ -50,17 +65,14 @@ class Lexer:
         # Content keys name a state independently of lexeme numbering, so trie walks can be
         # shared between grammars; ambiguous when two lexemes share a pattern.
         self.content_addressable = len(set(self._patterns)) == len(self._patterns)
-        self._by_content: dict[tuple[tuple[str, int], ...], int] = {}
+        self._by_content: dict[Content, int] = {}
+        self._contents: list[Content] = []  # per state, when content addressable
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
-        # per loaded lexeme: the class of each byte (bytes whose columns agree in its DFA),
-        # and per DFA state the target of each class (Python lists: fast to scan)
-        self._class_of: list[np.ndarray] = [_UNLOADED] * n_lex
-        self._class_rows: list[list[list[int]]] = [[] for _ in range(n_lex)]
+        # per loaded lexeme: accepting DFA states, and the id of the one-lexeme state of
+        # each DFA state (-1: not built)
         self._accept: list[list[bool]] = [[] for _ in range(n_lex)]
-        # per set of lexemes alive together: the joint class of each byte, and for each
-        # lexeme the lexeme's own class of each joint class
-        self._joint: dict[tuple[int, ...], tuple[np.ndarray, list[list[int]]]] = {}
+        self._single: list[np.ndarray] = [_UNLOADED] * n_lex
         self._ids: dict[Combined, int] = {}
         self._states: list[Combined] = []
         self._starts: dict[frozenset[int], int] = {}
@@ -92,11 +104,16 @@ class Lexer:
         """``int32 [n_states]``: the first state with the same complete lexemes."""
         return self._rep[: self.n_states]
 
-    def content(self, state: int) -> tuple[tuple[str, int], ...]:
+    def content(self, state: int) -> Content:
         """Grammar-independent name of a state: sorted (lexeme pattern, DFA state) pairs."""
-        return tuple(sorted((self._patterns[lex], s) for lex, s in self._states[state]))
+        if self.content_addressable:
+            return self._contents[state]
+        return self._content_of(self._states[state])
 
-    def by_content(self, content: tuple[tuple[str, int], ...]) -> int:
+    def _content_of(self, combined: Combined) -> Content:
+        return tuple(sorted((self._patterns[lex], s) for lex, s in combined))
+
+    def by_content(self, content: Content) -> int:
         """The state with this :meth:`content` (-1 if it was never built)."""
         return self._by_content.get(content, -1)
 
@@ -118,13 +135,9 @@ class Lexer:
         if dfa is None:
             dfa = self._load(lex)
             self._dfas[lex] = dfa
-        if not self._class_rows[lex]:
-            class_of = _classes(dfa.trans)
-            rep = np.zeros(int(class_of.max()) + 1, dtype=np.int64)
-            rep[class_of[::-1]] = np.arange(255, -1, -1)  # first byte of each class
-            self._class_rows[lex] = dfa.trans[:, rep].tolist()
+        if not self._accept[lex]:
             self._accept[lex] = dfa.accept.tolist()
-            self._class_of[lex] = class_of
+            self._single[lex] = np.full(len(dfa.trans), -1, dtype=np.int32)
         return dfa
 
     def start_state(self, allowed: frozenset[int]) -> int:
@@ -145,101 +158,127 @@ class Lexer:
         for lex in lexes:  # before any state is built: a failure leaves the tables intact
             self.dfa(lex)
         combined = tuple((lex, 0) for lex in lexes)
-        sid = self._intern(combined)
+        n_before = self.n_states
+        try:
+            sid = self._intern(combined)
+            self._close(sid)
+        except CompileLimitError:
+            self._truncate(n_before)
+            raise
         self._is_start[sid] = True
-        self._close(sid)
         self._starts[allowed] = sid
         return sid
+
+    def _truncate(self, n: int) -> None:
+        """Forget the states from ``n`` on (a closure that failed)."""
+        for combined in self._states[n:]:
+            del self._ids[combined]
+            if len(combined) == 1:
+                lex, s = combined[0]
+                self._single[lex][s] = -1
+        for content in self._contents[n:]:
+            del self._by_content[content]
+        del self._contents[n:]
+        del self._states[n:]
+        del self.accept_lexemes[n:]
+        self._representative = {k: v for k, v in self._representative.items() if v < n}
+        self._trans[n:] = -1
+        self._accepting[n:] = False
+        self._rep[n:] = 0
+
+    def _reserve(self, n: int) -> None:
+        """Room for ``n`` states, or CompileLimitError past ``max_states``."""
+        if n > self.max_states:
+            raise CompileLimitError(
+                "max_lexer_states",
+                self.max_states,
+                "too many combined lexer states; simplify overlapping lexemes",
+            )
+        grow = self._trans.shape[0]
+        while grow < n:
+            grow *= 2
+        if grow > self._trans.shape[0]:
+            extra = grow - self._trans.shape[0]
+            self._trans = np.vstack([self._trans, np.full((extra, 256), -1, dtype=np.int32)])
+            self._accepting = np.concatenate([self._accepting, np.zeros(extra, dtype=np.bool_)])
+            self._is_start = np.concatenate([self._is_start, np.zeros(extra, dtype=np.bool_)])
+            self._rep = np.concatenate([self._rep, np.zeros(extra, dtype=np.int32)])
 
     def _intern(self, combined: Combined) -> int:
         sid = self._ids.get(combined)
         if sid is not None:
             return sid
         sid = len(self._states)
-        if sid >= self.max_states:
-            raise CompileLimitError(
-                "max_lexer_states",
-                self.max_states,
-                "too many combined lexer states; simplify overlapping lexemes",
-            )
-        if sid >= self._trans.shape[0]:
-            grow = self._trans.shape[0]
-            self._trans = np.vstack([self._trans, np.full((grow, 256), -1, dtype=np.int32)])
-            self._accepting = np.concatenate([self._accepting, np.zeros(grow, dtype=np.bool_)])
-            self._is_start = np.concatenate([self._is_start, np.zeros(grow, dtype=np.bool_)])
-            self._rep = np.concatenate([self._rep, np.zeros(grow, dtype=np.int32)])
+        self._reserve(sid + 1)
         self._ids[combined] = sid
         self._states.append(combined)
+        if len(combined) == 1:
+            self._single[combined[0][0]][combined[0][1]] = sid
         if self.content_addressable:
-            self._by_content[self.content(sid)] = sid
+            content = self._content_of(combined)
+            self._contents.append(content)
+            self._by_content[content] = sid
         done = tuple(lex for lex, s in combined if self._accept[lex][s])
         self.accept_lexemes.append(done)
         self._accepting[sid] = bool(done)
         self._rep[sid] = self._representative.setdefault(done, sid)
         return sid
 
-    def _joint_classes(self, lexes: tuple[int, ...]) -> tuple[np.ndarray, list[list[int]]]:
-        """Classes of bytes that agree in every DFA of ``lexes`` (class of each byte), and
-        per lexeme its own class of each joint class."""
-        joint = self._joint.get(lexes)
-        if joint is None:
-            own = [self._class_of[lex] for lex in lexes]
-            class_of = _classes(np.stack(own))
-            rep = np.zeros(int(class_of.max()) + 1, dtype=np.int64)
-            rep[class_of[::-1]] = np.arange(255, -1, -1)
-            joint = self._joint[lexes] = (class_of, [c[rep].tolist() for c in own])
-        return joint
-
     def _close(self, sid: int) -> None:
         """Build every state reachable from ``sid`` (states already built are closed)."""
         todo = [sid]
-        ids = self._ids
         while todo:
             cur = todo.pop()
             combined = self._states[cur]
             if len(combined) == 1:  # the common case: one lexeme alive
-                lex, st = combined[0]
-                class_targets = []
-                for t in self._class_rows[lex][st]:
-                    tid = -1
-                    if t >= 0:
-                        nxt: Combined = ((lex, t),)
-                        tid = ids.get(nxt, -1)
-                        if tid < 0:
-                            tid = self._intern(nxt)
-                            todo.append(tid)
-                    class_targets.append(tid)
-                class_of = self._class_of[lex]
+                self._close_single(cur, *combined[0])
             else:
-                lexes = tuple([lex for lex, _ in combined])
-                class_of, subs = self._joint_classes(lexes)
-                rows = [
-                    [row[c] for c in sub]
-                    for row, sub in zip(
-                        [self._class_rows[lex][st] for lex, st in combined], subs, strict=True
-                    )
-                ]
-                by_column: dict[tuple[int, ...], int] = {}  # classes often share a column
-                class_targets = []
-                for col in zip(*rows, strict=True):
-                    tid = by_column.get(col, -2)
-                    if tid == -2:
-                        tid = -1
-                        if max(col) >= 0:
-                            pairs = zip(lexes, col, strict=True)
-                            nxt = tuple([(lex, t) for lex, t in pairs if t >= 0])
-                            tid = ids.get(nxt, -1)
-                            if tid < 0:
-                                tid = self._intern(nxt)
-                                todo.append(tid)
-                        by_column[col] = tid
-                    class_targets.append(tid)
-            self._trans[cur] = np.asarray(class_targets, dtype=np.int32)[class_of]
+                self._close_joint(cur, combined, todo)
 
+    def _close_single(self, cur: int, lex: int, st: int) -> None:
+        """Build state ``cur`` (lexeme ``lex`` alone, in DFA state ``st``) and every new
+        state it reaches: all have only ``lex`` alive, so all are built at once."""
+        dfa = self.dfa(lex)
+        single = self._single[lex]
+        kernels = _kernels()
+        new = kernels.new_states(dfa.trans, single, st)
+        base, k = self.n_states, len(new)
+        self._reserve(base + k)
+        sids = range(base, base + k)
+        single[new] = np.arange(base, base + k, dtype=np.int32)
+        states = new.tolist()
+        keys = [((lex, s),) for s in states]
+        self._states += keys
+        self._ids.update(zip(keys, sids, strict=True))
+        if self.content_addressable:
+            pattern = self._patterns[lex]
+            contents = [((pattern, s),) for s in states]
+            self._contents += contents
+            self._by_content.update(zip(contents, sids, strict=True))
+        accept = dfa.accept[new]
+        done = (lex,)
+        self.accept_lexemes += [done if a else () for a in accept.tolist()]
+        self._accepting[base : base + k] = accept
+        rep = self._rep[base : base + k]
+        for ends, where in ((done, accept), ((), ~accept)):
+            hits = np.flatnonzero(where)
+            if hits.size:
+                rep[hits] = self._representative.setdefault(ends, base + int(hits[0]))
+        kernels.map_rows(self._trans, cur, dfa.trans, np.array([st]), single)
+        kernels.map_rows(self._trans, base, dfa.trans, new, single)
 
-def _classes(table: np.ndarray) -> np.ndarray:
-    """``int64 [256]``: the class of each byte, bytes with equal columns in ``table``
-    sharing one; classes are numbered in order of first appearance."""
-    ids: dict[bytes, int] = {}
-    columns = np.ascontiguousarray(table.T)
-    return np.fromiter((ids.setdefault(c.tobytes(), len(ids)) for c in columns), np.int64, 256)
+    def _close_joint(self, cur: int, combined: Combined, todo: list[int]) -> None:
+        """Build the row of ``cur`` (several lexemes alive), queueing new targets."""
+        rows = np.stack([self.dfa(lex).trans[st] for lex, st in combined])
+        class_of, first = _kernels().byte_classes(rows)  # bytes with the same targets
+        lexes = [lex for lex, _ in combined]
+        ids = self._ids
+        targets = []
+        for col in rows[:, first].T.tolist():
+            nxt = tuple([(lex, t) for lex, t in zip(lexes, col, strict=True) if t >= 0])
+            tid = ids.get(nxt, -1) if nxt else -1
+            if tid < 0 and nxt:
+                tid = self._intern(nxt)
+                todo.append(tid)
+            targets.append(tid)
+        self._trans[cur] = np.asarray(targets, dtype=np.int32)[class_of]

@@ -61,13 +61,19 @@ class TrieSlice:
         ``int32[k, 256]``, the automaton (start state 0, -1 dead).
     pure : np.ndarray
         ``bool[n]``, every token in the node's subtree (and the node's prefix) is accepted.
-    bits : np.ndarray
-        ``int32`` bitmask words of the accepted tokens (words past the largest id omitted).
+    short : np.ndarray
+        ``int32[max_depth + 1, w]``, row ``d``: bitmask words of the accepted tokens of at
+        most ``d`` bytes (words past the largest id omitted).
     """
 
     trans: npt.NDArray[np.int32]
     pure: npt.NDArray[np.bool_]
-    bits: npt.NDArray[np.int32]
+    short: npt.NDArray[np.int32]
+
+    @property
+    def bits(self) -> npt.NDArray[np.int32]:
+        """Bitmask words of all the accepted tokens."""
+        return self.short[-1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,6 +203,15 @@ class TokenTrie:
         return cls(*arrays, max_depth=int(node_depth.max()))
 
     @cached_property
+    def subtree_depth(self) -> npt.NDArray[np.int32]:
+        """``int32[n]``, the length of the longest token in each node's subtree."""
+        from formcast.kernels.trie_walk import subtree_depths
+
+        depth = subtree_depths(self.node_depth, self.node_end)
+        depth.setflags(write=False)
+        return depth
+
+    @cached_property
     def text_slice(self) -> TrieSlice:
         """The plain-text tokens (:data:`TEXT_SLICE`), which trie walks can take wholesale."""
         return self.slice(TEXT_SLICE)
@@ -209,14 +224,17 @@ class TokenTrie:
         dead_before = np.concatenate([[0], np.cumsum(~alive)])
         pure = dead_before[self.node_end] == dead_before[: self.num_nodes]
         counts = self.node_tok_end - self.node_tok_start
-        ids = self.tok_ids[np.repeat(alive, counts)]
+        accepted = np.repeat(alive, counts)
+        ids = self.tok_ids[accepted]
+        lengths = np.repeat(self.node_depth, counts)[accepted]
         n_bits = (int(self.tok_ids.max(initial=-1)) + 32) // 32 * 32
-        flags = np.zeros(n_bits, dtype=np.bool_)
-        flags[ids] = True
-        bits = np.packbits(flags, bitorder="little").view(np.int32)
-        for arr in (pure, bits):
+        flags = np.zeros((self.max_depth + 1, n_bits), dtype=np.bool_)
+        flags[lengths, ids] = True
+        np.logical_or.accumulate(flags, axis=0, out=flags)
+        short = np.packbits(flags, axis=1, bitorder="little").view(np.int32)
+        for arr in (pure, short):
             arr.setflags(write=False)
-        return TrieSlice(trans, pure, bits)
+        return TrieSlice(trans, pure, short)
 
     def find(self, data: bytes) -> int:
         """Return the node whose prefix is ``data``, or -1 if no token starts with it."""

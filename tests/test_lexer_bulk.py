@@ -1,0 +1,146 @@
+"""Combined lexer states built in bulk (one-lexeme closures, byte classes) are the product
+automaton, whatever order states are requested in; a state limit leaves the tables intact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from formcast.automata.lexer import Lexer
+from formcast.automata.regex_dfa import compile_regex
+from formcast.errors import CompileLimitError
+from formcast.kernels.lexer_build import byte_classes
+
+PATTERNS = [
+    '"(?:[^"\\\\]|\\\\["\\\\nt]){0,12}"',  # a bounded string: a long one-lexeme chain
+    '"id"',
+    '"idle"',
+    '"[a-z]+"',
+    "[ \\t\\n]{1,3}",
+    "-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?",
+    "true|t[a-z]*",
+]
+DFAS = [compile_regex(p) for p in PATTERNS]
+ORDERS = [
+    [frozenset({0}), frozenset({1, 2, 3}), frozenset({4, 5, 6}), frozenset(range(7))],
+    [frozenset(range(7)), frozenset({4, 5, 6}), frozenset({1, 2, 3}), frozenset({0})],
+    [frozenset({1, 2, 3, 0}), frozenset({3}), frozenset({6}), frozenset({5, 4})],
+]
+
+
+def _build(order: list[frozenset[int]], max_states: int = 100_000) -> Lexer:
+    lexer = Lexer(list(DFAS), PATTERNS, max_states=max_states)
+    for allowed in order:
+        lexer.start_state(allowed)
+    return lexer
+
+
+def _check_product(lexer: Lexer) -> None:
+    """Every state is the product of its lexemes' DFA states (the state-by-state rules)."""
+    firsts: dict[tuple[int, ...], int] = {}
+    assert len(lexer._ids) == lexer.n_states
+    for sid in range(lexer.n_states):
+        combined = lexer._states[sid]
+        assert lexer._ids[combined] == sid
+        done = tuple(lex for lex, s in combined if DFAS[lex].accept[s])
+        assert lexer.accept_lexemes[sid] == done
+        assert lexer.accepting[sid] == bool(done)
+        assert lexer.representative[sid] == firsts.setdefault(done, sid)
+        assert lexer.by_content(lexer.content(sid)) == sid
+        assert lexer.content(sid) == tuple(sorted((PATTERNS[lex], s) for lex, s in combined))
+        for b in range(256):
+            nxt = tuple(
+                (lex, int(DFAS[lex].trans[s, b]))
+                for lex, s in combined
+                if DFAS[lex].trans[s, b] >= 0
+            )
+            assert lexer.trans[sid, b] == (lexer._ids[nxt] if nxt else -1), (sid, b)
+
+
+def _graph(lexer: Lexer) -> dict[tuple, tuple]:
+    """The automaton named by contents, independent of state numbering."""
+    name = lexer.content
+    return {
+        name(sid): (
+            bool(lexer.accepting[sid]),
+            name(int(lexer.representative[sid])),
+            tuple(name(int(t)) if t >= 0 else None for t in lexer.trans[sid]),
+        )
+        for sid in range(lexer.n_states)
+    }
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_bulk_built_states_are_the_product(order: list[frozenset[int]]) -> None:
+    _check_product(_build(order))
+
+
+def test_states_do_not_depend_on_request_order() -> None:
+    full = [*ORDERS[0], *ORDERS[2]]
+    graphs = [_graph(_build(order)) for order in (full, full[::-1])]
+    assert graphs[0].keys() == graphs[1].keys()
+    # representatives are the first state built with the same complete lexemes: compare
+    # what they stand for, not which one they are
+    for content, (acc, _, row) in graphs[0].items():
+        assert graphs[1][content][0] == acc and graphs[1][content][2] == row
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_state_limit_raises_and_leaves_tables_intact(order: list[frozenset[int]]) -> None:
+    total = _build(order).n_states
+    for limit in sorted({1, 5, total // 3, total // 2, total - 1}):
+        lexer = _build([], max_states=limit)
+        built = []
+        for allowed in order:
+            before = (
+                lexer.trans.copy(),
+                lexer.accepting.copy(),
+                lexer.representative.copy(),
+                dict(lexer._ids),
+                dict(lexer._by_content),
+                list(lexer.accept_lexemes),
+                dict(lexer._representative),
+            )
+            try:
+                built.append(lexer.start_state(allowed))
+                continue
+            except CompileLimitError as err:
+                assert err.limit == "max_lexer_states"
+            after = (
+                lexer.trans,
+                lexer.accepting,
+                lexer.representative,
+                lexer._ids,
+                lexer._by_content,
+                lexer.accept_lexemes,
+                lexer._representative,
+            )
+            for was, now in zip(before, after, strict=True):
+                assert (was == now).all() if isinstance(was, np.ndarray) else was == now
+            _check_product(lexer)
+            lexer.max_states = total  # with room, the same request now succeeds
+            lexer.start_state(allowed)
+            _check_product(lexer)
+            break
+        else:
+            pytest.fail(f"limit {limit} < {total} states was never hit")
+
+
+TABLES = st.integers(1, 6).flatmap(
+    lambda n: st.lists(
+        st.lists(st.integers(-1, 3), min_size=n, max_size=n), min_size=1, max_size=256
+    ).map(lambda cols: np.array([cols[b % len(cols)] for b in range(256)], dtype=np.int32).T)
+)
+
+
+@given(TABLES)
+def test_byte_classes_are_equal_columns_in_order(table: np.ndarray) -> None:
+    table = np.ascontiguousarray(table)
+    for t in (table, table.astype(np.int64)):
+        classes, first = byte_classes(t)
+        seen: dict[bytes, int] = {}
+        want = [seen.setdefault(t[:, b].tobytes(), len(seen)) for b in range(256)]
+        assert classes.tolist() == want
+        assert first.tolist() == [want.index(c) for c in range(len(seen))]
