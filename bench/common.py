@@ -49,7 +49,14 @@ _SINGLE_THREAD_ENV = {
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENIZERS = ("smollm2", "tekken", "mistral-v3")
-ENGINES = ("formcast", "llguidance", "xgrammar", "xgrammar-any-ws", "outlines-core")
+ENGINES = (
+    "formcast",
+    "formcast-any-order",
+    "llguidance",
+    "xgrammar",
+    "xgrammar-any-ws",
+    "outlines-core",
+)
 
 
 def single_thread_env() -> None:
@@ -214,6 +221,7 @@ class BitmaskEngine(Engine):
 
 class FormcastEngine(BitmaskEngine):
     name = "formcast"
+    options: dict[str, Any] = {}  # noqa: RUF012  (JSON Schema options; defaults)
 
     def __init__(self, tokenizer: str, hf_tok: Any) -> None:
         import formcast as fc
@@ -237,7 +245,7 @@ class FormcastEngine(BitmaskEngine):
             if kind == "lark":
                 grammar = fc.Grammar.from_lark(source)
             else:
-                grammar = fc.Grammar.from_json_schema(json.loads(source))
+                grammar = fc.Grammar.from_json_schema(json.loads(source), **self.options)
             return fc.compile(grammar, self.info)
         except (fc.UnsupportedFeatureError, fc.SchemaError, fc.GrammarError) as e:
             raise CompileRefused(f"{type(e).__name__}: {e}") from e
@@ -249,6 +257,12 @@ class FormcastEngine(BitmaskEngine):
 
     def can_terminate(self, matcher: Any) -> bool:
         return bool(matcher.can_terminate())
+
+
+class FormcastAnyOrderEngine(FormcastEngine):
+    # Object members in any order (the schema's order is formcast's default).
+    name = "formcast-any-order"
+    options = {"property_order": "any"}  # noqa: RUF012
 
 
 class LLGuidanceEngine(Engine):
@@ -390,6 +404,7 @@ ENGINE_CLASSES: dict[str, type[Engine]] = {
     c.name: c
     for c in (
         FormcastEngine,
+        FormcastAnyOrderEngine,
         LLGuidanceEngine,
         XGrammarEngine,
         XGrammarAnyWsEngine,

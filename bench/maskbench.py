@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 DATA = Path("/work/shared/data/maskbench")
-DEFAULT_ENGINES = "formcast,llguidance,xgrammar,xgrammar-any-ws,outlines-core"
+DEFAULT_ENGINES = "formcast,formcast-any-order,llguidance,xgrammar,xgrammar-any-ws,outlines-core"
 PCTS = [25, 50, 75, 90, 99, 100]
 
 
@@ -267,15 +267,17 @@ def print_report(args, files, engines, tallies, per_file, untokenizable) -> None
         print(
             common.markdown_table(["engine", "n", "p25", "p50", "p75", "p90", "p99", "max"], rows)
         )
-    if "formcast" in engines:
+    for engine in ("formcast", "formcast-any-order"):
+        if engine not in engines:
+            continue
         bad = [
-            (r["file"], r["engines"]["formcast"])
+            (r["file"], r["engines"][engine])
             for r in per_file
-            if r["engines"]["formcast"]["status"] not in ("ok", "refused")
-            or r["engines"]["formcast"].get("notes")
+            if r["engines"][engine]["status"] not in ("ok", "refused")
+            or r["engines"][engine].get("notes")
         ]
         if bad:
-            print(f"\nformcast problems ({len(bad)} files; refusals not listed):\n")
+            print(f"\n{engine} problems ({len(bad)} files; refusals not listed):\n")
             for name, rec in bad[:40]:
                 what = rec.get("message") or "; ".join(rec.get("notes", []))
                 print(f"- {name}: {rec['status']}: {what[:200]}")

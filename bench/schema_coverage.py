@@ -1,11 +1,13 @@
 """Compile every MaskBench schema with formcast (no tokenizer) and count the outcomes.
 
-Usage: ``python bench/schema_coverage.py [--reasons] [--instances] [MASKBENCH_DIR]``. Prints
+Usage: ``python bench/schema_coverage.py [--reasons] [--instances]
+[--property-order=definition|any] [MASKBENCH_DIR]``. Prints
 how many schemas compile, how many are refused (by keyword), how many are invalid, and other
 errors; ``--reasons`` adds the most common refusal messages (keyword and hint, without
 pointer). ``--instances`` also builds the automata (byte-level tokenizer) of every compiled
 schema and checks its test instances (``json.dumps``): schemas passing (every instance judged
 right), valid instances rejected, invalid instances accepted (files listed).
+``--property-order`` is passed to :func:`grammar_from_json_schema` (default ``definition``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ DEFAULT_DIR = pathlib.Path(__file__).resolve().parents[1] / "../shared/data/mask
 def main(argv: list[str]) -> int:
     reasons_wanted = "--reasons" in argv
     instances_wanted = "--instances" in argv
-    args = [a for a in argv[1:] if a not in ("--reasons", "--instances")]
+    order_flag = "--property-order="
+    order = next((a[len(order_flag) :] for a in argv if a.startswith(order_flag)), "definition")
+    args = [
+        a
+        for a in argv[1:]
+        if a not in ("--reasons", "--instances") and not a.startswith(order_flag)
+    ]
     root = pathlib.Path(args[0]) if args else DEFAULT_DIR
     reasons: collections.Counter[str] = collections.Counter()
     files = sorted(root.glob("*.json"))
@@ -44,7 +52,7 @@ def main(argv: list[str]) -> int:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                grammar = grammar_from_json_schema(schema)
+                grammar = grammar_from_json_schema(schema, property_order=order)
             outcome["compiled"] += 1
             if instances_wanted:
                 judge(path.name, grammar, doc.get("tests", []), judged, invalid_accepted)

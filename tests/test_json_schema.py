@@ -321,7 +321,7 @@ def test_dependencies_exact(schema: dict) -> None:
 REFUSALS = [
     ({"uniqueItems": True, "items": {"type": "string"}}, "uniqueItems", ""),
     ({"properties": {"x": {"format": "regex"}}}, "format 'regex'", "/properties/x/format"),
-    ({"oneOf": [{"multipleOf": 3}, {"multipleOf": 5}]}, "oneOf", "/oneOf"),
+    ({"oneOf": [{"multipleOf": 7}, {"multipleOf": 5}]}, "oneOf", "/oneOf"),
     (
         {
             "oneOf": [
@@ -333,12 +333,11 @@ REFUSALS = [
         "/oneOf",
     ),
     ({"oneOf": [{"format": "ipv4"}, {"format": "hostname"}]}, "oneOf", "/oneOf"),
-    ({"not": {"multipleOf": 3}}, "not", "/not"),
+    ({"not": {"multipleOf": 7}}, "not", "/not"),
     ({"not": {"additionalProperties": {"type": "string"}}}, "not", "/not"),
     ({"not": {"uniqueItems": True}}, "not", "/not"),
     ({"type": "string", "minLength": 2, "not": {"const": "a\ud800"}}, "not", "/not"),
-    ({"not": {"enum": [{"a": 1}]}}, "not", "/not"),
-    ({"if": {"multipleOf": 3}, "then": {"maximum": 5}}, "if", "/if"),
+    ({"if": {"multipleOf": 7}, "then": {"maximum": 5}}, "if", "/if"),
     ({"type": "integer", "multipleOf": 7}, "multipleOf", ""),
     ({"type": "string", "pattern": "(?=a)"}, "pattern", "/pattern"),
     ({"type": "string", "pattern": "^a(?=b)"}, "pattern", "/pattern"),

@@ -73,6 +73,64 @@ CASES: list[tuple[dict, list, list]] = [
         [{"type": "y"}, {"a": 1}, {"type": "x", "a": 1}],
         [{"type": "y", "a": 1}],
     ),
+    # `not` of object and fraction values: another kind, a name missing, a value
+    # different, or one name more; numbers between the excluded fractions
+    (
+        {"not": {"enum": [{"a": False}, 1.5]}},
+        [{}, {"a": True}, {"a": False, "b": 1}, {"b": 1}, 1.25, 1.75, 2, "x", None],
+        [{"a": False}, 1.5],
+    ),
+    (
+        {"not": {"const": [{"foo": "bar", "n": -0.5}]}},
+        # (a value that differs comes first: declared names precede the others)
+        [[], [{"foo": "bar"}], [{"n": -0.25, "foo": "bar"}], [{"foo": "bar", "n": -0.5, "x": 1}]],
+        [[{"foo": "bar", "n": -0.5}]],
+    ),
+    # `uniqueItems` over listed values: one rule per set of values used
+    (
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"enum": ["a", "b", 1, None]},
+            "minItems": 1,
+        },
+        [["a"], ["b", "a"], [1, None, "a"]],
+        [[], ["a", "a"], [1, 1.0], [2], [None, "b", None]],
+    ),
+    (
+        {"uniqueItems": True, "items": {"type": "boolean"}, "maxItems": 3},
+        [[True, False], [], "x"],
+        [[True, True], [False, True, False]],
+    ),
+    # two `contains` in one intersection: one item for both, or one each in either order
+    (
+        {"allOf": [{"contains": {"const": 1}}, {"contains": {"type": "string"}}]},
+        [[1, "a"], ["a", 2, 1], [None, 1, 3, "b", 5], "x"],
+        [[], [1], ["a", "b"], [1, 2, 3]],
+    ),
+    (
+        {"not": {"allOf": [{"contains": {"minimum": 2}}, {"contains": {"maximum": 2}}]}},
+        [[], [1], [3, 4], [0, 1]],
+        [[2], [1, 3], [3, "a", 1]],
+    ),
+    # the complement of a `oneOf` distributes into more than 64 branches (at most 256)
+    (
+        {
+            "allOf": [
+                {"enum": [{"bar": 2, "foo": "baz"}, {"bar": 2}, {"foo": 1}]},
+                {
+                    "not": {
+                        "oneOf": [
+                            {"properties": {"bar": {"type": "integer"}}, "required": ["bar"]},
+                            {"properties": {"foo": {"type": "string"}}, "required": ["foo"]},
+                        ]
+                    }
+                },
+            ]
+        },
+        [{"bar": 2, "foo": "baz"}, {"foo": 1}],
+        [{"bar": 2}, {"bar": 2, "foo": 1}, {}],
+    ),
     # `not` of array values: another kind, length, or some item different
     (
         {"not": {"enum": [[True], [1, "a"]]}},

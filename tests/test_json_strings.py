@@ -17,7 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from formcast.automata.regex_dfa import compile_regex
-from formcast.errors import CompileLimitError
+from formcast.errors import CompileLimitError, UnsupportedFeatureError
 from formcast.grammar.ir import Grammar
 from formcast.grammar.json_formats import FORMATS
 from formcast.grammar.json_patterns import pattern_body
@@ -277,3 +277,23 @@ def test_formats_against_the_suite(name: str) -> None:
     if name.startswith("idn-"):  # the ASCII subset only
         allowed += [v for v in rejected_valid if not v.isascii()]
     assert set(rejected_valid) <= set(allowed), rejected_valid
+
+
+def test_long_max_length_is_enforced_as_the_cap_and_noted() -> None:
+    schema = {"type": "object", "properties": {"s": {"type": "string", "maxLength": 10_000}}}
+    g = Grammar.from_json_schema(schema)
+    assert g.notes == ("restricted: maxLength 10000 at /properties/s is enforced as 1000",)
+    assert accepts(g, json.dumps({"s": "é" * 1000}))
+    assert not accepts(g, json.dumps({"s": "a" * 1001}))  # valid, but over the cap
+    small = Grammar.from_json_schema({"type": "string", "maxLength": 1000})
+    assert small.notes == ()
+
+
+def test_min_length_above_the_cap_is_refused_with_its_pointer() -> None:
+    schema = {"properties": {"s": {"type": "string", "minLength": 1500, "maxLength": 2000}}}
+    with pytest.raises(UnsupportedFeatureError) as info:
+        Grammar.from_json_schema(schema)
+    assert (info.value.feature, info.value.where) == ("minLength", "/properties/s")
+    with pytest.warns(UserWarning, match="minLength"):
+        lenient = Grammar.from_json_schema(schema, lenient=True)
+    assert accepts(lenient, json.dumps({"s": "ab"}))

@@ -111,6 +111,7 @@ class Grammar:
         whitespace: str = "flexible",
         max_whitespace: int | None = None,
         lenient: bool = False,
+        property_order: str = "definition",
     ) -> Grammar:
         """Build from a JSON Schema (dict, bool or JSON text); see ``grammar.json_schema``."""
         from formcast.grammar.json_schema import DEFAULT_MAX_WHITESPACE, grammar_from_json_schema
@@ -120,11 +121,13 @@ class Grammar:
             whitespace=whitespace,
             max_whitespace=DEFAULT_MAX_WHITESPACE if max_whitespace is None else max_whitespace,
             lenient=lenient,
+            property_order=property_order,
         )
 
     @classmethod
     def from_pydantic(cls, model: object, **options: Any) -> Grammar:
-        """Build from a pydantic model or a plain Python type."""
+        """Build from a pydantic model or a plain Python type; ``options`` (``closed``,
+        ``property_order``, ...) are those of ``grammar.pydantic.grammar_from_pydantic``."""
         from formcast.grammar.pydantic import grammar_from_pydantic
 
         return grammar_from_pydantic(model, **options)

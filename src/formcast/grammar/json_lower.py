@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from dataclasses import replace
 from decimal import Decimal
@@ -21,10 +22,13 @@ from formcast.grammar.json_keysets import BODY_ENDS, KeySetTooLarge, key_sets, w
 from formcast.grammar.json_numbers import (
     INT,
     NUMBER,
+    PLAIN_NUMBER,
     MultipleNotExpressible,
     common_step,
     decimal_range,
+    intersect_numbers,
     multiple_of_range,
+    step_pieces,
 )
 from formcast.grammar.json_patterns import PatternUnsupported, pattern_body, simple_repeat
 from formcast.grammar.json_spec import (
@@ -56,11 +60,27 @@ _FRAC = r"-?(?:0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"
 MAX_DEPENDENCY_NAMES = 10
 #: undeclared optional dependency names whose every order is allowed (k! object rules)
 MAX_PERMUTED_NAMES = 4
+#: sets of distinct values (one rule each) for `uniqueItems` over listed values
+MAX_UNIQUE_SUBSETS = 1024
+#: states of an object in any property order (sets of named members seen, times counts of
+#: extra keys where they matter); above it the object keeps definition order
+MAX_ANY_ORDER_STATES = 512
+#: longest string a `maxLength` lets formcast generate: a counted string costs about 20 DFA
+#: states per character, so a larger bound is enforced as this one (a restriction, noted)
+MAX_STRING_LENGTH = 1000
 
 
 class Lowerer:
-    def __init__(self, parser: SchemaParser, *, whitespace: str, max_whitespace: int) -> None:
+    def __init__(
+        self,
+        parser: SchemaParser,
+        *,
+        whitespace: str,
+        max_whitespace: int,
+        property_order: str = "definition",
+    ) -> None:
         self.p = parser
+        self.any_order = property_order == "any"
         # lexeme regexes here are built by formcast (user patterns are translated and
         # checked by json_patterns); compile_regex still refuses any invalid one
         self.b = GrammarBuilder(check_patterns=False)
@@ -103,7 +123,7 @@ class Lowerer:
         if num is not None:
             alts.append(num)
         if "string" in t.kinds:
-            s = self._string_avoiding(t.s)
+            s = self._string_avoiding(self._capped(t.s, t.pointer))
             if s is not None:
                 alts.append(s)
         if "array" in t.kinds:
@@ -151,18 +171,12 @@ class Lowerer:
     def _number(self, kinds: frozenset[str], n: NumC) -> str | None:
         if not kinds:
             return None
-        where = n.pointer
-        if n.multiple_of:
-            step = common_step(n.multiple_of)
-            if kinds == {"frac"}:
-                self.p.refuse("multipleOf", where, "on non-integral numbers only")
-                return self.b.lexeme(NUMBER)  # lenient: multipleOf is not enforced
-            ints = "frac" not in kinds
+        if n.multiple_of or n.not_multiple_of:
             try:
-                r = multiple_of_range(step, n.lo, n.lo_excl, n.hi, n.hi_excl, integers_only=ints)
+                r = self._number_steps(kinds, n)
             except MultipleNotExpressible as exc:
-                self.p.refuse("multipleOf", where, str(exc))
-                return self.b.lexeme(NUMBER if "frac" in kinds else INT)
+                self.p.refuse("multipleOf", n.pointer, str(exc))
+                return self.b.lexeme(NUMBER if "frac" in kinds else INT)  # lenient
             return self.b.lexeme(r) if r is not None else None
         if kinds == {"frac"}:
             if n.lo is not None or n.hi is not None:
@@ -180,6 +194,38 @@ class Lowerer:
             return self.b.lexeme(NUMBER)
         r = decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl)
         return self.b.lexeme(r) if r is not None else None
+
+    def _number_steps(self, kinds: frozenset[str], n: NumC) -> str | None:
+        """Numbers in range that are multiples of ``n.multiple_of`` and of none of
+        ``n.not_multiple_of``: an intersection of exact pieces (None: no number fits)."""
+        ints = "frac" not in kinds
+        # the range (with the multiples, when the fast shapes of multiple_of_range apply)
+        pieces: list[str | None] = [self._number_range(kinds, n)]
+        if n.multiple_of:
+            step = common_step(n.multiple_of)
+            bounds = (n.lo, n.lo_excl, n.hi, n.hi_excl)
+            try:
+                if kinds == {"frac"}:
+                    raise MultipleNotExpressible("non-integral multiples")
+                pieces = [multiple_of_range(step, *bounds, integers_only=ints)]
+            except MultipleNotExpressible:
+                pieces += step_pieces(step, multiple=True, integers_only=ints) or [None]
+        for step in n.not_multiple_of:
+            pieces += step_pieces(step, multiple=False, integers_only=ints) or [None]
+        regexes = [p for p in pieces if p is not None]
+        if len(regexes) < len(pieces):
+            return None
+        return intersect_numbers(list(dict.fromkeys(regexes)))
+
+    @staticmethod
+    def _number_range(kinds: frozenset[str], n: NumC) -> str | None:
+        """Exponent-free numbers of ``kinds`` within the bounds (None: none)."""
+        if kinds == {"int"}:
+            one = Decimal(1)
+            return multiple_of_range(one, n.lo, n.lo_excl, n.hi, n.hi_excl, integers_only=True)
+        if n.lo is None and n.hi is None:
+            return _FRAC if kinds == {"frac"} else PLAIN_NUMBER
+        return decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl, frac_only=kinds == {"frac"})
 
     # -- strings ----------------------------------------------------------------------------
     def _string(self, s: StrC) -> str | None:
@@ -226,6 +272,19 @@ class Lowerer:
             return exclude_words(s.exclude, intersect_bodies(rules))
         return intersect_bodies(rules)
 
+    def _capped(self, s: StrC, where: str) -> StrC:
+        """``s`` with ``maxLength`` lowered to :data:`MAX_STRING_LENGTH` (noted); a
+        ``minLength`` above it is refused."""
+        cap = MAX_STRING_LENGTH
+        if s.max_len is None or s.max_len <= cap:
+            return s
+        if s.min_len > cap:
+            self.p.refuse("minLength", where or "#", f"strings of more than {cap} characters")
+            s = replace(s, min_len=0)  # lenient: minLength is not enforced
+        note = f"restricted: maxLength {s.max_len} at {where or '#'} is enforced as {cap}"
+        self.p.note(note)
+        return replace(s, max_len=cap)
+
     def _string_avoiding(self, s: StrC) -> str | None:
         """:meth:`_string`, also keeping out the strings an ``anti`` pattern may match."""
         if not s.anti:
@@ -259,7 +318,15 @@ class Lowerer:
             if hi < lo:
                 return None
         if a.unique and (hi is None or hi > 1):
-            self.p.refuse("uniqueItems", a.pointer, "only enforced when maxItems <= 1")
+            values = self._unique_domain(a, hi)
+            if values is not None:
+                return self._array_distinct(values, lo, hi)
+            self.p.refuse(
+                "uniqueItems",
+                a.pointer,
+                f"only enforced when maxItems <= 1, or when `items` lists its values "
+                f"(enum, const, booleans) and at most {MAX_UNIQUE_SUBSETS} sets of them fit",
+            )
         if a.contains is not None:
             return self._array_contains(a, lo, hi)
         prefix = [self.lower(s) for s in a.prefix]
@@ -297,6 +364,37 @@ class Lowerer:
             return None
         return self.b.seq(self.lbrack, body, self.rbrack)
 
+    def _unique_domain(self, a: ArrC, hi: int | None) -> tuple[TAny, ...] | None:
+        """The values of plain ``items`` when they are listed and their sets are few."""
+        if a.items is None or a.prefix or a.contains is not None:
+            return None
+        values = self.p.finite_values(a.items)
+        if values is None:
+            return None
+        top = len(values) if hi is None else min(hi, len(values))
+        sets = sum(math.comb(len(values), k) for k in range(top + 1))
+        return values if sets <= MAX_UNIQUE_SUBSETS else None
+
+    def _array_distinct(self, values: tuple[TAny, ...], lo: int, hi: int | None) -> str | None:
+        """Arrays of ``lo`` to ``hi`` distinct ``values``: one rule per set of values used."""
+        lits = [x for x in (self.value(v) for v in values) if x is not None]
+        top = len(lits) if hi is None else min(hi, len(lits))
+        memo: dict[frozenset[int], str | None] = {}
+
+        def rest(used: frozenset[int]) -> str | None:
+            """The items after those in ``used`` (a comma first when ``used``)."""
+            if used not in memo:
+                alts: list[tuple[str, ...]] = [()] if len(used) >= lo else []
+                for i, lit in enumerate(lits):
+                    nxt = rest(used | {i}) if i not in used and len(used) < top else None
+                    if nxt is not None:
+                        alts.append((self.comma, lit, nxt) if used else (lit, nxt))
+                memo[used] = self.b.choice(*alts) if alts else None
+            return memo[used]
+
+        body = rest(frozenset())
+        return None if body is None else self.b.seq(self.lbrack, body, self.rbrack)
+
     def _array_contains(self, a: ArrC, lo: int, hi: int | None) -> str | None:
         assert a.contains is not None
         if a.prefix or lo > 1 or hi is not None:
@@ -304,12 +402,28 @@ class Lowerer:
             return self._array(ArrC(items=a.items, min_items=lo, max_items=hi))
         item = self.lower(a.items) if a.items is not None else self._any()
         base = a.items if a.items is not None else Typed(a.pointer)
-        hit = self.lower(self.p.merge(base, a.contains, a.pointer))
-        if hit is None:
+        after = self.b.star(self.b.seq(self.comma, item)) if item else self.b.choice(())
+        hits = self._contains_hits(a, base, after)
+        if hits is None:
             return None
         before = self.b.star(self.b.seq(item, self.comma)) if item else self.b.choice(())
-        after = self.b.star(self.b.seq(self.comma, item)) if item else self.b.choice(())
-        return self.b.seq(self.lbrack, before, hit, after, self.rbrack)
+        return self.b.seq(self.lbrack, before, hits, after, self.rbrack)
+
+    def _contains_hits(self, a: ArrC, base: Spec, between: str) -> str | None:
+        """The items from the first `contains` match to the last: with a second
+        `contains` (``a.also``), one item matching both, or one for each in either order
+        with ``between`` (``(, item)*``) between them."""
+        assert a.contains is not None
+        ptr = a.pointer
+        hit = self.lower(self.p.merge(base, a.contains, ptr))
+        if a.also is None:
+            return hit
+        other = self.lower(self.p.merge(base, a.also, ptr))
+        both = self.lower(self.p.merge(self.p.merge(base, a.contains, ptr), a.also, ptr))
+        alts: list[tuple[str, ...]] = [(both,)] if both is not None else []
+        if hit is not None and other is not None:
+            alts += [(hit, between, self.comma, other), (other, between, self.comma, hit)]
+        return self.b.choice(*alts) if alts else None
 
     # -- objects ----------------------------------------------------------------------------
     def _object(self, o: ObjC) -> str | None:
@@ -336,6 +450,14 @@ class Lowerer:
             limit = f"more than {MAX_DEPENDENCY_NAMES} names involved"
             self.p.refuse("dependencies", o.pointer, limit)
             deps, involved = (), []
+        if self.any_order:
+            states = 2 ** (len(members) + len(loose)) * self._extra_counts(o)
+            if states <= MAX_ANY_ORDER_STATES:
+                return self._object_any_order(o, [*members, *loose], deps)
+            self.p.note(
+                f"definition order: object at {o.pointer or '#'} (any property order would "
+                f"need {states} states, more than {MAX_ANY_ORDER_STATES})"
+            )
         if 2 <= len(loose) <= MAX_PERMUTED_NAMES:
             # undeclared names have no order of their own: allow each
             alts = [
@@ -360,24 +482,9 @@ class Lowerer:
         deps: tuple[tuple[str, tuple[str, ...]], ...],
         involved: list[str],
     ) -> str | None:
-        final: list[tuple[str, str, bool]] = []
-        for name, spec, req in members:
-            if has_surrogate(name):
-                self.p.refuse("properties", o.pointer, "property name with a lone surrogate")
-                continue
-            for ps in self._pattern_specs(o, name):
-                spec = self.p.merge(spec, ps, o.pointer)
-            if o.names is not None and not self.p.matches(name, o.names):
-                if req:
-                    return None
-                continue
-            value = self.lower(spec)
-            if value is None:
-                if req:
-                    return None
-                continue
-            key = self.b.lexeme(literal(name))
-            final.append((name, self.b.seq(key, self.colon, value), req))
+        final = self._member_rules(o, members)
+        if final is None:
+            return None
         extra = self._extra_member(o, [n for n, _, _ in members])
         n_req = sum(1 for _, _, r in final if r)
         lo, hi = o.min_props, o.max_props
@@ -458,15 +565,129 @@ class Lowerer:
         short_of_min: list[int] = []
         inner = body(0, False, 0)
         if inner is None and short_of_min:
-            # not unsatisfiable: formcast's own restriction on extra keys; say so
-            self.p.refuse(
-                "minProperties",
-                o.pointer,
-                "would need two or more extra keys; formcast counts at most one "
-                "(duplicate keys are not detected)",
-            )
-            # lenient: minProperties is not enforced
+            self._refuse_min_extras(o)  # lenient: minProperties is not enforced
             return self._object_in_order(replace(o, min_props=0), members, deps, involved)
+        if inner is None:
+            return None
+        return self.b.seq(self.lbrace, inner, self.rbrace)
+
+    def _refuse_min_extras(self, o: ObjC) -> None:
+        # not unsatisfiable: formcast's own restriction on extra keys; say so
+        self.p.refuse(
+            "minProperties",
+            o.pointer,
+            "would need two or more extra keys; formcast counts at most one "
+            "(duplicate keys are not detected)",
+        )
+
+    def _member_rules(
+        self, o: ObjC, members: list[tuple[str, Spec, bool]]
+    ) -> list[tuple[str, str, bool]] | None:
+        """``(name, key: value rule, required)`` of the members that can appear; None when
+        a required one cannot."""
+        final: list[tuple[str, str, bool]] = []
+        for name, spec, req in members:
+            if has_surrogate(name):
+                self.p.refuse("properties", o.pointer, "property name with a lone surrogate")
+                continue
+            for ps in self._pattern_specs(o, name):
+                spec = self.p.merge(spec, ps, o.pointer)
+            if o.names is not None and not self.p.matches(name, o.names):
+                if req:
+                    return None
+                continue
+            value = self.lower(spec)
+            if value is None:
+                if req:
+                    return None
+                continue
+            key = self.b.lexeme(literal(name))
+            final.append((name, self.b.seq(key, self.colon, value), req))
+        return final
+
+    def _extra_counts(self, o: ObjC) -> int:
+        """How many counts of extra pairs an any-order state may need to tell apart: none
+        in a closed object, "none or some" without ``maxProperties``, else 0..max."""
+        closed = not o.patterns and o.additional is not None and self._is_never(o.additional)
+        if closed:
+            return 1
+        return 2 if o.max_props is None else o.max_props + 1
+
+    def _object_any_order(
+        self,
+        o: ObjC,
+        members: list[tuple[str, Spec, bool]],
+        deps: tuple[tuple[str, tuple[str, ...]], ...],
+    ) -> str | None:
+        """The object with its named members in any order, each at most once, and extra
+        pairs anywhere: a state is the set of named members seen (a bit mask) and the
+        number of extra pairs as far as the bounds need it."""
+        final = self._member_rules(o, members)
+        if final is None:
+            return None
+        extra = self._extra_member(o, [n for n, _, _ in members])
+        lo, hi = o.min_props, o.max_props
+        bit = {name: 1 << i for i, (name, _, _) in enumerate(final)}
+        required = sum(bit[n] for n, _, r in final if r)
+        n_req = required.bit_count()
+        if hi is not None and hi < n_req:
+            return None
+        # needs[i]: names member i requires; None when one of them can never appear
+        needs: list[int | None] = []
+        for name, _, _ in final:
+            names = {n for k, ns in deps if k == name for n in ns}
+            needs.append(None if names - bit.keys() else sum(bit[n] for n in names))
+        # extra pairs count toward minProperties at most once (as in definition order)
+        count_extra = extra is not None and lo > n_req
+        more = (
+            None if extra is None or hi is not None else self.b.star(self.b.seq(self.comma, extra))
+        )
+        memo: dict[tuple[int, int], str | None] = {}
+        short_of_min: list[int] = []
+
+        def complete(seen: int, e: int) -> bool:
+            """Whether the object may end here (noting ends only two extra keys could reach)."""
+            if seen & required != required or any(
+                seen >> i & 1 and seen & m != m for i, m in enumerate(needs) if m
+            ):
+                return False
+            if seen.bit_count() + min(e, 1) >= lo:
+                return True
+            if extra is not None and lo - seen.bit_count() > 1:
+                short_of_min.append(seen)
+            return False
+
+        def state(seen: int, e: int) -> str | None:
+            if hi is None and seen and not count_extra:
+                e = 0  # e would only tell whether the object has started
+            if (seen, e) in memo:
+                return memo[(seen, e)]
+            started = bool(seen) or e > 0
+            pre = (self.comma,) if started else ()
+            # without maxProperties, extra pairs after the first are a loop (left recursive)
+            loop = more is not None and started and (e > 0 or not count_extra)
+            alts: list[tuple[str, ...]] = []
+            if hi is None or seen.bit_count() + e < hi:
+                for i, (_, member, _) in enumerate(final):
+                    nxt = None if seen >> i & 1 or needs[i] is None else state(seen | 1 << i, e)
+                    if nxt is not None:
+                        alts.append((*pre, member, nxt))
+                nxt = state(seen, e + 1) if extra is not None and not loop else None
+                if extra is not None and nxt is not None:
+                    alts.append((*pre, extra, nxt))
+            if complete(seen, e):
+                alts.append(())
+            out = self.b.choice(*alts) if alts else None
+            if out is not None and loop:
+                assert more is not None  # a loop needs extra pairs
+                out = self.b.seq(more, out)
+            memo[(seen, e)] = out
+            return out
+
+        inner = state(0, 0)
+        if inner is None and short_of_min:
+            self._refuse_min_extras(o)  # lenient: minProperties is not enforced
+            return self._object_any_order(replace(o, min_props=0), members, deps)
         if inner is None:
             return None
         return self.b.seq(self.lbrace, inner, self.rbrace)

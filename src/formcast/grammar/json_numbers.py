@@ -10,6 +10,7 @@ is then a subset).
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -483,3 +484,259 @@ def common_step(steps: tuple[Decimal, ...]) -> Decimal:
         num, den = num * n2 // math.gcd(num, n2), math.gcd(den, d2)
     with localcontext(prec=1000):  # den divides a power of ten: the quotient is exact
         return Decimal(num) / Decimal(den)
+
+
+# ----------------------------------------------------------------- multiples of any step
+#: a number text without exponent (the shape every multiple and non-multiple takes here)
+PLAIN_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+#: after a number piece read as a lookahead: the lexeme ends there
+NUMBER_END = r"(?![0-9.eE+\-])"
+#: decimals of a step (each is one level of the fraction-digit recursion)
+MAX_STEP_DIGITS = 64
+#: decimal digits of the residue window (steps whose 2/5 part needs more are refused)
+MAX_WINDOW_DIGITS = 4
+#: length of the regex of a residue automaton (written by state elimination, which grows
+#: quickly with the modulus: 3 fits, 7 does not) and the largest modulus tried
+MAX_RESIDUE_REGEX = 4000
+MAX_RESIDUE_MODULUS = 9
+
+
+def intersect_numbers(pieces: list[str]) -> str:
+    """Lexeme regex of the number texts every piece matches: all but the last become
+    top-level lookaheads (DFA products in ``regex_dfa``)."""
+    heads = "".join(f"(?=(?:{p}){NUMBER_END})" for p in pieces[:-1])
+    return heads + f"(?:{pieces[-1]})"
+
+
+def step_pieces(step: Decimal, *, multiple: bool, integers_only: bool) -> list[str] | None:
+    """Regexes whose intersection is the exponent-free number texts that are (or, with
+    ``multiple=False``, are not) multiples of ``step``, for any bounds.
+
+    With ``step = P * M / 10**d`` (``P`` made of 2s and 5s, ``M`` prime to 10), ``x`` is a
+    multiple iff ``x * 10**d`` is an integer whose last digits (a window around the point)
+    are a multiple of ``P``, and the digits of ``x`` read as one integer (the point skipped;
+    powers of ten are invertible mod ``M``) are a multiple of ``M``. Returns None when no
+    number fits; raises :class:`MultipleNotExpressible` when the window or the residue
+    automaton is too large.
+
+    >>> import re
+    >>> r = intersect_numbers(step_pieces(Decimal("1.5"), multiple=False, integers_only=False))
+    >>> [t for t in ["3", "4.5", "-1.50", "1", "0.15", "2.25"] if re.fullmatch(r, t)]
+    ['1', '0.15', '2.25']
+    """
+    if step <= 0:
+        raise MultipleNotExpressible("multipleOf must be positive")
+    num, den = step.as_integer_ratio()
+    d = next(d for d in range(den.bit_length() + 1) if 10**d % den == 0)
+    if d > MAX_STEP_DIGITS:
+        raise MultipleNotExpressible(f"multipleOf {step}: more than {MAX_STEP_DIGITS} decimals")
+    scaled = num * 10**d // den
+    p, m = _split_two_five(scaled)
+    k = next((k for k in range(MAX_WINDOW_DIGITS + 1) if 10**k % p == 0), None)
+    if k is None:
+        raise MultipleNotExpressible(
+            f"multipleOf {step}: its factor {p} needs more than {MAX_WINDOW_DIGITS} digits"
+        )
+    window = _window_number(p, k, d, multiple, integers_only)
+    if m == 1 or (multiple and not window):
+        return [window] if window else None
+    residues = frozenset({0}) if multiple else frozenset(range(1, m))
+    digits = _residue_regex(m, residues) if m <= MAX_RESIDUE_MODULUS else None
+    if digits is None:
+        raise MultipleNotExpressible(
+            f"multipleOf {step}: the remainders mod {m} need too large a regex"
+        )
+    if multiple:
+        return [window, "-?" + digits]
+    # not a multiple: the window fails, or the digits leave a remainder
+    syntax = INT if integers_only else PLAIN_NUMBER
+    return [syntax, _alt([x for x in (window, "-?" + digits) if x])]
+
+
+@functools.lru_cache(maxsize=256)
+def step_expressible(step: Decimal) -> bool:
+    """Whether :func:`step_pieces` can write the (non-)multiples of ``step``."""
+    try:
+        step_pieces(step, multiple=False, integers_only=False)
+    except MultipleNotExpressible:
+        return False
+    return True
+
+
+def _split_two_five(n: int) -> tuple[int, int]:
+    """``n`` as (its factors 2 and 5, the rest)."""
+    p = 1
+    for f in (2, 5):
+        while n % f == 0:
+            n //= f
+            p *= f
+    return p, n
+
+
+def _window_number(p: int, k: int, d: int, multiple: bool, integers_only: bool) -> str:
+    """Number texts whose value times ``10**d`` is an integer (``multiple``: and whose last
+    ``k`` digits are a multiple of ``p``), or the other number texts; "" when none."""
+    w = min(k, d)  # window digits after the point
+    h = k - w  # window digits before it
+    groups: dict[frozenset[str], list[int]] = {}
+    for high in range(10**h):
+        lows = frozenset(_pad(low, w) for low in range(10**w) if (high * 10**w + low) % p == 0)
+        groups.setdefault(lows, []).append(high)
+    zero = "0" * w
+    parts = []
+    for lows, highs in groups.items():
+        if integers_only:
+            if (zero in lows) == multiple:
+                parts.append(_int_part(highs, h))
+            continue
+        frac = _fraction_part(d, w, lows, multiple)
+        if frac is not None:
+            parts.append(_int_part(highs, h) + frac)
+    return "-?" + _alt(parts) if parts else ""
+
+
+def _pad(value: int, width: int) -> str:
+    """``value`` in exactly ``width`` digits ("" for width 0)."""
+    return f"{value:0{width}d}" if width else ""
+
+
+def _int_part(highs: list[int], h: int) -> str:
+    """Integer parts (no sign) whose last ``h`` digits, zero-padded, are one of ``highs``."""
+    if h == 0:
+        return "(?:0|[1-9][0-9]*)"
+    short = [str(v) for v in highs]
+    tails = frozenset(_pad(v, h) for v in highs)
+    return _alt([*short, "[1-9][0-9]*" + _digit_strings(tails)])
+
+
+def _digit_strings(strings: frozenset[str]) -> str:
+    """Regex for a non-empty set of equally long digit strings (shared suffixes merged)."""
+    if "" in strings:
+        return ""
+    by_digit: dict[frozenset[str], list[int]] = {}
+    for c in range(10):
+        sub = frozenset(s[1:] for s in strings if s[0] == str(c))
+        if sub:
+            by_digit.setdefault(sub, []).append(c)
+    return _alt([_digit_class(cs) + _digit_strings(sub) for sub, cs in by_digit.items()])
+
+
+def _digit_class(digits: list[int], extra: str = "") -> str:
+    """A class of decimal digits (``extra``: more class items)."""
+    if len(digits) == 1 and not extra:
+        return str(digits[0])
+    runs: list[list[int]] = []
+    for c in sorted(digits):
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    body = "".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+    return f"[{extra}{body}]"
+
+
+def _fraction_part(d: int, w: int, lows: frozenset[str], multiple: bool) -> str | None:
+    """The optional ``.F`` of a number: ``multiple``: the digits of F (zero-padded) at
+    positions ``d-w+1 .. d`` spell one of ``lows`` and the digits after ``d`` are zeros;
+    otherwise the other fractions. None when no fraction fits."""
+    if multiple:
+        cases = [(lows, "zero")]
+    else:
+        other = frozenset(_pad(x, w) for x in range(10**w)) - lows
+        cases = [(other, "any"), (lows, "nonzero")]
+    memo: dict[tuple[int, frozenset[str], str], tuple[bool, str | None]] = {}
+    ends, bodies = False, []
+    for window, tail in cases:
+        if window:
+            end, body = _fraction_digits(0, d, w, window, tail, memo)
+            ends = ends or end
+            if body is not None:
+                bodies.append(body)
+    if not bodies:
+        return "" if ends else None
+    dot = r"\." + _alt(bodies)
+    return f"(?:{dot})?" if ends else dot
+
+
+def _fraction_digits(
+    i: int,
+    d: int,
+    w: int,
+    window: frozenset[str],
+    tail: str,
+    memo: dict[tuple[int, frozenset[str], str], tuple[bool, str | None]],
+) -> tuple[bool, str | None]:
+    """(whether the fraction may stop before digit ``i``, regex for the non-empty rest).
+
+    ``window``: the allowed rest of the window digits; ``tail``: what the digits after
+    position ``d`` may be (``zero``, ``any``, ``nonzero``: some digit there is not 0).
+    """
+    key = (i, window, tail)
+    if key in memo:
+        return memo[key]
+    if i >= d:
+        out: tuple[bool, str | None] = {
+            "zero": (True, "0+"),
+            "any": (True, "[0-9]+"),
+            "nonzero": (False, "0*[1-9][0-9]*"),
+        }[tail]
+    else:
+        stop = "0" * len(next(iter(window))) in window and tail != "nonzero"
+        if i < d - w:  # a digit outside the window: any
+            nxt = {c: window for c in range(10)}
+        else:
+            nxt = {c: frozenset(s[1:] for s in window if s[0] == str(c)) for c in range(10)}
+        by_rest: dict[frozenset[str], list[int]] = {}
+        for c, rest in nxt.items():
+            if rest:
+                by_rest.setdefault(rest, []).append(c)
+        parts = []
+        for rest, cs in by_rest.items():
+            end, body = _fraction_digits(i + 1, d, w, rest, tail, memo)
+            head = _digit_class(cs)
+            if body is not None:
+                parts.append(head + (f"(?:{body})?" if end else f"(?:{body})"))
+            elif end:
+                parts.append(head)
+        out = (stop, _alt(parts) if parts else None)
+    memo[key] = out
+    return out
+
+
+def _residue_regex(m: int, accept: frozenset[int]) -> str | None:
+    """Regex over digits and ``.`` (skipped) for the digit strings whose value mod ``m``
+    is in ``accept`` (state elimination); None when longer than ``MAX_RESIDUE_REGEX``."""
+    edges: dict[int, dict[int, str]] = {r: {} for r in range(-1, m + 1)}
+    for r in range(m):
+        targets: dict[int, list[int]] = {}
+        for c in range(10):
+            targets.setdefault((10 * r + c) % m, []).append(c)
+        for t, cs in targets.items():
+            edges[r][t] = _digit_class(cs, r"\." if t == r else "")
+        edges[r].setdefault(r, r"\.")
+    start, final = -1, m
+    edges[start][0] = ""
+    for r in accept:
+        edges[r][final] = ""
+    alive = set(range(m))
+    while alive:
+        node = min(alive, key=lambda n: _fan(edges, n))
+        alive.discard(node)
+        loop = edges[node].pop(node, "")
+        star = f"(?:{loop})*" if loop else ""
+        outs = edges.pop(node)
+        for src in [s for s in edges if node in edges[s]]:
+            into = edges[src].pop(node)
+            for dst, label in outs.items():
+                path = f"(?:{into}){star}(?:{label})" if into and label else into + star + label
+                old = edges[src].get(dst)
+                edges[src][dst] = path if old is None else _alt([old, path])
+                if len(edges[src][dst]) > MAX_RESIDUE_REGEX:
+                    return None
+    return edges[start].get(final)
+
+
+def _fan(edges: dict[int, dict[int, str]], node: int) -> int:
+    """Paths through ``node`` that its elimination creates."""
+    ins = sum(1 for s, out in edges.items() if node in out and s != node)
+    return ins * sum(1 for t in edges[node] if t != node)

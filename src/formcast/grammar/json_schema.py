@@ -26,6 +26,7 @@ def grammar_from_json_schema(
     whitespace: str = "flexible",
     max_whitespace: int = DEFAULT_MAX_WHITESPACE,
     lenient: bool = False,
+    property_order: str = "definition",
 ) -> Grammar:
     """Build a grammar whose language is the JSON text of instances valid under ``schema``.
 
@@ -44,6 +45,11 @@ def grammar_from_json_schema(
     lenient:
         Turn refusals of unsupported keywords into warnings; the grammar's ``notes`` list
         what was not enforced.
+    property_order:
+        ``"definition"``: object members in the schema's order (declared properties, then
+        extra keys); ``"any"``: named members in any order, each at most once, extra keys
+        anywhere. Objects with too many names keep definition order (listed in ``notes``;
+        see ``docs/json_schema.md``).
 
     Raises
     ------
@@ -61,6 +67,8 @@ def grammar_from_json_schema(
         raise ValueError(f"whitespace must be 'flexible' or 'compact', got {whitespace!r}")
     if not isinstance(max_whitespace, int) or max_whitespace < 0:
         raise ValueError(f"max_whitespace must be a non-negative int, got {max_whitespace!r}")
+    if property_order not in ("definition", "any"):
+        raise ValueError(f"property_order must be 'definition' or 'any', got {property_order!r}")
     if isinstance(schema, (str, bytes)):
         try:
             schema = json.loads(schema)
@@ -72,6 +80,7 @@ def grammar_from_json_schema(
         parser,
         whitespace=whitespace,
         max_whitespace=max_whitespace,
+        property_order=property_order,
     )
     start = lowerer.lower(root)
     builder: GrammarBuilder = lowerer.b

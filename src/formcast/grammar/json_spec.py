@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any as TAny
 from urllib.parse import unquote, urldefrag, urljoin
 
@@ -24,6 +25,7 @@ from formcast.errors import SchemaError, UnsupportedFeatureError
 from formcast.grammar.json_formats import FORMATS, SPEC_FORMATS
 from formcast.grammar.json_keysets import patterns_disjoint
 from formcast.grammar.json_meta import check_meta
+from formcast.grammar.json_numbers import common_step, step_expressible
 
 KINDS = frozenset({"null", "boolean", "int", "frac", "string", "array", "object"})
 _TYPE_KINDS = {
@@ -73,7 +75,9 @@ REFUSED = frozenset(
 )
 #: keywords whose entries make some property names depend on others
 DEPENDENCIES = ("dependentRequired", "dependencies", "dependentSchemas")
-MAX_UNION_BRANCHES = 64
+MAX_UNION_BRANCHES = 256
+#: pairs of branches intersected when distributing one `allOf` over unions
+MAX_UNION_WORK = 1024
 #: nesting of `not`/`if` complements through properties and anyOf
 MAX_COMPLEMENT_DEPTH = 8
 #: steps of "branch and not other branch" for one `oneOf` (the branches multiply)
@@ -99,6 +103,8 @@ class NumC:
     hi: Decimal | None = None
     hi_excl: bool = False
     multiple_of: tuple[Decimal, ...] = ()
+    #: steps of which the number must not be a multiple (from `not`)
+    not_multiple_of: tuple[Decimal, ...] = ()
     pointer: str = ""
 
 
@@ -109,6 +115,7 @@ class ArrC:
     min_items: int = 0
     max_items: int | None = None
     contains: Spec | None = None
+    also: Spec | None = None  # a second `contains` (of an intersection), with `contains`
     unique: bool = False
     pointer: str = ""
 
@@ -166,7 +173,7 @@ Spec = Typed | Union | Ref
 
 
 def _num_free(n: NumC) -> bool:
-    return n.lo is None and n.hi is None and not n.multiple_of
+    return n.lo is None and n.hi is None and not n.multiple_of and not n.not_multiple_of
 
 
 def _arr_free(a: ArrC) -> bool:
@@ -176,6 +183,7 @@ def _arr_free(a: ArrC) -> bool:
         and a.min_items == 0
         and a.max_items is None
         and a.contains is None
+        and a.also is None
         and not a.unique
     )
 
@@ -596,9 +604,9 @@ class SchemaParser:
             self.refuse(
                 "not",
                 ptr,
-                "its complement cannot be written: `multipleOf`, `pattern`, `format`, "
-                "`uniqueItems`, `additionalProperties`, `patternProperties`, `propertyNames`, "
-                "non-scalar `enum`/`const`, or recursion",
+                "its complement cannot be written: `format`, `uniqueItems`, `multipleOf` "
+                "with a factor prime to 10 other than 3 (e.g. 7), `additionalProperties`, "
+                "`patternProperties`, `propertyNames`, or recursion",
             )
             return any_spec(ptr)
         return out
@@ -647,15 +655,36 @@ class SchemaParser:
         return branches[0] if len(branches) == 1 else Union(ptr, tuple(branches))
 
     def _enum_negation(self, spec: Typed, ptr: str) -> Spec | None:
-        """Everything but the enum values that may meet the rest of ``spec`` (scalars and
-        arrays of them; an object value would need "some other key")."""
+        """Everything but the enum values that may meet the rest of ``spec``."""
         values = [v for v in spec.enum or () if self.matches(v, spec, loose=True)]
-        out = _enum_complement([v for v in values if not isinstance(v, list)], ptr)
+        out = _enum_complement([v for v in values if not isinstance(v, (list, dict))], ptr)
         for v in values:
-            if isinstance(v, list) and out is not None:
-                c = self._array_negation(v, ptr)
+            if isinstance(v, (list, dict)) and out is not None:
+                if isinstance(v, list):
+                    c = self._array_negation(v, ptr)
+                else:
+                    c = self._object_negation(v, ptr)
                 out = None if c is None else self.merge(out, c, ptr)
         return out
+
+    def _object_negation(self, value: dict, ptr: str) -> Spec | None:
+        """Everything but the object ``value``: another kind, a name missing, a value
+        different, or all of its names and one more."""
+        obj = frozenset({"object"})
+        out: list[Spec] = [Typed(ptr, kinds=KINDS - obj)]
+
+        def add(c: ObjC) -> None:
+            out.append(Typed(ptr, kinds=obj, o=replace(c, pointer=ptr)))
+
+        for name, item in value.items():
+            add(ObjC(props=((name, never_spec(ptr)),)))
+            c = self._enum_negation(Typed(ptr, enum=(item,)), ptr)
+            if c is None:
+                return None
+            if not self._never(c):
+                add(ObjC(props=((name, c),), required=(name,)))
+        add(ObjC(required=tuple(value), min_props=len(value) + 1))
+        return _union(out, ptr)
 
     def _array_negation(self, value: list, ptr: str) -> Spec | None:
         """Everything but the array ``value``: another kind, another length, or the same
@@ -675,13 +704,19 @@ class SchemaParser:
         return _union(out, ptr)
 
     def _num_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
-        """Numbers of ``spec``'s kinds outside its bounds."""
+        """Numbers of ``spec``'s kinds outside its bounds, or (not) multiples of its steps."""
         nk, n = spec.kinds & {"int", "frac"}, spec.n
         if not nk or _num_free(n):
             return []
-        if n.multiple_of:
-            return None  # the non-multiples are no range
         out: list[Spec] = []
+        if n.multiple_of:
+            # a multiple of every step is a multiple of their least common multiple
+            step = common_step(n.multiple_of)
+            if not step_expressible(step):
+                return None  # no regex of ours for its non-multiples
+            out.append(Typed(ptr, kinds=nk, n=NumC(not_multiple_of=(step,), pointer=ptr)))
+        for step in n.not_multiple_of:
+            out.append(Typed(ptr, kinds=nk, n=NumC(multiple_of=(step,), pointer=ptr)))
         if n.lo is not None:
             below = NumC(hi=n.lo, hi_excl=not n.lo_excl, pointer=ptr)
             out.append(Typed(ptr, kinds=nk, n=below))
@@ -747,11 +782,12 @@ class SchemaParser:
                 if k:
                     return None  # "some item past the prefix is bad": no `contains` of ours
                 add(ArrC(contains=c))
-        if a.contains is not None:
-            c = self._complement(a.contains, ptr, depth + 1)
-            if c is None:
-                return None
-            add(ArrC(items=c))
+        for need in (a.contains, a.also):
+            if need is not None:
+                miss = self._complement(need, ptr, depth + 1)
+                if miss is None:
+                    return None
+                add(ArrC(items=miss))
         return out
 
     def _obj_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
@@ -949,7 +985,7 @@ class SchemaParser:
     def _kind_disjoint(self, a: Typed, b: Typed, kind: str) -> bool:
         """Whether the constraints on ``kind`` rule out every shared value of that kind."""
         if kind in ("int", "frac"):
-            return _ranges_apart(a.n, b.n)
+            return _ranges_apart(a.n, b.n) or _steps_apart(a.n, b.n)
         if kind == "string":
             x, y = a.s, b.s
             if _apart(x.min_len, x.max_len, y.min_len, y.max_len):
@@ -1003,6 +1039,34 @@ class SchemaParser:
                     return True
         return False
 
+    def finite_values(self, spec: Spec) -> tuple[TAny, ...] | None:
+        """The values ``spec`` allows when it lists them (enum, const, null and booleans
+        by type), else None."""
+        try:
+            spec = self.deref(spec)
+        except _Recursive:
+            return None
+        if isinstance(spec, Union):
+            parts = [self.finite_values(b) for b in spec.branches]
+            if any(p is None for p in parts):
+                return None
+            return _dedup(v for p in parts for v in p or ())
+        if not isinstance(spec, Typed):
+            return None
+        if spec.enum is not None:
+            return tuple(v for v in spec.enum if self.matches(v, spec))
+        if spec.kinds <= {"null", "boolean"}:
+            return tuple(v for v in (None, True, False) if kind_of(v) in spec.kinds)
+        return None
+
+    def _dead(self, spec: Spec) -> bool:
+        """A branch no value satisfies: no kind, or no enum value that may meet the rest."""
+        if not isinstance(spec, Typed):
+            return False
+        if spec.enum is None:
+            return spec.is_never()
+        return not any(self.matches(v, spec, loose=True) for v in spec.enum)
+
     def _never(self, spec: Spec) -> bool:
         try:
             s = self.deref(spec)
@@ -1043,10 +1107,12 @@ class SchemaParser:
         if isinstance(a, Union) or isinstance(b, Union):
             xs = a.branches if isinstance(a, Union) else (a,)
             ys = b.branches if isinstance(b, Union) else (b,)
-            if len(xs) * len(ys) > MAX_UNION_BRANCHES:
+            if len(xs) * len(ys) > MAX_UNION_WORK:
                 self.refuse("anyOf", ptr, "intersection has too many branches")
             out = [self.merge(x, y, ptr) for x in xs for y in ys]
-            out = [s for s in out if not (isinstance(s, Typed) and s.is_never())]
+            out = [s for s in out if not self._dead(s)]
+            if len(out) > MAX_UNION_BRANCHES:
+                self.refuse("anyOf", ptr, "intersection has too many branches")
             if not out:
                 return never_spec(ptr)
             return out[0] if len(out) == 1 else Union(ptr, tuple(out))
@@ -1085,15 +1151,17 @@ class SchemaParser:
         for i in range(n):
             m = self._opt_meet(at(x, i), at(y, i), ptr)
             prefix.append(m if m is not None else any_spec(ptr))
-        if x.contains is not None and y.contains is not None:
-            self.refuse("contains", ptr, "two `contains` in one intersection")
+        found = [c for c in (x.contains, x.also, y.contains, y.also) if c is not None]
+        if len(found) > 2:
+            self.refuse("contains", ptr, "three `contains` in one intersection")
         mx = [v for v in (x.max_items, y.max_items) if v is not None]
         return ArrC(
             prefix=tuple(prefix),
             items=self._opt_meet(x.items, y.items, ptr),
             min_items=max(x.min_items, y.min_items),
             max_items=min(mx) if mx else None,
-            contains=x.contains if x.contains is not None else y.contains,
+            contains=found[0] if found else None,
+            also=found[1] if len(found) > 1 else None,
             unique=x.unique or y.unique,
             pointer=x.pointer or y.pointer,
         )
@@ -1182,8 +1250,9 @@ class SchemaParser:
             s = a.prefix[i] if i < len(a.prefix) else a.items
             if s is not None and not self.matches(x, s, loose=loose):
                 return False
-        if a.contains is not None and not any(self.matches(x, a.contains, loose=loose) for x in v):
-            return False
+        for sub in (a.contains, a.also):
+            if sub is not None and not any(self.matches(x, sub, loose=loose) for x in v):
+                return False
         return not (a.unique and len({canon(x) for x in v}) != len(v))
 
     def _obj_ok(self, v: dict, o: ObjC, loose: bool) -> bool:
@@ -1282,19 +1351,36 @@ def _ranges_apart(x: NumC, y: NumC) -> bool:
     return False
 
 
+def _steps_apart(x: NumC, y: NumC) -> bool:
+    """Whether one side's multiples are all multiples of a step the other side forbids."""
+    for a, b in ((x, y), (y, x)):
+        if a.multiple_of:
+            step = common_step(a.multiple_of)
+            if any(_multiple(step, t) for t in b.not_multiple_of):
+                return True
+    return False
+
+
 def _num_ok(v: float, n: NumC) -> bool:
     d = Decimal(str(v))
     if n.lo is not None and (d <= n.lo if n.lo_excl else d < n.lo):
         return False
     if n.hi is not None and (d >= n.hi if n.hi_excl else d > n.hi):
         return False
-    return all(d % m == 0 for m in n.multiple_of)
+    return all(_multiple(d, m) for m in n.multiple_of) and not any(
+        _multiple(d, m) for m in n.not_multiple_of
+    )
+
+
+def _multiple(value: Decimal, step: Decimal) -> bool:
+    """Whether ``value`` is a multiple of ``step``, exactly (at any magnitude)."""
+    return Fraction(value) % Fraction(step) == 0
 
 
 def _enum_complement(values: list[TAny], ptr: str) -> Spec | None:
     """Every value outside ``values`` (scalars only), or None when we cannot write it."""
     kinds = {kind_of(v) for v in values}
-    if kinds - {"null", "boolean", "string", "int"}:
+    if kinds - {"null", "boolean", "string", "int", "frac"}:
         return None
     out: list[Spec] = [Typed(ptr, kinds=KINDS - kinds)]
     bools = [v for v in values if isinstance(v, bool)]
@@ -1317,6 +1403,10 @@ def _enum_complement(values: list[TAny], ptr: str) -> Spec | None:
                 pointer=ptr,
             )
             out.append(Typed(ptr, kinds=frozenset({"int"}), n=n))
+    fracs = sorted({Decimal(str(v)) for v in values if kind_of(v) == "frac"})
+    for below, above in itertools.pairwise([None, *fracs, None]):
+        gap = NumC(lo=below, lo_excl=True, hi=above, hi_excl=True, pointer=ptr)
+        out.append(Typed(ptr, kinds=frozenset({"frac"}), n=gap))
     return out[0] if len(out) == 1 else Union(ptr, tuple(out))
 
 
@@ -1358,6 +1448,7 @@ def _num_meet(x: NumC, y: NumC) -> NumC:
         hi=hi,
         hi_excl=hi_excl,
         multiple_of=tuple(dict.fromkeys(x.multiple_of + y.multiple_of)),
+        not_multiple_of=tuple(dict.fromkeys(x.not_multiple_of + y.not_multiple_of)),
         pointer=x.pointer or y.pointer,
     )
 
