@@ -164,11 +164,18 @@ def _determinize(nfa: _NFA, start: int, final: int) -> DFA:
     index = {first: 0}
     order = [first]
     trans: list[tuple[int, ...]] = []
+    closed: dict[frozenset[int], frozenset[int]] = {}  # closures, by the states moved to
     for cur in order:
+        moves: list[set[int]] = [set() for _ in nfa.atoms]
+        for s in cur:
+            for ids, t in nfa.edges[s]:
+                for a in ids:
+                    moves[a].add(t)
         row = []
-        for a in range(len(nfa.atoms)):
-            nxt = frozenset(t for s in cur for ids, t in nfa.edges[s] if a in ids)
-            nxt = nfa.closure(nxt)
+        for move in map(frozenset, moves):
+            nxt = closed.get(move)
+            if nxt is None:
+                nxt = closed[move] = nfa.closure(move)
             if nxt not in index:
                 if len(order) > _MAX_NFA:
                     raise KeySetTooLarge
@@ -199,8 +206,8 @@ def _product(dfas: list[DFA], keep: Any) -> DFA:
     trans: list[tuple[int, ...]] = []
     for cur in order:
         row = []
-        for a in range(len(atoms)):
-            nxt = tuple(d.trans[s][a] for d, s in zip(dfas, cur, strict=True))
+        # the rows of the current states, read column by column: one tuple per atom
+        for nxt in zip(*(d.trans[s] for d, s in zip(dfas, cur, strict=True)), strict=True):
             if nxt not in index:
                 if len(order) >= _MAX_PRODUCT:
                     raise KeySetTooLarge
@@ -245,12 +252,13 @@ def _group(r: str) -> str:
 def minimize(d: DFA) -> DFA:
     """The minimal equivalent DFA (Moore's partition refinement)."""
     block = [1 if s in d.accept else 0 for s in range(len(d.trans))]
+    # atoms with equal columns split no block: refine on the distinct columns only
+    columns = list(dict.fromkeys(zip(*d.trans, strict=True)))
+    rows = list(zip(*columns, strict=True)) if columns else [() for _ in d.trans]
     while True:
         sigs: dict[tuple[int, ...], int] = {}
-        new = [
-            sigs.setdefault((block[s], *(block[t] for t in row)), len(sigs))
-            for s, row in enumerate(d.trans)
-        ]
+        of = block.__getitem__
+        new = [sigs.setdefault((block[s], *map(of, row)), len(sigs)) for s, row in enumerate(rows)]
         if len(sigs) == len(set(block)):
             break
         block = new
@@ -308,12 +316,13 @@ def to_body(d: DFA) -> str | None:
     remaining = set(live)
     while remaining:
         # eliminate the state with the fewest in*out edges first
-        def cost(q: int) -> int:
-            ins = sum(1 for (a, b) in edges if b == q and a != q)
-            outs = sum(1 for (a, b) in edges if a == q and b != q)
-            return ins * outs
-
-        q = min(sorted(remaining), key=cost)
+        n_in: dict[int, int] = {}
+        n_out: dict[int, int] = {}
+        for a, b in edges:
+            if a != b:
+                n_out[a] = n_out.get(a, 0) + 1
+                n_in[b] = n_in.get(b, 0) + 1
+        q = min(sorted(remaining), key=lambda s: n_in.get(s, 0) * n_out.get(s, 0))
         remaining.discard(q)
         loop = edges.pop((q, q), None)
         star = f"{_group(loop)}*" if loop is not None else ""

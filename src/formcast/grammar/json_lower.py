@@ -471,6 +471,8 @@ class Lowerer:
     def _pattern_specs(self, o: ObjC, name: str) -> list[Spec]:
         """Schemas of the patterns that match ``name``; all of them when the regex dialects
         may disagree on it (a name beyond printable ASCII): over-constraining is safe."""
+        if not o.patterns:
+            return []
         if plain(name):
             return [s for p, s in o.patterns if re.search(p, name)]
         return [s for _, s in o.patterns]
@@ -549,12 +551,12 @@ class Lowerer:
             else:
                 name, member, req = final[i]
                 alts: list[tuple[str, ...]] = []
-                if (hi is None or c + 1 <= hi) and may_add(i, present):
+                if (hi is None or c + 1 <= hi) and (not needs or may_add(i, present)):
                     now = present | {name} if name in tracked else present
                     nxt = body(i + 1, True, min(c + 1, cap) if counting else 0, now)
                     if nxt is not None:
                         alts.append((self.comma, member, nxt) if started else (member, nxt))
-                if not req and may_skip(i, present):
+                if not req and (not present or may_skip(i, present)):
                     nxt = body(i + 1, started, c, present)
                     if nxt is not None:
                         alts.append((nxt,))
@@ -703,7 +705,7 @@ class Lowerer:
             return None
         if o.names is not None:
             return self._named_extra(o, declared, add)
-        if any(has_surrogate(n) for n in declared):
+        if has_surrogate("".join(declared)):
             return None
         key = self.b.lexeme('"' + complement_body(declared) + '"')
         value = self.lower(add) if add is not None else self._any()
@@ -717,7 +719,7 @@ class Lowerer:
         where = f"{o.pointer}/patternProperties"
         if o.names is not None:
             self.p.refuse("propertyNames", o.pointer, "together with patternProperties")
-        if any(has_surrogate(n) for n in declared):
+        if has_surrogate("".join(declared)):
             return None
         try:
             own, rest = key_sets([p for p, _ in o.patterns], declared)
@@ -751,7 +753,7 @@ class Lowerer:
             alts = [self.b.seq(self.b.lexeme(literal(k)), self.colon, value) for k in keys]
             return self.b.alt(*alts) if alts else None
         rule = self._name_rule(names)
-        if rule is not None and not any(has_surrogate(n) for n in declared):
+        if rule is not None and not has_surrogate("".join(declared)):
             body = self.string_body(replace(rule, anti=()))
             if body is None:
                 return None

@@ -147,7 +147,7 @@ class Typed:
         return (
             self.kinds == KINDS
             and self.enum is None
-            and self.s == StrC()
+            and self.s == _NO_STR
             and _num_free(self.n)
             and _arr_free(self.a)
             and _obj_free(self.o)
@@ -211,6 +211,8 @@ def never_spec(pointer: str) -> Typed:
 
 def canon(value: TAny) -> str:
     """A key under which JSON-equal values coincide (1 == 1.0, but true != 1)."""
+    if isinstance(value, str):
+        return json.dumps(value)  # no keys to sort: the shared encoder
 
     def norm(v: TAny) -> TAny:
         if isinstance(v, bool) or v is None:
@@ -245,7 +247,30 @@ def kind_of(value: TAny) -> str:
 
 def plain(text: str) -> bool:
     """Printable ASCII: where ECMA-262 and Python regexes agree on every class and anchor."""
-    return all(" " <= c <= "~" for c in text)
+    return text.isascii() and text.isprintable()
+
+
+def _dec(v: TAny) -> Decimal:
+    return Decimal(str(v))
+
+
+#: the keywords each of ``_str``, ``_num``, ``_arr`` and ``_obj`` reads (none: no constraint)
+_STR_KEYS = frozenset({"minLength", "maxLength", "pattern", "format"})
+_NUM_KEYS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+_ARR_KEYS = frozenset({"items", "prefixItems", "minItems", "maxItems", "contains", "uniqueItems"})
+_OBJ_KEYS = frozenset(
+    {
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "propertyNames",
+        "minProperties",
+        "maxProperties",
+        *DEPENDENCIES,
+    }
+)
+_NO_STR = StrC()
 
 
 def _ptr_join(pointer: str, *parts: object) -> str:
@@ -333,6 +358,8 @@ class SchemaParser:
         if isinstance(anchor, str):
             self._anchors[f"{base}#{anchor}"] = ptr
         self._base[ptr] = base
+        if node.keys().isdisjoint(_SUB_KEYS):
+            return  # a leaf
         for key, sub in _subschemas(node):
             self._index(sub, _ptr_join(ptr, *key), base)
 
@@ -382,6 +409,18 @@ class SchemaParser:
             self._memo[ptr] = self._parse(self._at(ptr), ptr)
         return self._memo[ptr]
 
+    def _sub(self, schema: dict, ptr: str, *key: str | int) -> Spec:
+        """:meth:`spec` of the subschema under ``key`` in ``schema`` (the node at ``ptr``),
+        taken from ``schema`` rather than looked up from the root."""
+        at = _ptr_join(ptr, *key)
+        spec = self._memo.get(at)
+        if spec is None:
+            node = schema
+            for k in key:
+                node = node[k]
+            spec = self._memo[at] = self._parse(node, at)
+        return spec
+
     def deref(self, spec: Spec) -> Spec:
         """Inline a :class:`Ref` (recursion through merges is refused)."""
         seen = set()
@@ -411,23 +450,18 @@ class SchemaParser:
                 pass
             if self.legacy_ref:
                 return conj[0] if conj else any_spec(ptr)
-        for kw in REFUSED:
-            if kw in schema:
-                val = schema[kw]
-                trivial = val in ({}, []) or (kw == "minContains" and val == 1)
-                if not trivial:
-                    self.refuse(kw, _ptr_join(ptr, kw))
+        if not schema.keys().isdisjoint(REFUSED):
+            self._refuse_keywords(schema, ptr)
         local = self._local(schema, ptr)
         conj.append(local)
-        for i, sub in enumerate(schema.get("allOf", [])):
-            conj.append(self.spec(_ptr_join(ptr, "allOf", i)))
-            del sub
+        for i in range(len(schema.get("allOf", ()))):
+            conj.append(self._sub(schema, ptr, "allOf", i))
         if "anyOf" in schema:
-            branches = [self.spec(_ptr_join(ptr, "anyOf", i)) for i in range(len(schema["anyOf"]))]
+            branches = [self._sub(schema, ptr, "anyOf", i) for i in range(len(schema["anyOf"]))]
             conj.append(Union(_ptr_join(ptr, "anyOf"), tuple(branches)))
         if "oneOf" in schema:
             p = _ptr_join(ptr, "oneOf")
-            branches = [self.spec(_ptr_join(p, i)) for i in range(len(schema["oneOf"]))]
+            branches = [self._sub(schema, ptr, "oneOf", i) for i in range(len(schema["oneOf"]))]
             branches = self._exclusive(branches, p, local)
             conj.append(Union(p, tuple(branches)))
         for kw in ("dependencies", "dependentSchemas"):
@@ -436,7 +470,7 @@ class SchemaParser:
                 if _dep_names(dep) is None:
                     conj.append(self._dependent(name, _ptr_join(ptr, kw, name)))
         if "not" in schema:
-            conj.append(self._negate(self.spec(_ptr_join(ptr, "not")), _ptr_join(ptr, "not")))
+            conj.append(self._negate(self._sub(schema, ptr, "not"), _ptr_join(ptr, "not")))
         if "if" in schema and ("then" in schema or "else" in schema):
             conj.append(self._if_then_else(schema, ptr))
         result: Spec = conj[0]
@@ -444,34 +478,43 @@ class SchemaParser:
             result = self.merge(result, other, ptr)
         return result
 
+    def _refuse_keywords(self, schema: dict, ptr: str) -> None:
+        """Refuse the :data:`REFUSED` keywords of ``schema`` that are not trivially true."""
+        for kw in REFUSED:
+            if kw in schema:
+                val = schema[kw]
+                trivial = val in ({}, []) or (kw == "minContains" and val == 1)
+                if not trivial:
+                    self.refuse(kw, _ptr_join(ptr, kw))
+
     def _local(self, schema: dict, ptr: str) -> Typed:
-        t = Typed(ptr)
+        kinds = KINDS
         if "type" in schema:
             types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            kinds: set[str] = set()
+            found: set[str] = set()
             for name in types:
-                kinds |= _TYPE_KINDS[name]
-            t = replace(t, kinds=frozenset(kinds))
-        if "enum" in schema:
-            t = replace(t, enum=_dedup(schema["enum"]))
+                found |= _TYPE_KINDS[name]
+            kinds = frozenset(found)
+        enum = _dedup(schema["enum"]) if "enum" in schema else None
         if "const" in schema:
             vals = (schema["const"],)
-            t = replace(t, enum=vals if t.enum is None else _enum_meet(t.enum, vals))
-        t = replace(t, s=self._str(schema, ptr), n=self._num(schema, ptr))
-        t = replace(t, a=self._arr(schema, ptr), o=self._obj(schema, ptr))
-        return t
+            enum = vals if enum is None else _enum_meet(enum, vals)
+        s, n = self._str(schema, ptr), self._num(schema, ptr)
+        return Typed(ptr, kinds, enum, s, n, self._arr(schema, ptr), self._obj(schema, ptr))
 
     def _str(self, schema: dict, ptr: str) -> StrC:
-        s = StrC(min_len=int(schema.get("minLength", 0)))
-        if "maxLength" in schema:
-            s = replace(s, max_len=int(schema["maxLength"]))
+        if schema.keys().isdisjoint(_STR_KEYS):
+            return _NO_STR
+        max_len = int(schema["maxLength"]) if "maxLength" in schema else None
+        patterns: tuple[tuple[str, str], ...] = ()
         if "pattern" in schema:
-            s = replace(s, patterns=((schema["pattern"], _ptr_join(ptr, "pattern")),))
+            patterns = ((schema["pattern"], _ptr_join(ptr, "pattern")),)
+        formats: tuple[tuple[str, str], ...] = ()
         if "format" in schema:
             fmt = schema["format"]
             fptr = _ptr_join(ptr, "format")
             if fmt in FORMATS:
-                s = replace(s, formats=((fmt, fptr),))
+                formats = ((fmt, fptr),)
             elif fmt in SPEC_FORMATS:
                 self.refuse(
                     f"format {fmt!r}", fptr, f"supported formats: {', '.join(sorted(FORMATS))}"
@@ -479,79 +522,82 @@ class SchemaParser:
             else:
                 # a custom format: JSON Schema lets validators ignore it (an annotation)
                 self.note(f"annotation only: custom format {fmt!r} at {fptr or '#'}")
-        return s
+        return StrC(int(schema.get("minLength", 0)), max_len, patterns, formats)
 
     def _num(self, schema: dict, ptr: str) -> NumC:
-        n = NumC(pointer=ptr)
-
-        def dec(v: TAny) -> Decimal:
-            return Decimal(str(v))
-
+        if schema.keys().isdisjoint(_NUM_KEYS):
+            return NumC(pointer=ptr)
+        lo = hi = None
+        lo_excl = hi_excl = False
         if "minimum" in schema:
-            excl = schema.get("exclusiveMinimum") is True
-            n = replace(n, lo=dec(schema["minimum"]), lo_excl=excl)
+            lo, lo_excl = _dec(schema["minimum"]), schema.get("exclusiveMinimum") is True
         if "maximum" in schema:
-            excl = schema.get("exclusiveMaximum") is True
-            n = replace(n, hi=dec(schema["maximum"]), hi_excl=excl)
+            hi, hi_excl = _dec(schema["maximum"]), schema.get("exclusiveMaximum") is True
+        steps = (_dec(schema["multipleOf"]),) if "multipleOf" in schema else ()
+        n = NumC(lo, lo_excl, hi, hi_excl, steps, pointer=ptr)
+        # draft 6+: numeric exclusive bounds, met with the inclusive ones
         em, eM = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
         if isinstance(em, (int, float)) and not isinstance(em, bool):
-            n = _num_meet(n, NumC(lo=dec(em), lo_excl=True))
+            n = _num_meet(n, NumC(lo=_dec(em), lo_excl=True))
         if isinstance(eM, (int, float)) and not isinstance(eM, bool):
-            n = _num_meet(n, NumC(hi=dec(eM), hi_excl=True))
-        if "multipleOf" in schema:
-            n = replace(n, multiple_of=(dec(schema["multipleOf"]),))
+            n = _num_meet(n, NumC(hi=_dec(eM), hi_excl=True))
         return n
 
     def _arr(self, schema: dict, ptr: str) -> ArrC:
-        a = ArrC(pointer=ptr)
+        if schema.keys().isdisjoint(_ARR_KEYS):
+            return ArrC(pointer=ptr)
+        prefix: tuple[Spec, ...] = ()
+        rest: Spec | None = None
         items = schema.get("items")
         if isinstance(items, list):
-            prefix = tuple(self.spec(_ptr_join(ptr, "items", i)) for i in range(len(items)))
-            a = replace(a, prefix=prefix)
+            prefix = tuple(self._sub(schema, ptr, "items", i) for i in range(len(items)))
             if "additionalItems" in schema:
-                a = replace(a, items=self.spec(_ptr_join(ptr, "additionalItems")))
+                rest = self._sub(schema, ptr, "additionalItems")
         else:
             if "prefixItems" in schema:
-                prefix = tuple(
-                    self.spec(_ptr_join(ptr, "prefixItems", i))
-                    for i in range(len(schema["prefixItems"]))
-                )
-                a = replace(a, prefix=prefix)
+                n = len(schema["prefixItems"])
+                prefix = tuple(self._sub(schema, ptr, "prefixItems", i) for i in range(n))
             if items is not None:
-                a = replace(a, items=self.spec(_ptr_join(ptr, "items")))
-        a = replace(a, min_items=int(schema.get("minItems", 0)))
-        if "maxItems" in schema:
-            a = replace(a, max_items=int(schema["maxItems"]))
+                rest = self._sub(schema, ptr, "items")
+        contains: Spec | None = None
         if "contains" in schema:
-            c: Spec | None = self.spec(_ptr_join(ptr, "contains"))
+            contains = self._sub(schema, ptr, "contains")
             if schema.get("minContains") == 0:
-                c = None  # minContains 0: contains always holds
-            a = replace(a, contains=c)
-        if schema.get("uniqueItems") is True:
-            a = replace(a, unique=True)
-        return a
+                contains = None  # minContains 0: contains always holds
+        return ArrC(
+            prefix=prefix,
+            items=rest,
+            min_items=int(schema.get("minItems", 0)),
+            max_items=int(schema["maxItems"]) if "maxItems" in schema else None,
+            contains=contains,
+            unique=schema.get("uniqueItems") is True,
+            pointer=ptr,
+        )
 
     def _obj(self, schema: dict, ptr: str) -> ObjC:
-        o = ObjC(pointer=ptr)
+        if schema.keys().isdisjoint(_OBJ_KEYS):
+            return ObjC(pointer=ptr)
         props = schema.get("properties", {})
-        o = replace(
-            o,
-            props=tuple((name, self.spec(_ptr_join(ptr, "properties", name))) for name in props),
-        )
-        o = replace(o, required=tuple(dict.fromkeys(schema.get("required", []))))
+        named = tuple((name, self._sub(schema, ptr, "properties", name)) for name in props)
+        additional = None
         if "additionalProperties" in schema:
-            o = replace(o, additional=self.spec(_ptr_join(ptr, "additionalProperties")))
+            additional = self._sub(schema, ptr, "additionalProperties")
         pats = schema.get("patternProperties", {})
-        o = replace(
-            o,
-            patterns=tuple((p, self.spec(_ptr_join(ptr, "patternProperties", p))) for p in pats),
-        )
+        patterns = tuple((p, self._sub(schema, ptr, "patternProperties", p)) for p in pats)
+        names = None
         if "propertyNames" in schema:
-            o = replace(o, names=self.spec(_ptr_join(ptr, "propertyNames")))
-        o = replace(o, min_props=int(schema.get("minProperties", 0)))
-        if "maxProperties" in schema:
-            o = replace(o, max_props=int(schema["maxProperties"]))
-        return replace(o, deps=self._deps(schema, ptr))
+            names = self._sub(schema, ptr, "propertyNames")
+        return ObjC(
+            props=named,
+            required=tuple(dict.fromkeys(schema.get("required", []))),
+            additional=additional,
+            patterns=patterns,
+            names=names,
+            min_props=int(schema.get("minProperties", 0)),
+            max_props=int(schema["maxProperties"]) if "maxProperties" in schema else None,
+            deps=self._deps(schema, ptr),
+            pointer=ptr,
+        )
 
     def _deps(self, schema: dict, ptr: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Name dependencies: lists of names, or subschemas made of ``required`` alone."""
@@ -851,9 +897,9 @@ class SchemaParser:
         return out
 
     def _if_then_else(self, schema: dict, ptr: str) -> Spec:
-        cond = self.spec(_ptr_join(ptr, "if"))
-        then = self.spec(_ptr_join(ptr, "then")) if "then" in schema else any_spec(ptr)
-        other = self.spec(_ptr_join(ptr, "else")) if "else" in schema else any_spec(ptr)
+        cond = self._sub(schema, ptr, "if")
+        then = self._sub(schema, ptr, "then") if "then" in schema else any_spec(ptr)
+        other = self._sub(schema, ptr, "else") if "else" in schema else any_spec(ptr)
         neg = self._complement(cond, ptr)
         if neg is None:
             self.refuse(
@@ -1463,6 +1509,7 @@ _SCHEMA_KEYS: tuple[str, ...] = (
 _SCHEMA_KEYS += ("if", "then", "else", "unevaluatedItems", "unevaluatedProperties", "items")
 _LIST_KEYS = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
 _DICT_KEYS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SUB_KEYS = frozenset({*_SCHEMA_KEYS, *_LIST_KEYS, *_DICT_KEYS, "dependencies"})
 
 
 def _subschemas(node: dict) -> Iterable[tuple[tuple[object, ...], TAny]]:

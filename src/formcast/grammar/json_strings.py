@@ -198,18 +198,29 @@ UNIT = (
 )
 
 
+#: text of printable ASCII without ``"``, ``\\`` and ``/``: each character has one spelling,
+#: itself (:func:`encode_char` gives ``re.escape(c)``)
+_ONE_SPELLING = re.compile(r"[ !#-.0-\[\]-~]*")
+
+
 def literal_body(text: str) -> str:
     """Regex for every JSON spelling of the string body ``text`` (no quotes)."""
+    if _ONE_SPELLING.fullmatch(text):
+        return re.escape(text)
     return "".join(encode_char(c) for c in text)
 
 
+@functools.lru_cache(maxsize=4096)
 def literal(text: str) -> str:
     """Regex for every JSON spelling of the string ``text``, quotes included."""
     return '"' + literal_body(text) + '"'
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def has_surrogate(text: str) -> bool:
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def _hex4(cp: int) -> str:
@@ -236,6 +247,13 @@ def _pair_or_raw(c: str) -> str:
     return "(?:" + re.escape(c) + "|" + _pair(ord(c)) + ")" if ord(c) > 0xFFFF else encode_char(c)
 
 
+def _key_spelling(word: str) -> str:
+    """:func:`literal_body`, but an astral character may also be an escaped pair."""
+    if _ONE_SPELLING.fullmatch(word):
+        return re.escape(word)
+    return "".join(_pair_or_raw(c) for c in word)
+
+
 #: one encoded character as constrained strings spell it: :data:`UNIT` without ``\\u``
 #: escapes of printable ASCII (see ``_U_ESCAPED``)
 KEY_UNIT = (
@@ -256,7 +274,7 @@ def complement_body(words: Iterable[str]) -> str:
     for each word in every such spelling): the DFA is a product whose size follows the
     words' trie. Words must not hold lone surrogates.
     """
-    spelled = sorted({"".join(_pair_or_raw(c) for c in w) for w in words})
+    spelled = sorted({_key_spelling(w) for w in words})
     if not spelled:
         return f"{KEY_UNIT}*"
     return "(?!(?:" + "|".join(spelled) + ")" + _BODY_END + ")" + f"{KEY_UNIT}*"
