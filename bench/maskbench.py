@@ -112,6 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--data", type=Path, default=DATA, help=f"MaskBench folder (default {DATA})")
     ap.add_argument("--json", metavar="OUT", help="also write summary and per-file results")
+    ap.add_argument(
+        "--clock",
+        choices=sorted(common.CLOCKS),
+        default="wall",
+        help="compile and mask timer: cpu times the worker's own thread (A/B on a busy machine)",
+    )
+    ap.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the loaded objects in the collected generations (see common.freeze_heap)",
+    )
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     engines = common.parse_engines(args.engines)
@@ -121,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     hf_tok = common.load_hf_tokenizer(args.tokenizer)
     info = common.load_tokenizer_info(args.tokenizer, hf_tok)
     enc = common.Encoder(hf_tok, info.token_bytes)
-    workers = common.start_workers(engines, args.tokenizer)
+    workers = common.start_workers(
+        engines, args.tokenizer, clock=args.clock, freeze=not args.no_gc_freeze
+    )
     print(
         f"tokenizer and {len(engines)} workers ready in {time.perf_counter() - t0:.1f} s",
         file=sys.stderr,

@@ -18,7 +18,6 @@ import functools
 import gc
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import maskbench
 
-_clocks = {"wall": time.perf_counter_ns, "cpu": time.thread_time_ns}
-_clock = _clocks["wall"]
+_clock = common.CLOCKS["wall"]
 
 
 class Profile:
@@ -153,19 +151,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="OUT", help="also write every slow mask")
     ap.add_argument(
         "--clock",
-        choices=sorted(_clocks),
+        choices=sorted(common.CLOCKS),
         default="wall",
         help="cpu: this thread's CPU time, so that a busy machine does not preempt into the tail",
     )
+    ap.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the loaded objects in the collected generations (see common.freeze_heap)",
+    )
     args = ap.parse_args(argv)
     global _clock
-    _clock = _clocks[args.clock]
+    _clock = common.CLOCKS[args.clock]
     hf_tok = common.load_hf_tokenizer(args.tokenizer)
     engine = common.FormcastEngine(args.tokenizer, hf_tok)
     enc = common.Encoder(hf_tok, engine.info.token_bytes)
     warm = list(hf_tok.encode(common.WARMUP_TEXT, add_special_tokens=False))
     for kind, src in common.WARMUP.items():
         common.run_instances(engine, engine.compile(kind, src), [warm, warm])
+    if not args.no_gc_freeze:
+        common.freeze_heap()  # as maskbench's workers do
     prof = Profile()
     instrument(prof)
     masks: list[dict] = []

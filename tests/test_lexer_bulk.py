@@ -128,6 +128,14 @@ def test_state_limit_raises_and_leaves_tables_intact(order: list[frozenset[int]]
             pytest.fail(f"limit {limit} < {total} states was never hit")
 
 
+ALLOWED = st.lists(st.frozensets(st.integers(0, len(PATTERNS) - 1), min_size=1), max_size=6)
+
+
+@given(ALLOWED)
+def test_any_request_order_builds_the_product(order: list[frozenset[int]]) -> None:
+    _check_product(_build(order))
+
+
 TABLES = st.integers(1, 6).flatmap(
     lambda n: st.lists(
         st.lists(st.integers(-1, 3), min_size=n, max_size=n), min_size=1, max_size=256
