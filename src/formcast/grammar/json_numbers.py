@@ -212,11 +212,9 @@ def _fraction(
         parts = []
         for (nlo, nhi), ds in groups.items():
             e, r = gen(i + 1, nlo, nhi)
-            head = _dec_digits(ds[0], ds[-1])
-            if r is not None:
-                parts.append(head + (f"(?:{r})?" if e else f"(?:{r})"))
-            elif e:
-                parts.append(head)
+            part = _then(_dec_digits(ds[0], ds[-1]), e, r)
+            if part is not None:
+                parts.append(part)
         out = (stop, _alt(parts) if parts else None)
         memo[key] = out
         return out
@@ -693,11 +691,9 @@ def _fraction_digits(
         parts = []
         for rest, cs in by_rest.items():
             end, body = _fraction_digits(i + 1, d, w, rest, tail, memo)
-            head = _digit_class(cs)
-            if body is not None:
-                parts.append(head + (f"(?:{body})?" if end else f"(?:{body})"))
-            elif end:
-                parts.append(head)
+            part = _then(_digit_class(cs), end, body)
+            if part is not None:
+                parts.append(part)
         out = (stop, _alt(parts) if parts else None)
     memo[key] = out
     return out
@@ -740,3 +736,11 @@ def _fan(edges: dict[int, dict[int, str]], node: int) -> int:
     """Paths through ``node`` that its elimination creates."""
     ins = sum(1 for s, out in edges.items() if node in out and s != node)
     return ins * sum(1 for t in edges[node] if t != node)
+
+
+def _then(head: str, may_end: bool, rest: str | None) -> str | None:
+    """``head`` followed by ``rest`` (optional when the text ``may_end`` after ``head``);
+    None when nothing can follow and the text may not end."""
+    if rest is not None:
+        return head + (f"(?:{rest})?" if may_end else f"(?:{rest})")
+    return head if may_end else None
