@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 
 import numpy as np
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -160,28 +162,45 @@ def test_walks_that_skip_text_equal_full_walks() -> None:
     assert len({d for d in depths if 0 < d < trie.max_depth}) >= 3  # inside SHORT
 
 
-def test_mask_cache_is_exact_across_matchers_and_eviction() -> None:
+def walk_exact(
+    compiled: fc.CompiledGrammar,
+    tok: fc.TokenizerInfo,
+    seed: int,
+    steps: int,
+    check: Callable[[fc.Matcher, np.ndarray], None] | None = None,
+) -> None:
+    """A fresh matcher takes up to ``steps`` random allowed tokens; every mask must equal
+    the brute-force one (then ``check(matcher, mask)`` runs)."""
+    rng = random.Random(seed)
+    m = fc.Matcher(compiled)
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+    for _ in range(steps):
+        m.fill_next_token_bitmask(bm)
+        got = mask_to_bool(bm[0], tok.vocab_size)
+        assert (got == brute_force_mask(m)).all()
+        if check is not None:
+            check(m, got)
+        allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
+        if not allowed:
+            break
+        assert m.accept_token(int(rng.choice(allowed)))
+
+
+@pytest.mark.parametrize("limit", [1, 512])
+def test_mask_cache_is_exact_across_matchers_and_eviction(limit: int) -> None:
     tok = text_vocab(1)
-    for limit in (1, 512):
-        compiled = fc.compile(
-            fc.Grammar.from_lark(JSONISH), tok, fc.CompileOptions(max_mask_cache_entries=limit)
-        )
-        bm = fc.allocate_token_bitmask(1, tok.vocab_size)
-        for seed in range(3):  # later matchers find their masks cached by trace
-            rng = random.Random(seed)
-            m = fc.Matcher(compiled)
-            for _ in range(25):
-                m.fill_next_token_bitmask(bm)
-                got = mask_to_bool(bm[0], tok.vocab_size)
-                assert (got == brute_force_mask(m)).all()
-                assert len(compiled.mask_cache) <= limit
-                bm[0] = -1  # the caller owns the row: the cached mask must not change
-                m.fill_next_token_bitmask(bm)
-                assert (mask_to_bool(bm[0], tok.vocab_size) == got).all()
-                allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
-                if not allowed:
-                    break
-                assert m.accept_token(int(rng.choice(allowed)))
+    options = fc.CompileOptions(max_mask_cache_entries=limit)
+    compiled = fc.compile(fc.Grammar.from_lark(JSONISH), tok, options)
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+
+    def refill(m: fc.Matcher, got: np.ndarray) -> None:
+        assert len(compiled.mask_cache) <= limit
+        bm[0] = -1  # the caller owns the row: the cached mask must not change
+        m.fill_next_token_bitmask(bm)
+        assert (mask_to_bool(bm[0], tok.vocab_size) == got).all()
+
+    for seed in range(3):  # later matchers find their masks cached by trace
+        walk_exact(compiled, tok, seed, 25, refill)
 
 
 def test_shared_subtree_walks_stay_exact_in_another_grammar() -> None:
@@ -204,31 +223,12 @@ def test_shared_subtree_walks_stay_exact_in_another_grammar() -> None:
     second = fc.compile(fc.Grammar.from_lark(other), tok)
     assert second.automata.lexeme_names != first.automata.lexeme_names
     for seed in range(2):
-        rng = random.Random(seed)
-        m = fc.Matcher(second)
-        for _ in range(30):
-            m.fill_next_token_bitmask(bm)
-            got = mask_to_bool(bm[0], tok.vocab_size)
-            assert (got == brute_force_mask(m)).all()
-            allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
-            if not allowed:
-                break
-            assert m.accept_token(int(rng.choice(allowed)))
+        walk_exact(second, tok, seed, 30)
 
 
 def test_masks_inside_bounded_strings_are_exact() -> None:
     """Root walks inside a bounded string skip plain text up to the remaining length."""
     tok = text_vocab(4)
     compiled = fc.compile(fc.Grammar.from_regex('"[abidnu é]{0,6}"|\\{[a1]{0,3}\\}'), tok)
-    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
     for seed in range(6):
-        rng = random.Random(seed)
-        m = fc.Matcher(compiled)
-        for _ in range(12):
-            m.fill_next_token_bitmask(bm)
-            got = mask_to_bool(bm[0], tok.vocab_size)
-            assert (got == brute_force_mask(m)).all()
-            allowed = [t for t in np.flatnonzero(got) if t not in tok.eos_ids]
-            if not allowed:
-                break
-            assert m.accept_token(int(rng.choice(allowed)))
+        walk_exact(compiled, tok, seed, 12)
