@@ -23,6 +23,7 @@ Method (see docs/benchmarks.md):
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import math
@@ -448,6 +449,21 @@ CRASH = "crash"  # an exception in the matcher
 # Mask timers: wall time, or this thread's CPU time (A/B runs on a shared machine, where
 # preemption would otherwise land in the tail).
 CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.thread_time_ns}
+
+
+def add_timing_options(ap: argparse.ArgumentParser) -> None:
+    """``--clock`` (a key of :data:`CLOCKS`) and ``--no-gc-freeze`` (see :func:`freeze_heap`)."""
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="compile and mask timer: cpu times this thread only (A/B on a busy machine)",
+    )
+    ap.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the loaded objects in the collected generations (see common.freeze_heap)",
+    )
 
 
 def freeze_heap() -> None:

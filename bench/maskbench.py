@@ -112,17 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--data", type=Path, default=DATA, help=f"MaskBench folder (default {DATA})")
     ap.add_argument("--json", metavar="OUT", help="also write summary and per-file results")
-    ap.add_argument(
-        "--clock",
-        choices=sorted(common.CLOCKS),
-        default="wall",
-        help="compile and mask timer: cpu times the worker's own thread (A/B on a busy machine)",
-    )
-    ap.add_argument(
-        "--no-gc-freeze",
-        action="store_true",
-        help="leave the loaded objects in the collected generations (see common.freeze_heap)",
-    )
+    common.add_timing_options(ap)
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     engines = common.parse_engines(args.engines)

@@ -149,17 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=maskbench.DATA)
     ap.add_argument("--slow", type=int, default=200, help="slow-mask threshold, us")
     ap.add_argument("--json", metavar="OUT", help="also write every slow mask")
-    ap.add_argument(
-        "--clock",
-        choices=sorted(common.CLOCKS),
-        default="wall",
-        help="cpu: this thread's CPU time, so that a busy machine does not preempt into the tail",
-    )
-    ap.add_argument(
-        "--no-gc-freeze",
-        action="store_true",
-        help="leave the loaded objects in the collected generations (see common.freeze_heap)",
-    )
+    common.add_timing_options(ap)
     args = ap.parse_args(argv)
     global _clock
     _clock = common.CLOCKS[args.clock]
