@@ -7,13 +7,16 @@ Usage::
 
 Checks, in order (exit status 1 on the first failure):
 
-1. ``apply_token_bitmask_inplace`` on device tensors (float32, float16, bfloat16; 1-D and 2-D;
-   with and without ``indices``; logits wider and narrower than the mask) equals the one-line
-   numpy reference, bit for bit;
-2. its speed on a (batch 16, 49,152) float32 batch, CUDA-synchronised;
+1. the apply-mask backends on device tensors (float32, float16, bfloat16; 1-D and 2-D;
+   with and without ``indices``; logits wider and narrower than the mask) equal the one-line
+   numpy reference, bit for bit. On CUDA: the Triton kernel (when triton is importable) and the
+   torch ops, each called directly; on CPU: ``apply_token_bitmask_inplace``;
+2. their speed on a (batch 16, 49,152) float32 batch, CUDA-synchronised, one line per backend;
 3. the default model on the device generates a small JSON Schema record greedily, both with
    :func:`formcast.generate` and with HF ``generate`` + ``LogitsProcessor``; both
-   outputs must validate. Tokens/s constrained and unconstrained are printed.
+   outputs must validate. Tokens/s constrained and unconstrained are printed;
+4. HF ``generate`` on a left-padded batch of three prompts, two sampled sequences each
+   (``num_return_sequences=2``): every row must validate.
 """
 
 from __future__ import annotations
@@ -55,10 +58,31 @@ def reference(logits: np.ndarray, bitmask: np.ndarray, rows: list[int] | None) -
     return out
 
 
-def check_kernel(device: str) -> None:
-    import torch
+def kernel_backends(device: str) -> dict[str, Any]:
+    """The apply-mask functions to check on ``device``, by name."""
+    from formcast.kernels import apply
 
-    from formcast.kernels.apply import apply_token_bitmask_inplace
+    if not device.startswith("cuda"):
+        return {"default": apply.apply_token_bitmask_inplace}
+    backends: dict[str, Any] = {}
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        print("skip Triton apply-mask backend: triton is not installed")
+    else:
+        backends["triton"] = apply.apply_token_bitmask_inplace_triton
+    backends["torch"] = apply.apply_token_bitmask_inplace_torch
+    print(f"     apply_token_bitmask_inplace on {device} uses: {apply._torch_backend()}")
+    return backends
+
+
+def check_kernel(device: str) -> None:
+    for name, fn in kernel_backends(device).items():
+        check_backend(device, name, fn)
+
+
+def check_backend(device: str, name: str, apply_fn: Any) -> None:
+    import torch
 
     rng = np.random.default_rng(0)
     n = 0
@@ -80,28 +104,29 @@ def check_kernel(device: str) -> None:
                     expected = reference(logits.float().cpu().numpy(), mask, rows)
                     for mask_arg in (mask, torch.from_numpy(mask).to(device)):
                         got = logits.clone()
-                        apply_token_bitmask_inplace(got, mask_arg, rows)
+                        apply_fn(got, mask_arg, rows)
                         if not np.array_equal(got.float().cpu().numpy(), expected):
                             raise AssertionError(
-                                f"mismatch: dtype={dtype} batch={batch} vocab={vocab} "
+                                f"{name} mismatch: dtype={dtype} batch={batch} vocab={vocab} "
                                 f"words={words} rows={rows}"
                             )
                         if got.device != logits.device:
                             raise AssertionError(f"logits moved to {got.device}")
                         n += 1
-    print(f"ok   apply-mask on {device}: {n} cases equal the numpy reference")
+    print(f"ok   apply-mask ({name}) on {device}: {n} cases equal the numpy reference")
 
     logits = torch.randn(16, 49152, device=device)
     mask = torch.from_numpy(rng.integers(-(2**31), 2**31, (16, 1536)).astype(np.int32)).to(device)
     for _ in range(3):
-        apply_token_bitmask_inplace(logits, mask)
+        apply_fn(logits, mask)
     _sync(device)
     t0 = time.perf_counter()
     reps = 100
     for _ in range(reps):
-        apply_token_bitmask_inplace(logits, mask)
+        apply_fn(logits, mask)
     _sync(device)
-    print(f"ok   apply-mask (16 x 49152 fp32): {(time.perf_counter() - t0) / reps * 1e6:.0f} µs")
+    us = (time.perf_counter() - t0) / reps * 1e6
+    print(f"ok   apply-mask ({name}, 16 x 49152 fp32): {us:.0f} µs")
 
 
 def _sync(device: str) -> None:
@@ -158,6 +183,34 @@ def check_generation(device: str, max_tokens: int) -> None:
     hf_text = b"".join(tok.token_bytes[t] for t in ids).decode("utf-8")
     jsonschema.validate(json.loads(hf_text), SCHEMA)
     print(f"ok   HF generate + LogitsProcessor on {device}: {hf_text!r}")
+
+    prompts = [PROMPT, "A JSON record for a newborn named Li.", "Any person, as JSON."]
+    texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+        )
+        for p in prompts
+    ]
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:  # some transformers versions load SmolLM2 without one
+        tokenizer.pad_token = tokenizer.eos_token
+    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    torch.manual_seed(0)
+    out = model.generate(
+        **enc,
+        logits_processor=[LogitsProcessor(compiled, batch_size=2 * len(prompts))],
+        max_new_tokens=max_tokens,
+        do_sample=True,
+        temperature=1.0,
+        num_return_sequences=2,
+        eos_token_id=list(tok.eos_ids),
+        pad_token_id=tok.eos_ids[0],
+    )
+    for row in out[:, enc["input_ids"].shape[1] :].tolist():
+        ids = [t for t in row if t not in tok.eos_ids]
+        row_text = b"".join(tok.token_bytes[t] for t in ids).decode("utf-8")
+        jsonschema.validate(json.loads(row_text), SCHEMA)
+    print(f"ok   HF generate, batch {out.shape[0]} (left padding, sampled) on {device}")
     del model
     if device.startswith("cuda"):
         torch.cuda.empty_cache()

@@ -5,19 +5,23 @@ Backends, picked from the type and device of ``logits``:
 * numpy arrays (float32/float64): a numba kernel (``nogil``, cached on disk);
 * torch CPU tensors: the same numba kernel on a zero-copy numpy view when the dtype allows it
   (float32/float64), plain torch ops otherwise (float16, bfloat16);
-* torch tensors on an accelerator: plain torch ops on the device (bits unpacked with shifts and
-  ``bitwise_and``, then ``masked_fill_``).
+* torch tensors on a CUDA device: one Triton kernel launch (:mod:`.apply_triton`) when
+  ``triton`` is importable, else plain torch ops on the device (bits unpacked with shifts and
+  ``bitwise_and``, then ``masked_fill_``); ``FORMCAST_APPLY_BACKEND=torch`` forces the torch ops
+  (``triton`` forces Triton, ``auto``, the default, picks as above);
+* torch tensors on other accelerators: the torch ops.
 
 The bitmask layout is XGrammar's (see :mod:`formcast.kernels.bitmask`). The vocabulary size is
 ``logits.shape[-1]``: logits beyond the ``32 * words`` tokens the mask covers are disallowed, and
 mask bits beyond the logits' width are ignored.
 
-numba and torch are imported on first use; importing this module costs only numpy.
+numba, torch and triton are imported on first use; importing this module costs only numpy.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,7 +32,10 @@ __all__ = [
     "apply_token_bitmask_inplace",
     "apply_token_bitmask_inplace_numba",
     "apply_token_bitmask_inplace_torch",
+    "apply_token_bitmask_inplace_triton",
 ]
+
+BACKEND_ENV = "FORMCAST_APPLY_BACKEND"
 
 _NUMBA_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -57,7 +64,8 @@ def apply_token_bitmask_inplace(
     TypeError
         If ``logits`` or ``bitmask`` has an unsupported type or dtype.
     ValueError
-        If the shapes do not agree or an index is out of range.
+        If the shapes do not agree, an index is out of range, or ``FORMCAST_APPLY_BACKEND`` is
+        not one of ``auto``, ``triton``, ``torch``.
 
     Examples
     --------
@@ -84,6 +92,9 @@ def apply_token_bitmask_inplace(
     ):
         # Zero-copy view: the numba kernel writes straight into the tensor's storage.
         apply_token_bitmask_inplace_numba(logits.numpy(), _to_numpy(bitmask), indices)
+        return
+    if logits.device.type == "cuda" and _torch_backend() == "triton":
+        apply_token_bitmask_inplace_triton(logits, bitmask, indices)
         return
     apply_token_bitmask_inplace_torch(logits, bitmask, indices)
 
@@ -120,7 +131,76 @@ def apply_token_bitmask_inplace_torch(
 ) -> None:
     """torch backend of :func:`apply_token_bitmask_inplace`, for any device.
 
-    The bitmask is moved to ``logits.device`` (non-blocking from CPU) and unpacked there.
+    The bitmask is moved to ``logits.device`` (non-blocking from CPU) and unpacked there with
+    about seven torch ops.
+    """
+    logits2d, mask2d, rows = _torch_batch(logits, bitmask, indices)
+    _apply_torch_ops(logits2d, mask2d, rows)
+
+
+def apply_token_bitmask_inplace_triton(
+    logits: Any,
+    bitmask: Any,
+    indices: Sequence[int] | npt.NDArray[np.integer] | Any | None = None,
+) -> None:
+    """Triton backend of :func:`apply_token_bitmask_inplace`: one kernel launch per call.
+
+    Needs ``triton`` and logits on a GPU (or CPU tensors under Triton's interpreter,
+    ``TRITON_INTERPRET=1`` set before triton is imported). Logits whose last dimension is not
+    contiguous, of a dtype other than float32/float16/bfloat16, or that require grad take the
+    torch backend instead.
+
+    Raises
+    ------
+    TypeError
+        If ``logits`` or ``bitmask`` has an unsupported type or dtype.
+    ValueError
+        If the shapes do not agree, an index is out of range, or CPU logits are given without
+        Triton's interpreter.
+    ImportError
+        If ``triton`` is not installed.
+    """
+    logits2d, mask2d, rows = _torch_batch(logits, bitmask, indices)
+    from .apply_triton import TRITON_DTYPES, apply_rows
+
+    if (
+        logits2d.dtype not in TRITON_DTYPES
+        or logits2d.requires_grad
+        or (logits2d.shape[1] > 1 and logits2d.stride(1) != 1)
+    ):
+        _apply_torch_ops(logits2d, mask2d, rows)
+        return
+    apply_rows(logits2d, mask2d, rows)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _torch_backend() -> str:
+    """``"triton"`` or ``"torch"``: the backend for torch tensors on an accelerator."""
+    choice = os.environ.get(BACKEND_ENV, "auto").strip().lower()
+    if choice in ("torch", "triton"):
+        return choice
+    if choice not in ("", "auto"):
+        raise ValueError(
+            f"expected {BACKEND_ENV} to be 'auto', 'triton' or 'torch', got {choice!r}"
+        )
+    return "triton" if _triton_available() else "torch"
+
+
+@functools.cache
+def _triton_available() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _torch_batch(logits: Any, bitmask: Any, indices: object) -> tuple[Any, Any, Any]:
+    """Checked 2-D views of logits and mask (the mask on ``logits.device``) and the rows.
+
+    The rows are ``None`` for all rows, else an int64 tensor of row ids on ``logits.device``.
     """
     import torch
 
@@ -139,18 +219,22 @@ def apply_token_bitmask_inplace_torch(
             f"expected the bitmask as a numpy array or torch tensor, got {type(bitmask).__name__}"
         )
     logits2d, mask2d = _as_batch(logits, bitmask, indices)
-    vocab = logits2d.shape[1]
     device = logits.device
     mask2d = mask2d.to(device, non_blocking=True)
     if indices is None:
-        rows = None
-        n_rows = logits2d.shape[0]
-    else:
-        rows_np = _rows(indices, logits2d.shape[0], mask2d.shape[0])
-        rows = torch.from_numpy(rows_np).to(device, non_blocking=True)
+        return logits2d, mask2d, None
+    rows_np = _rows(indices, logits2d.shape[0], mask2d.shape[0])
+    return logits2d, mask2d, torch.from_numpy(rows_np).to(device, non_blocking=True)
+
+
+def _apply_torch_ops(logits2d: Any, mask2d: Any, rows: Any) -> None:
+    import torch
+
+    vocab = logits2d.shape[1]
+    device = logits2d.device
+    if rows is not None:
         mask2d = mask2d.index_select(0, rows)
-        n_rows = rows_np.shape[0]
-    words = mask2d.shape[1]
+    n_rows, words = mask2d.shape
     shifts = torch.arange(32, device=device, dtype=torch.int32)
     bits = torch.bitwise_and(torch.bitwise_right_shift(mask2d.unsqueeze(-1), shifts), 1)
     allowed = bits.reshape(n_rows, words * 32).to(torch.bool)
@@ -165,9 +249,6 @@ def apply_token_bitmask_inplace_torch(
         sub = logits2d.index_select(0, rows)
         sub.masked_fill_(~allowed, float("-inf"))
         logits2d.index_copy_(0, rows, sub)
-
-
-# -- helpers ---------------------------------------------------------------------------------
 
 
 def _is_torch_tensor(x: object) -> bool:

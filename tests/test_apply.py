@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from formcast.kernels import apply as apply_module
 from formcast.kernels.apply import (
     apply_token_bitmask_inplace,
     apply_token_bitmask_inplace_numba,
     apply_token_bitmask_inplace_torch,
+    apply_token_bitmask_inplace_triton,
 )
 from formcast.kernels.bitmask import allocate_token_bitmask, bitmask_words, reset_token_bitmask
 
@@ -21,6 +30,9 @@ except ImportError:  # the numpy backend is tested without the hf extra
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="needs torch")
+needs_cuda = pytest.mark.skipif(
+    torch is None or not torch.cuda.is_available(), reason="needs a CUDA device"
+)
 
 
 def reference_allowed(bitmask: np.ndarray, vocab: int) -> np.ndarray:
@@ -142,9 +154,146 @@ def test_torch_cpu_matches_reference():
     _torch_cases("cpu")()
 
 
-@pytest.mark.skipif(torch is None or not torch.cuda.is_available(), reason="needs a CUDA device")
+@needs_cuda
 def test_torch_cuda_matches_reference():
     _torch_cases("cuda")()
+
+
+def _triton_cases(device: str):
+    """The Triton backend against the reference; on CUDA also the dispatcher (Triton there)."""
+
+    @settings(max_examples=100, deadline=None)
+    @given(
+        cases(batch=False) | cases(batch=True),
+        st.sampled_from(["float32", "float16", "bfloat16"]),
+        st.booleans(),
+        st.sampled_from(["list", "tensor", "strided"]),
+    )
+    def check(case, dtype, mask_as_tensor, layout):
+        logits, bitmask, rows = case
+        t = torch.from_numpy(logits).to(device=device, dtype=getattr(torch, dtype))
+        if layout == "strided" and t.ndim == 2:  # rows 2 apart in a bigger buffer
+            base = torch.zeros((2 * t.shape[0], t.shape[1] + 3), device=device, dtype=t.dtype)
+            base[::2, : t.shape[1]] = t
+            t = base[::2, : t.shape[1]]
+        expected = reference_apply(t.float().cpu().numpy(), bitmask, rows)
+        mask = torch.from_numpy(bitmask).to(device) if mask_as_tensor else bitmask
+        if layout == "tensor" and rows is not None:
+            rows = torch.tensor(rows, dtype=torch.int64, device=device)
+        apply_token_bitmask_inplace_triton(t, mask, rows)
+        np.testing.assert_array_equal(t.float().cpu().numpy(), expected)
+        if device != "cpu":
+            t2 = torch.from_numpy(logits).to(device=device, dtype=getattr(torch, dtype))
+            apply_token_bitmask_inplace(t2, mask, rows)
+            np.testing.assert_array_equal(t2.float().cpu().numpy(), expected)
+
+    return check
+
+
+def _triton_fixed_cases(device: str) -> None:
+    """Several vocabulary blocks, 1-D logits with a (1, words) mask, and the fallbacks."""
+    rng = np.random.default_rng(0)
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        for vocab, words, batch, rows in (
+            (9000, 282, 3, None),  # mask exactly covers the vocabulary
+            (9000, 280, 3, [2, 0]),  # logits wider than the mask
+            (9000, 300, 3, [1]),  # mask wider than the logits
+            (4096 * 2 + 1, 257, 2, None),
+        ):
+            bitmask = rng.integers(-(2**31), 2**31, (batch, words), dtype=np.int64)
+            bitmask = bitmask.astype(np.int32)
+            bitmask[:, ::7] = -1
+            bitmask[:, ::5] = 0
+            logits = rng.normal(size=(batch, vocab)).astype(np.float32)
+            t = torch.from_numpy(logits).to(device=device, dtype=dtype)
+            expected = reference_apply(t.float().cpu().numpy(), bitmask, rows)
+            apply_token_bitmask_inplace_triton(t, torch.from_numpy(bitmask).to(device), rows)
+            np.testing.assert_array_equal(t.float().cpu().numpy(), expected)
+    one_d = torch.zeros(70, device=device)
+    apply_token_bitmask_inplace_triton(one_d, np.array([[1, 0, 1 << 5]], np.int32))
+    assert torch.isfinite(one_d).nonzero().flatten().tolist() == [0, 69]
+    # A non-contiguous last dimension and float64 take the torch ops.
+    base = torch.zeros(2, 80, device=device)
+    view = base[:, ::2]
+    bitmask = np.array([[1, 0], [0, 1 << 7]], np.int32)
+    expected = reference_apply(view.cpu().numpy(), bitmask)
+    apply_token_bitmask_inplace_triton(view, bitmask)
+    np.testing.assert_array_equal(view.cpu().numpy(), expected)
+    assert torch.isfinite(base[:, 1::2]).all()
+    f64 = torch.zeros(2, 40, dtype=torch.float64, device=device)
+    apply_token_bitmask_inplace_triton(f64, bitmask)
+    assert torch.isfinite(f64).sum().item() == 1 + 1
+    with pytest.raises(ValueError, match="out of range"):
+        apply_token_bitmask_inplace_triton(f64, bitmask, indices=[2])
+
+
+# Runs in a fresh interpreter: TRITON_INTERPRET must be set before triton is first imported.
+_INTERPRETER_SCRIPT = """
+import conftest  # the same hypothesis profile as the pytest run
+import test_apply
+
+test_apply._triton_cases("cpu")()
+test_apply._triton_fixed_cases("cpu")
+print("ok")
+"""
+
+
+@needs_torch
+def test_triton_interpreter_matches_reference():
+    pytest.importorskip("triton", reason="needs triton (its CPU interpreter runs this test)")
+    tests = Path(__file__).parent
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tests), env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_INTERPRETER_SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tests.parent,
+        env=env,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stdout + proc.stderr
+
+
+@needs_torch
+def test_triton_refuses_cpu_tensors_when_compiled():
+    pytest.importorskip("triton", reason="needs triton")
+    if os.environ.get("TRITON_INTERPRET"):
+        pytest.skip("TRITON_INTERPRET is set: the interpreter runs on CPU tensors")
+    with pytest.raises(ValueError, match="expected logits on a GPU"):
+        apply_token_bitmask_inplace_triton(torch.zeros(2, 40), np.zeros((2, 2), np.int32))
+
+
+@needs_cuda
+def test_triton_cuda_matches_reference():
+    pytest.importorskip("triton", reason="needs triton")
+    _triton_cases("cuda")()
+    _triton_fixed_cases("cuda")
+
+
+def test_backend_env_var(monkeypatch):
+    monkeypatch.setenv("FORMCAST_APPLY_BACKEND", "torch")
+    assert apply_module._torch_backend() == "torch"
+    monkeypatch.setenv("FORMCAST_APPLY_BACKEND", "Triton")
+    assert apply_module._torch_backend() == "triton"
+    monkeypatch.setenv("FORMCAST_APPLY_BACKEND", "auto")
+    assert apply_module._torch_backend() == (
+        "triton" if apply_module._triton_available() else "torch"
+    )
+    monkeypatch.setenv("FORMCAST_APPLY_BACKEND", "cuda")
+    with pytest.raises(ValueError, match="FORMCAST_APPLY_BACKEND"):
+        apply_module._torch_backend()
+
+
+def test_import_costs_only_numpy():
+    code = (
+        "import json, sys; import formcast.kernels.apply; "
+        "print(json.dumps(sorted(m for m in ('numba', 'torch', 'triton') if m in sys.modules)))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(proc.stdout) == []
 
 
 @needs_torch
