@@ -193,16 +193,67 @@ def test_falls_back_to_definition_order_above_the_limit() -> None:
             **{k: {"type": "integer"} for k in names},
             "inner": {"properties": {"u": {}, "v": {}}},
         },
+        "required": names,  # every name must be remembered
         "additionalProperties": False,
     }
     g = Grammar.from_json_schema(schema, property_order="any")
     assert g.notes == (
+        # the optional "inner" repeats like an extra key: "none or some" doubles the states
         f"definition order: object at # (any property order would need {2 ** (n + 1)} "
         f"states, more than {MAX_ANY_ORDER_STATES})",
     )
-    assert accepts(g, json.dumps({"p0": 1, "p1": 2, "inner": {"v": 1, "u": 2}}))
-    assert not accepts(g, json.dumps({"p1": 1, "p0": 2}))
+    instance = {k: 1 for k in names}
+    assert accepts(g, json.dumps({**instance, "inner": {"v": 1, "u": 2}}))
+    assert not accepts(g, json.dumps(dict(reversed(instance.items()))))
     assert not Grammar.from_json_schema(schema).notes
+
+
+LARGE = {
+    "properties": {
+        **{f"p{i}": {"type": "integer"} for i in range(12)},
+        "r": {"type": "string"},
+        "d": {},
+    },
+    "required": ["r"],
+    "dependentRequired": {"d": ["p0"]},
+    "additionalProperties": {"type": "boolean"},
+    "maxProperties": 6,
+}
+LARGE_KEYS = [*LARGE["properties"], "x", "y"]
+
+
+def test_large_object_repeats_optional_names() -> None:
+    g = Grammar.from_json_schema(LARGE, property_order="any")
+    assert g.notes == (
+        "repeatable names: object at # (14 names; 11 optional ones are not remembered, so a "
+        "repeated one is not detected)",
+    )
+    assert accepts(g, json.dumps({"x": True, "p11": 1, "d": 0, "r": "", "p0": 2}))
+    assert accepts(g, '{"p3": 1, "r": "", "p3": 2}')  # json.loads keeps the last
+    assert not accepts(g, '{"r": "", "r": ""}')  # required names are remembered
+    assert not accepts(g, '{"p1": "1", "r": ""}')
+    assert not accepts(g, '{"d": 1, "r": ""}')  # d requires p0
+    assert not accepts(g, json.dumps({f"p{i}": i for i in range(6)} | {"r": ""}))  # 7 > 6
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(LARGE_KEYS), st.sampled_from([1, "s", True])), max_size=8)
+)
+def test_large_object_sound_and_order_free(pairs: Pairs) -> None:
+    """Sound for json.loads (the last of repeated keys wins), and without repeats a text
+    is accepted iff the instance is valid."""
+    g = _large_any()
+    text = "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in pairs) + "}"
+    valid = jsonschema.Draft202012Validator(LARGE).is_valid(json.loads(text))
+    if accepts(g, text):
+        assert valid, text
+    elif len({k for k, _ in pairs}) == len(pairs):
+        assert not valid, text
+
+
+@functools.cache
+def _large_any() -> Grammar:
+    return Grammar.from_json_schema(LARGE, property_order="any")
 
 
 def test_min_properties_refusal_is_kept() -> None:

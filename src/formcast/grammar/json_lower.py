@@ -63,8 +63,9 @@ MAX_PERMUTED_NAMES = 4
 #: sets of distinct values (one rule each) for `uniqueItems` over listed values
 MAX_UNIQUE_SUBSETS = 1024
 #: states of an object in any property order (sets of named members seen, times counts of
-#: extra keys where they matter); above it the object keeps definition order
-MAX_ANY_ORDER_STATES = 512
+#: extra keys where they matter); above it only required and dependency names are
+#: remembered (the others may repeat), and above it again the object keeps definition order
+MAX_ANY_ORDER_STATES = 1024
 #: longest string a `maxLength` lets formcast generate: a counted string costs about 20 DFA
 #: states per character, so a larger bound is enforced as this one (a restriction, noted)
 MAX_STRING_LENGTH = 1000
@@ -451,12 +452,27 @@ class Lowerer:
             self.p.refuse("dependencies", o.pointer, limit)
             deps, involved = (), []
         if self.any_order:
-            states = 2 ** (len(members) + len(loose)) * self._extra_counts(o)
+            named = [*members, *loose]
+            states = 2 ** len(named) * self._extra_counts(o, False)
             if states <= MAX_ANY_ORDER_STATES:
-                return self._object_any_order(o, [*members, *loose], deps)
+                return self._object_any_order(o, named, deps)
+            # too many names to remember each: remember only the required and dependency
+            # names; the other declared names may come any number of times, like extra keys
+            required = {n for n, _, r in named if r}
+            tracked = required | set(involved)
+            free = frozenset(n for n, _, _ in named if n not in tracked)
+            states = 2 ** len(tracked) * self._extra_counts(o, bool(free))
+            where = o.pointer or "#"
+            # repeatable pairs count toward minProperties at most once (see below)
+            if states <= MAX_ANY_ORDER_STATES and o.min_props <= len(required) + 1:
+                self.p.note(
+                    f"repeatable names: object at {where} ({len(named)} names; {len(free)} "
+                    "optional ones are not remembered, so a repeated one is not detected)"
+                )
+                return self._object_any_order(o, named, deps, free)
             self.p.note(
-                f"definition order: object at {o.pointer or '#'} (any property order would "
-                f"need {states} states, more than {MAX_ANY_ORDER_STATES})"
+                f"definition order: object at {where} (any property order would need "
+                f"{states} states, more than {MAX_ANY_ORDER_STATES})"
             )
         if 2 <= len(loose) <= MAX_PERMUTED_NAMES:
             # undeclared names have no order of their own: allow each
@@ -607,11 +623,12 @@ class Lowerer:
             final.append((name, self.b.seq(key, self.colon, value), req))
         return final
 
-    def _extra_counts(self, o: ObjC) -> int:
-        """How many counts of extra pairs an any-order state may need to tell apart: none
-        in a closed object, "none or some" without ``maxProperties``, else 0..max."""
+    def _extra_counts(self, o: ObjC, free: bool) -> int:
+        """How many counts of extra pairs (``free`` names included) an any-order state may
+        need to tell apart: none in a closed object, "none or some" without
+        ``maxProperties``, else 0..max."""
         closed = not o.patterns and o.additional is not None and self._is_never(o.additional)
-        if closed:
+        if closed and not free:
             return 1
         return 2 if o.max_props is None else o.max_props + 1
 
@@ -620,14 +637,20 @@ class Lowerer:
         o: ObjC,
         members: list[tuple[str, Spec, bool]],
         deps: tuple[tuple[str, tuple[str, ...]], ...],
+        free: frozenset[str] = frozenset(),
     ) -> str | None:
         """The object with its named members in any order, each at most once, and extra
         pairs anywhere: a state is the set of named members seen (a bit mask) and the
-        number of extra pairs as far as the bounds need it."""
-        final = self._member_rules(o, members)
-        if final is None:
+        number of extra pairs as far as the bounds need it. The ``free`` names count as
+        extra pairs: any number of times (json.loads keeps the last; each one is valid)."""
+        rules = self._member_rules(o, members)
+        if rules is None:
             return None
         extra = self._extra_member(o, [n for n, _, _ in members])
+        final = [m for m in rules if m[0] not in free]
+        repeated = [rule for name, rule, _ in rules if name in free]
+        if repeated:
+            extra = self.b.alt(*repeated, *([extra] if extra is not None else []))
         lo, hi = o.min_props, o.max_props
         bit = {name: 1 << i for i, (name, _, _) in enumerate(final)}
         required = sum(bit[n] for n, _, r in final if r)
@@ -689,7 +712,7 @@ class Lowerer:
         inner = state(0, 0)
         if inner is None and short_of_min:
             self._refuse_min_extras(o)  # lenient: minProperties is not enforced
-            return self._object_any_order(replace(o, min_props=0), members, deps)
+            return self._object_any_order(replace(o, min_props=0), members, deps, free)
         if inner is None:
             return None
         return self.b.seq(self.lbrace, inner, self.rbrace)

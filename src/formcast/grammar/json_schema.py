@@ -48,8 +48,9 @@ def grammar_from_json_schema(
     property_order:
         ``"definition"``: object members in the schema's order (declared properties, then
         extra keys); ``"any"``: named members in any order, each at most once, extra keys
-        anywhere. Objects with too many names keep definition order (listed in ``notes``;
-        see ``docs/json_schema.md``).
+        anywhere. In objects with too many names to remember, optional declared names may
+        repeat, or definition order is kept (each listed in ``notes``; see
+        ``docs/json_schema.md``).
 
     Raises
     ------
