@@ -23,7 +23,9 @@ from hypothesis import strategies as st
 
 from formcast.errors import SchemaError
 from formcast.grammar import json_meta
+from formcast.grammar.ir import Grammar
 from formcast.grammar.json_meta import DRAFTS, check_meta, check_schema
+from formcast.testing.oracle import accepts
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SUITE = DATA / "json-schema-test-suite" / "tests"
@@ -227,3 +229,25 @@ def test_draft_selection() -> None:
     assert check_meta({"patternProperties": {"(": {}}}) == "draft4"
     with pytest.raises(SchemaError):
         check_meta([])
+
+
+@pytest.mark.parametrize(
+    ("draft", "schema", "text"),
+    [
+        ("draft-04", {"if": {"type": "string"}, "then": {"minLength": 3}}, '"a"'),
+        ("draft-04", {"const": 1}, "2"),
+        ("draft-06", {"if": {"type": "string"}, "else": False}, "1"),
+        ("draft-07", {"dependentRequired": {"a": ["b"]}}, '{"a": 1}'),
+    ],
+)
+def test_keywords_unknown_to_the_declared_draft_are_ignored(
+    draft: str, schema: dict, text: str
+) -> None:
+    declared = {"$schema": f"http://json-schema.org/{draft}/schema#", **schema}
+    validator = jsonschema.validators.validator_for(declared)
+    assert validator(declared).is_valid(json.loads(text))  # as jsonschema reads it
+    g = Grammar.from_json_schema(declared)
+    assert accepts(g, text)
+    assert all(n.startswith("ignored: ") for n in g.notes) and g.notes
+    # without `$schema` the draft is only inferred: every keyword stays enforced
+    assert not accepts(Grammar.from_json_schema(schema), text)

@@ -73,6 +73,27 @@ REFUSED = frozenset(
         "maxContains",
     ]
 )
+_SINCE_2019 = frozenset(
+    [
+        "dependentRequired",
+        "dependentSchemas",
+        "prefixItems",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "minContains",
+        "maxContains",
+        "$dynamicRef",
+        "$recursiveRef",
+        "$recursiveAnchor",
+    ]
+)
+#: keywords a draft does not know: where ``$schema`` names that draft they are ignored, as
+#: the specification (and ``jsonschema``) ignores unknown keywords
+UNKNOWN_IN = {
+    "draft4": _SINCE_2019 | {"const", "contains", "propertyNames", "if", "then", "else"},
+    "draft6": _SINCE_2019 | {"if", "then", "else"},
+    "draft7": _SINCE_2019,
+}
 #: keywords whose entries make some property names depend on others
 DEPENDENCIES = ("dependentRequired", "dependencies", "dependentSchemas")
 MAX_UNION_BRANCHES = 256
@@ -298,6 +319,8 @@ class SchemaParser:
         self.notes: list[str] = []
         self.draft = self._check_meta(root)
         self.legacy_ref = self.draft in ("draft4", "draft6", "draft7")
+        declared = isinstance(root, dict) and isinstance(root.get("$schema"), str)
+        self._unknown = UNKNOWN_IN.get(self.draft, frozenset()) if declared else frozenset()
         self._by_uri: dict[str, str] = {}  # absolute URI (no fragment) -> pointer
         self._anchors: dict[str, str] = {}  # absolute URI with #anchor -> pointer
         self._base: dict[str, str] = {}  # pointer -> base URI at that node
@@ -441,6 +464,10 @@ class SchemaParser:
         if schema is False:
             return never_spec(ptr)
         assert isinstance(schema, dict)  # checked by the meta-schema
+        if not self._unknown.isdisjoint(schema):
+            for kw in [k for k in schema if k in self._unknown]:
+                self.note(f"ignored: {kw} at {_ptr_join(ptr, kw)} (not a {self.draft} keyword)")
+            schema = {k: v for k, v in schema.items() if k not in self._unknown}
         conj: list[Spec] = []
         if "$ref" in schema:
             try:
