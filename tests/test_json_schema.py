@@ -482,3 +482,24 @@ def test_complement_exact(words: list[str], key: str) -> None:
     for text in (json.dumps(key)[1:-1], json.dumps(key, ensure_ascii=False)[1:-1]):
         if re.fullmatch(body, text):
             assert key not in words
+
+
+@pytest.mark.parametrize(
+    ("schema", "good", "bad"),
+    [
+        ({"enum": [2.0]}, ["2", "2.0"], ["2.5", "20", "2.00e0"]),
+        ({"const": -3}, ["-3", "-3.0"], ["3", "-3.5"]),
+        ({"type": ["integer", "string"], "enum": [7.0, "x"]}, ["7", "7.0", '"x"'], ["7.1"]),
+        ({"const": {"a": [1.0]}}, ['{"a": [1]}', '{"a": [1.0]}'], ['{"a": [1.5]}']),
+    ],
+)
+def test_whole_numbers_in_enum_take_either_spelling(
+    schema: dict, good: list[str], bad: list[str]
+) -> None:
+    """2 and 2.0 are one number in JSON Schema: an enum value matches both spellings."""
+    g = Grammar.from_json_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for text in good:
+        assert validator.is_valid(json.loads(text)) and accepts(g, text), text
+    for text in bad:
+        assert not accepts(g, text), text

@@ -166,6 +166,10 @@ class Lowerer:
                     seq.append(self.comma)
                 seq += [kx, self.colon, vx]
             return self.b.seq(*seq, self.rbrace)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and _integral(v):
+            # 2 and 2.0 are the same number: either spelling is the value
+            spellings = dict.fromkeys([json.dumps(v), str(int(v)), f"{int(v)}.0"])
+            return self.b.lexeme("|".join(map(re.escape, spellings)))
         return self.b.literal(json.dumps(v))
 
     # -- numbers ----------------------------------------------------------------------------
@@ -815,3 +819,8 @@ class Lowerer:
 
 
 __all__ = ["Lowerer", "kind_of"]
+
+
+def _integral(v: float) -> bool:
+    """Whether ``v`` is a whole number written without an exponent by ``json.dumps``."""
+    return isinstance(v, int) or (v.is_integer() and abs(v) < 1e16)
