@@ -6,7 +6,8 @@ it deterministic by subset construction and minimize it. ``\d``, ``\w`` and ``\s
 ASCII (as in ECMA-262 and interegular): a subset of Python's Unicode classes. The top-level
 sequence is compiled piece by piece: long repetitions of a prefix-free sub-pattern become
 chains of copies of its DFA, and lookaheads ``(?=X)`` / ``(?!X)`` become DFA products
-(intersection and difference), which is how JSON string rules are combined. The
+(intersection and difference), which is how JSON string rules are combined; the
+product, trimming and minimization run as numba kernels (``kernels/dfa_product.py``). The
 result is trimmed (states that cannot reach acceptance are dropped) and gets a fresh
 start state with no incoming edges, so "at the start of a lexeme" is a property of the state alone.
 
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from re import _constants as _c
 from re import _parser
+from types import ModuleType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -661,6 +663,14 @@ def _flatten(items: list[Any]) -> list[Any]:
     return out
 
 
+@functools.cache
+def _kernels() -> ModuleType:
+    """The numba product kernels, imported (and compiled) on first use."""
+    from formcast.kernels import dfa_product
+
+    return dfa_product
+
+
 def _check_size(n: int, pattern: str) -> None:
     if n > MAX_LEXEME_STATES:
         raise CompileLimitError(
@@ -734,16 +744,17 @@ def _finish(
     nullable = bool(accept[0])
     if trim or minimize:
         if class_of is None:
-            class_of, first = _byte_classes(trans)
-            trans = trans[:, first]
+            table = np.ascontiguousarray(trans, dtype=np.int32)
+            class_of, first = _kernels().byte_classes(table)
+            trans = table[:, first]
         if trim:
             trans, accept = _trim(trans, accept)
         if minimize:
             trans, accept = _minimize(trans, accept)
+    if accept[0] or (trans == 0).any():  # on the narrow table: every column is some byte's
+        trans, accept = _with_fresh_start(trans, accept)
     if class_of is not None:
-        trans = trans[:, class_of]
-    if accept[0] or (trans == 0).any():
-        return _with_fresh_start(trans, accept, nullable)
+        trans = np.take(trans, class_of, axis=1)  # C-contiguous, unlike trans[:, class_of]
     return ByteDFA(np.ascontiguousarray(trans, dtype=np.int32), accept, nullable)
 
 
@@ -815,81 +826,58 @@ def _anything() -> ByteDFA:
     return compile_regex("(?s:.)*")
 
 
-def _byte_classes(*tables: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bytes whose columns agree in every table: (class of each byte, first byte of each),
-    classes numbered in the order of their first byte."""
-    columns = np.ascontiguousarray(np.concatenate(tables).T, dtype=np.int32)
-    rows = columns.view(np.dtype((np.void, columns.shape[1] * 4))).ravel()
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank[inverse.ravel()], first[order]
-
-
 def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA:
     """``left`` ∩ ``right`` (``both``) or ``left`` minus ``right``: the product DFA,
-    explored breadth-first from the start pair (over byte classes, not bytes)."""
+    explored breadth-first from the start pair (over byte classes, not bytes).
+
+    Raises
+    ------
+    CompileLimitError
+        As soon as the product has more than ``MAX_LEXEME_STATES`` states.
+    """
+    kernels = _kernels()
     n = right.n_states
-    free = n  # right can no longer match: absorbing, and neutral for the difference
-    side = np.empty((n + 1, 256), dtype=np.int32)
-    side[:n] = right.trans if both else np.where(right.trans < 0, free, right.trans)
-    side[free] = free
-    class_of, first = _byte_classes(left.trans, side)
-    l_rows = left.trans[:, first].tolist()
-    r_rows = side[:, first].tolist()
-    l_acc = left.accept.tolist()
-    r_acc = [*right.accept.tolist(), False]
-    ids = {(0, 0): 0}
-    pairs = [(0, 0)]
-    rows: list[list[int]] = []
-    accept = [left.nullable and right.nullable == both]
-    for a, b in pairs:  # grows while it is read: breadth-first exploration
-        row = []
-        for na, nb in zip(l_rows[a], r_rows[b], strict=True):
-            if na < 0 or nb < 0:
-                row.append(-1)
-                continue
-            target = ids.get((na, nb))
-            if target is None:
-                target = ids[(na, nb)] = len(pairs)
-                _check_size(target + 1, pattern)
-                pairs.append((na, nb))
-                accept.append(l_acc[na] and r_acc[nb] == both)
-            row.append(target)
-        rows.append(row)
-    trans = np.array(rows, dtype=np.int32)
-    return _finish(trans, np.array(accept, dtype=bool), trim=True, minimize=True, class_of=class_of)
+    # The byte classes of the pair of tables; the "free" row added below (right can no
+    # longer match: absorbing, and neutral for the difference) splits none of them.
+    class_of, first = kernels.byte_classes(np.concatenate([left.trans, right.trans]))
+    r_rows = np.full((n + 1, len(first)), n, dtype=np.int32)
+    r_rows[:n] = np.take(right.trans, first, axis=1)
+    if not both:
+        r_rows[:n][r_rows[:n] < 0] = n
+    r_acc = np.zeros(n + 1, dtype=bool)
+    r_acc[:n] = right.accept
+    trans, accept, ok = kernels.explore(
+        np.take(left.trans, first, axis=1),  # C-contiguous, unlike left.trans[:, first]
+        r_rows,
+        np.ascontiguousarray(left.accept, dtype=np.bool_),
+        r_acc,
+        both,
+        left.nullable and right.nullable == both,
+        MAX_LEXEME_STATES,
+        left.n_states * (n + 1) <= kernels.DENSE_MAX_PAIRS,
+    )
+    if not ok:
+        _check_size(MAX_LEXEME_STATES + 1, pattern)
+    return _finish(trans, accept, trim=True, minimize=True, class_of=class_of)
 
 
 def _trim(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Drop states that cannot reach acceptance (state 0 is kept, possibly dead); one
-    backward search along the distinct edges (columns may be bytes or byte classes)."""
+    backward search (a numba kernel) along the edges (columns may be bytes or classes)."""
     n = trans.shape[0]
-    safe = np.where(trans >= 0, trans, n)
-    live = accept.copy()
-    src, col = np.nonzero(trans >= 0)
-    edges = np.unique(trans[src, col].astype(np.int64) * n + src)  # sorted by target
-    dst, pre = np.divmod(edges, n)
-    bounds = np.searchsorted(dst, np.arange(n + 1)).tolist()
-    preds = pre.tolist()
-    stack = np.flatnonzero(accept).tolist()
-    while stack:
-        q = stack.pop()
-        for p in preds[bounds[q] : bounds[q + 1]]:
-            if not live[p]:
-                live[p] = True
-                stack.append(p)
+    table = np.ascontiguousarray(trans, dtype=np.int32)
+    live = _kernels().live_states(table, np.ascontiguousarray(accept, dtype=np.bool_))
     live[0] = True
     keep = np.flatnonzero(live)
     remap = np.full(n + 1, -1, dtype=np.int32)  # index n stands for "dead" (-1)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
-    return remap[safe[keep]], accept[keep]
+    rows = table[keep]
+    return remap[np.where(rows >= 0, rows, n)], accept[keep]
 
 
 def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Moore partition refinement (state 0 stays the start state) of a table with one
-    column per byte class (see :func:`_finish`).
+    """Moore partition refinement (a numba kernel; state 0 stays the start state) of a
+    table with one column per byte class (see :func:`_finish`).
 
     Moore needs as many rounds as the longest distinguishing string, quadratic on long
     chains (bounded repetitions), so large DFAs are left as subset construction built them.
@@ -897,17 +885,9 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     n = trans.shape[0]
     if n > _MINIMIZE_MAX_STATES:
         return trans, accept
-    cls = accept.astype(np.int64)
-    n_cls = len(np.unique(cls))
-    while True:
-        succ = np.where(trans >= 0, cls[np.where(trans >= 0, trans, 0)], -1)
-        sig = np.ascontiguousarray(np.concatenate([cls[:, None], succ], axis=1))
-        ids: dict[bytes, int] = {}
-        cls = np.array([ids.setdefault(row.tobytes(), len(ids)) for row in sig])
-        if len(ids) in (n_cls, n):  # stable, or every state alone: nothing left to split
-            n_cls = len(ids)
-            break
-        n_cls = len(ids)
+    table = np.ascontiguousarray(trans, dtype=np.int32)
+    cls = _kernels().moore_classes(table, np.ascontiguousarray(accept, dtype=np.bool_))
+    n_cls = int(cls.max()) + 1
     # classes are numbered in order of first occurrence, so the start state's class is 0
     rep = np.zeros(n_cls, dtype=np.int64)
     rep[cls[::-1]] = np.arange(n - 1, -1, -1)
@@ -916,16 +896,16 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     return small, accept[rep]
 
 
-def _with_fresh_start(trans: np.ndarray, accept: np.ndarray, nullable: bool) -> ByteDFA:
-    """Prepend a fresh, non-accepting start state (a copy of state 0's row).
+def _with_fresh_start(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Prepend a fresh, non-accepting start state (a copy of state 0's row) to a table
+    with one column per byte or per byte class.
 
     After trimming and minimizing every state except possibly 0 is live; a dead
     state 0 (the regex matches nothing) gives a start with no transitions.
     """
     live0 = bool(accept.any())
-    start_row = trans[0] + 1 if live0 else np.full(256, -1, dtype=np.int32)
+    start_row = trans[0] + 1 if live0 else np.full(trans.shape[1], -1, dtype=np.int32)
     start_row = np.where(trans[0] >= 0, start_row, -1)
     body = np.where(trans >= 0, trans + 1, -1)
     new_trans = np.vstack([start_row[None, :], body]).astype(np.int32)
-    new_accept = np.concatenate([[False], accept])
-    return ByteDFA(np.ascontiguousarray(new_trans), new_accept, nullable)
+    return new_trans, np.concatenate([[False], accept])

@@ -1,0 +1,282 @@
+"""Numba kernels for DFA products and their clean-up (``automata/regex_dfa.py``).
+
+A lookahead ``(?=X)`` / ``(?!X)`` becomes the intersection / difference of two byte DFAs;
+:func:`explore` visits the reachable state pairs breadth-first over byte classes, one
+machine step per transition instead of a Python dict and list operation. The byte
+classes of the two tables come from :func:`.lexer_build.byte_classes` (re-exported).
+The clean-up of a product (and of any DFA that subset construction built) is here too:
+:func:`live_states` finds the states that can still reach acceptance with one backward
+search, and :func:`moore_classes` runs Moore's partition refinement with a hash table of
+signatures, both in place of Python loops over states.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .lexer_build import byte_classes
+
+__all__ = ["DENSE_MAX_PAIRS", "byte_classes", "explore", "live_states", "moore_classes"]
+
+# Callers keep pair ids in a dense table of ``n_left * n_right`` entries up to this size
+# (4 MiB of int32, a quarter of a millisecond to fill, the time the hash table loses
+# on some 50,000 transitions); larger products use a hash table.
+DENSE_MAX_PAIRS = 1 << 20
+_EMPTY = -1
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads consecutive keys
+
+
+@njit(cache=True)
+def _slot(keys: np.ndarray, key: int, shift: int) -> int:
+    """The slot of ``key`` in the open-addressing table ``keys`` (linear probing): where
+    it is, or the empty slot where it belongs."""
+    mask = keys.shape[0] - 1
+    i = np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(shift))
+    while keys[i] != key and keys[i] != _EMPTY:
+        i = (i + 1) & mask
+    return int(i)
+
+
+@njit(cache=True)
+def _explore_rows(
+    l_rows: np.ndarray,
+    r_rows: np.ndarray,
+    l_acc: np.ndarray,
+    r_acc: np.ndarray,
+    both: bool,
+    limit: int,
+    dense: bool,
+    ids: np.ndarray,
+    keys: np.ndarray,
+    vals: np.ndarray,
+    shift: int,
+    trans: np.ndarray,
+    accept: np.ndarray,
+    pair_l: np.ndarray,
+    pair_r: np.ndarray,
+    n: int,
+    head: int,
+) -> tuple[int, int, int]:
+    """Fill rows from ``head`` on while the arrays have room for one more row's new
+    states; returns ``(n, head, status)``, status 0 when done, 1 when out of room, 2
+    when more than ``limit`` states were found.
+
+    The arrays are never replaced in here: numba reloads (and reference-counts) an array
+    that a loop may reassign at every access, which made the loop 30 times slower.
+    """
+    nr = r_rows.shape[0]
+    n_cls = l_rows.shape[1]
+    cap = trans.shape[0]
+    room = keys.shape[0] // 2  # the hash table is kept at most half full
+    while head < n:  # the queue is the list of pairs itself: breadth-first
+        if n + n_cls > cap or (not dense and n + n_cls > room):
+            return n, head, 1
+        a = pair_l[head]
+        b = pair_r[head]
+        for c in range(n_cls):
+            na = l_rows[a, c]
+            nb = r_rows[b, c]
+            if na < 0 or nb < 0:
+                trans[head, c] = -1
+                continue
+            key = na * nr + nb
+            if dense:
+                t = ids[key]
+            else:
+                i = _slot(keys, key, shift)
+                t = vals[i] if keys[i] == key else -1
+            if t < 0:
+                if n >= limit:
+                    return n, head, 2
+                t = n
+                pair_l[n] = na
+                pair_r[n] = nb
+                accept[n] = l_acc[na] and r_acc[nb] == both
+                n += 1
+                if dense:
+                    ids[key] = t
+                else:
+                    keys[i] = key
+                    vals[i] = t
+            trans[head, c] = t
+        head += 1
+    return n, head, 0
+
+
+@njit(cache=True)
+def explore(
+    l_rows: np.ndarray,
+    r_rows: np.ndarray,
+    l_acc: np.ndarray,
+    r_acc: np.ndarray,
+    both: bool,
+    start_accept: bool,
+    limit: int,
+    dense: bool,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The product of two DFAs over byte classes, explored breadth-first from (0, 0).
+
+    ``l_rows`` (``[nl, C]``) and ``r_rows`` (``[nr, C]``) are the two transition tables
+    over the same ``C`` byte classes, -1 for dead; a pair with a dead side is dead. Pair
+    ``(a, b)`` accepts when ``l_acc[a] and r_acc[b] == both``; the start pair accepts
+    when ``start_accept``. States are numbered in order of discovery, each row scanned in
+    class order. Returns ``(trans [n, C] int32, accept [n], True)``, or empty arrays and
+    False as soon as more than ``limit`` states are found.
+
+    Pair ids are kept in a dense ``[nl * nr]`` table if ``dense`` (see
+    :data:`DENSE_MAX_PAIRS`), otherwise in a hash table sized by the states found.
+    """
+    nr = r_rows.shape[0]
+    n_cls = l_rows.shape[1]
+    ids = np.full(l_rows.shape[0] * nr if dense else 0, -1, dtype=np.int32)
+    shift = 64 - 10
+    keys = np.full(0 if dense else 1 << (64 - shift), _EMPTY, dtype=np.int64)
+    vals = np.empty(keys.shape[0], dtype=np.int32)
+    cap = 64 + n_cls
+    trans = np.empty((cap, n_cls), dtype=np.int32)
+    accept = np.empty(cap, dtype=np.bool_)
+    pair_l = np.empty(cap, dtype=np.int64)
+    pair_r = np.empty(cap, dtype=np.int64)
+    pair_l[0] = 0
+    pair_r[0] = 0
+    accept[0] = start_accept
+    if dense:
+        ids[0] = 0
+    else:
+        i = _slot(keys, 0, shift)
+        keys[i] = 0
+        vals[i] = 0
+    n = 1
+    head = 0
+    while True:
+        n, head, status = _explore_rows(
+            l_rows,
+            r_rows,
+            l_acc,
+            r_acc,
+            both,
+            limit,
+            dense,
+            ids,
+            keys,
+            vals,
+            shift,
+            trans,
+            accept,
+            pair_l,
+            pair_r,
+            n,
+            head,
+        )
+        if status == 0:
+            return trans[:n], accept[:n], True
+        if status == 2:
+            return trans[:0], accept[:0], False
+        if n + n_cls > cap:  # grow by doubling
+            cap *= 2
+            grown = np.empty((cap, n_cls), dtype=np.int32)
+            grown[:n] = trans[:n]
+            trans = grown
+            accept = np.concatenate((accept[:n], np.empty(cap - n, dtype=np.bool_)))
+            pair_l = np.concatenate((pair_l[:n], np.empty(cap - n, dtype=np.int64)))
+            pair_r = np.concatenate((pair_r[:n], np.empty(cap - n, dtype=np.int64)))
+        while not dense and n + n_cls > keys.shape[0] // 2:  # rehash twice as wide
+            shift -= 1
+            keys = np.full(2 * keys.shape[0], _EMPTY, dtype=np.int64)
+            vals = np.empty(keys.shape[0], dtype=np.int32)
+            for s in range(n):
+                k = pair_l[s] * nr + pair_r[s]
+                j = _slot(keys, k, shift)
+                keys[j] = k
+                vals[j] = s
+
+
+@njit(cache=True)
+def live_states(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
+    """The states that can reach an accepting state (``bool [n]``): one backward search
+    from the accepting states along the edges of ``trans`` (-1 for dead)."""
+    n = trans.shape[0]
+    count = np.zeros(n + 1, dtype=np.int64)
+    for s in range(n):
+        for c in range(trans.shape[1]):
+            t = trans[s, c]
+            if t >= 0:
+                count[t + 1] += 1
+    start = np.cumsum(count)  # predecessors of t: preds[start[t] : start[t + 1]]
+    fill = start[:-1].copy()
+    preds = np.empty(start[n], dtype=np.int64)
+    for s in range(n):
+        for c in range(trans.shape[1]):
+            t = trans[s, c]
+            if t >= 0:
+                preds[fill[t]] = s
+                fill[t] += 1
+    live = accept.copy()
+    stack = np.flatnonzero(accept)
+    stack = np.concatenate((stack, np.empty(n - stack.shape[0], dtype=stack.dtype)))
+    top = np.count_nonzero(accept)
+    while top > 0:
+        top -= 1
+        q = stack[top]
+        for i in range(start[q], start[q + 1]):
+            p = preds[i]
+            if not live[p]:
+                live[p] = True
+                stack[top] = p
+                top += 1
+    return live
+
+
+@njit(cache=True)
+def _same_signature(trans: np.ndarray, cls: np.ndarray, s: int, r: int) -> bool:
+    """Whether states ``s`` and ``r`` have one class and lead to one class on each column."""
+    if cls[s] != cls[r]:
+        return False
+    for c in range(trans.shape[1]):
+        x = trans[s, c]
+        y = trans[r, c]
+        if (x < 0) != (y < 0) or (x >= 0 and cls[x] != cls[y]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def moore_classes(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
+    """Moore partition refinement: the class of each state (``int64 [n]``), numbered in
+    order of first occurrence (state 0 is in class 0).
+
+    A round gives each state the signature (its class, the class of each successor or
+    -1 for dead) and numbers the distinct signatures in order of first occurrence; the
+    rounds stop when one splits no class or every state is alone.
+    """
+    n = trans.shape[0]
+    cls = accept.astype(np.int64)
+    n_cls = 2 if accept.any() and not accept.all() else 1
+    shift = 63
+    while (1 << (64 - shift)) < 2 * n:
+        shift -= 1
+    size = 1 << (64 - shift)
+    table = np.empty(size, dtype=np.int64)  # a state with each signature seen, or -1
+    new = np.empty(n, dtype=np.int64)
+    while True:
+        table[:] = -1
+        count = 0
+        for s in range(n):
+            h = np.uint64(cls[s])
+            for c in range(trans.shape[1]):
+                t = trans[s, c]
+                h = h * np.uint64(1_000_003) ^ np.uint64(cls[t] + 1 if t >= 0 else 0)
+            i = np.int64((h * _GOLDEN) >> np.uint64(shift))
+            while table[i] >= 0 and not _same_signature(trans, cls, s, table[i]):
+                i = (i + 1) & (size - 1)
+            if table[i] < 0:
+                table[i] = s
+                new[s] = count
+                count += 1
+            else:
+                new[s] = new[table[i]]
+        cls[:] = new
+        if count in (n_cls, n):  # stable, or every state alone
+            return cls
+        n_cls = count
