@@ -16,9 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from formcast.automata.compiled import CompiledGrammar, compile_grammar
+from formcast.errors import UnsupportedFeatureError
 from formcast.grammar.ir import Grammar
 from formcast.matcher import Matcher
-from formcast.testing.oracle import byte_tokenizer
+from formcast.testing.oracle import accepts, byte_tokenizer
 
 # (schema, valid instances, invalid instances)
 CASES: list[tuple[dict, list, list]] = [
@@ -292,3 +293,33 @@ _VALUES = st.recursive(
 def test_never_accepts_invalid(schema: dict, value: object) -> None:
     if any(_accepts(schema, t) for t in (json.dumps(value), json.dumps(value, ensure_ascii=False))):
         assert _validator(schema).is_valid(value), value
+
+
+def test_one_of_recursive_branches_disjoint_by_kind() -> None:
+    """A branch still being parsed (recursion) is compared by the kinds its JSON allows."""
+    schema = {
+        "$defs": {
+            "res": {"oneOf": [{"$ref": "#/$defs/leaf"}, {"$ref": "#/$defs/sel"}]},
+            "leaf": {
+                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer"}}]
+            },
+            "sel": {
+                "type": "object",
+                "properties": {"a": {"$ref": "#/$defs/res"}},
+                "additionalProperties": False,
+            },
+        },
+        "$ref": "#/$defs/res",
+    }
+    g = Grammar.from_json_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for text in ['"x"', "[1, 2]", '{"a": {"a": "y"}}', '{"a": [3]}', "{}"]:
+        assert validator.is_valid(json.loads(text))
+        assert accepts(g, text), text
+    for text in ["1", '{"b": 1}', '{"a": 1}', "[1.5]"]:
+        assert not validator.is_valid(json.loads(text))
+        assert not accepts(g, text), text
+    # a branch whose JSON allows objects too may overlap: still refused
+    schema["$defs"]["leaf"] = {"properties": {"a": {"type": "string"}}}
+    with pytest.raises(UnsupportedFeatureError):
+        Grammar.from_json_schema(schema)

@@ -10,6 +10,7 @@ a note), so that lowering never has to guess.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -21,7 +22,7 @@ from fractions import Fraction
 from typing import Any as TAny
 from urllib.parse import unquote, urldefrag, urljoin
 
-from formcast.errors import SchemaError, UnsupportedFeatureError
+from formcast.errors import FormcastError, SchemaError, UnsupportedFeatureError
 from formcast.grammar.json_formats import FORMATS, SPEC_FORMATS
 from formcast.grammar.json_keysets import patterns_disjoint
 from formcast.grammar.json_meta import check_meta
@@ -1032,14 +1033,59 @@ class SchemaParser:
         """True only when no instance satisfies both (a conservative check)."""
         try:
             a, b = self.deref(a), self.deref(b)
-        except _Recursive:
-            return False
+        except _Recursive:  # a spec still being parsed: compare the kinds its JSON allows
+            return not self._kinds_bound(a) & self._kinds_bound(b)
         if isinstance(a, Union):
             return all(self.disjoint(x, b) for x in a.branches)
         if isinstance(b, Union):
             return all(self.disjoint(a, x) for x in b.branches)
         assert isinstance(a, Typed) and isinstance(b, Typed)
         return not self._overlap_kinds(a, b)
+
+    def _kinds_bound(self, spec: Spec) -> frozenset[str]:
+        """A superset of the kinds of ``spec``'s instances, read from the schema's JSON
+        where ``spec`` is a reference (no parse, so recursion cannot stop it)."""
+        if isinstance(spec, Ref):
+            return self._raw_kinds(spec.target, frozenset())
+        if isinstance(spec, Union):
+            return frozenset().union(*(self._kinds_bound(b) for b in spec.branches))
+        return spec.kinds
+
+    def _raw_kinds(self, ptr: str, seen: frozenset[str]) -> frozenset[str]:
+        """A superset of the kinds the schema at ``ptr`` admits: ``type``, ``enum``,
+        ``const``, ``$ref``, ``allOf``, ``anyOf`` and ``oneOf`` narrow it; anything else
+        (and a reference cycle) is read as "any kind"."""
+        node = self._at(ptr)
+        if node is False:
+            return frozenset()
+        if not isinstance(node, dict) or ptr in seen:
+            return KINDS
+        seen = seen | {ptr}
+        kinds = KINDS
+        if isinstance(node.get("$ref"), str):
+            with contextlib.suppress(FormcastError, _Relaxed):  # the parse reports it
+                kinds = self._raw_kinds(self.resolve(node["$ref"], ptr), seen)
+            if self.legacy_ref:
+                return kinds  # draft 4-7: the siblings of $ref are ignored
+        typ = node.get("type")
+        if isinstance(typ, (str, list)):
+            names = [typ] if isinstance(typ, str) else typ
+            kinds &= frozenset(k for t in names if t in _TYPE_KINDS for k in _TYPE_KINDS[t])
+        if isinstance(node.get("enum"), list) and "enum" not in self._unknown:
+            kinds &= frozenset(kind_of(v) for v in node["enum"])
+        if "const" in node and "const" not in self._unknown:
+            kinds &= {kind_of(node["const"])}
+        for kw in ("allOf", "anyOf", "oneOf"):
+            subs = node.get(kw)
+            if not isinstance(subs, list):
+                continue
+            parts = [self._raw_kinds(_ptr_join(ptr, kw, i), seen) for i in range(len(subs))]
+            if kw == "allOf":
+                for part in parts:
+                    kinds &= part
+            else:
+                kinds &= frozenset().union(*parts)
+        return kinds
 
     def _overlap_kinds(self, a: Typed, b: Typed) -> frozenset[str]:
         """The kinds of the instances ``a`` and ``b`` may share (a superset)."""
