@@ -815,11 +815,6 @@ class SchemaParser:
             if not self.negate_formats:
                 return None
             self.format_negated = self.format_negated or ptr
-            for name, where in s.formats:
-                self.note(
-                    f"narrowed: format {name!r} at {where or '#'} fails no string in a "
-                    "complement (read as an annotation under not/oneOf/if)"
-                )
         string = frozenset({"string"})
         out: list[Spec] = []
         # a pattern's failures are the strings it matches in neither dialect; an `anti`
