@@ -314,11 +314,9 @@ class ParseOptions:
 class SchemaParser:
     """Parses one root document; ``spec(pointer)`` is memoised so refs share work."""
 
-    def __init__(self, root: TAny, *, lenient: bool = False, negate_formats: bool = True) -> None:
+    def __init__(self, root: TAny, *, lenient: bool = False) -> None:
         self.root = root
         self.lenient = lenient
-        #: read a `format` as failing no string in complements (else refuse them)
-        self.negate_formats = negate_formats
         self.notes: list[str] = []
         self.draft = self._check_meta(root)
         self.legacy_ref = self.draft in ("draft4", "draft6", "draft7")
@@ -342,8 +340,6 @@ class SchemaParser:
         self._inlining: list[str] = []
         self._merging: set[tuple[str, str]] = set()
         self._work = MAX_ONEOF_WORK  # steps left to the `oneOf` at hand (see _minus)
-        #: where a complement first read a `format` as failing no string (see _str_fails)
-        self.format_negated: str | None = None
         self._canons: dict[int, tuple[tuple[TAny, ...], frozenset[str]]] = {}
 
     # -- refusals ---------------------------------------------------------------------------
@@ -682,7 +678,7 @@ class SchemaParser:
             self.refuse(
                 "not",
                 ptr,
-                "its complement cannot be written: `uniqueItems`, `multipleOf` "
+                "its complement cannot be written: `format`, `uniqueItems`, `multipleOf` "
                 "with a factor prime to 10 other than 3 (e.g. 7), `additionalProperties`, "
                 "`patternProperties`, `propertyNames`, or recursion",
             )
@@ -804,17 +800,12 @@ class SchemaParser:
         return out
 
     def _str_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
-        """Strings that break a length bound or a pattern, or are excluded. A ``format``
-        adds none: as an annotation (the 2019-09+ default, and jsonschema's) it fails no
-        string, and as an assertion its failures are a superset of none (formcast's format
-        regexes are subsets, so their complements would be too wide)."""
+        """Strings that break a length bound or a pattern, or are excluded."""
         s = spec.s
         if "string" not in spec.kinds or s == StrC():
             return []
         if s.formats:
-            if not self.negate_formats:
-                return None
-            self.format_negated = self.format_negated or ptr
+            return None  # format regexes are strict subsets: their complement is not exact
         string = frozenset({"string"})
         out: list[Spec] = []
         # a pattern's failures are the strings it matches in neither dialect; an `anti`
