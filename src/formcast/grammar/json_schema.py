@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from formcast.errors import SchemaError
-from formcast.grammar.ir import Grammar, GrammarBuilder
+from formcast.grammar.ir import Grammar
 from formcast.grammar.json_lower import Lowerer
 from formcast.grammar.json_spec import SchemaParser
 
@@ -75,7 +75,39 @@ def grammar_from_json_schema(
             schema = json.loads(schema)
         except ValueError as exc:
             raise SchemaError(f"schema is not valid JSON: {exc}") from exc
-    parser = SchemaParser(schema, lenient=lenient)
+    options = (whitespace, max_whitespace, property_order)
+    try:
+        try:
+            parser, grammar = _lower(schema, lenient, True, *options)
+        except _Empty as empty:
+            if not empty.format_negated:
+                raise
+            # maybe empty only because a negated `format` failed no string: refuse those
+            parser, grammar = _lower(schema, lenient, False, *options)
+    except _Empty:
+        raise SchemaError(
+            "no JSON value satisfies this schema (as formcast enforces it)", ""
+        ) from None
+    if parser.notes:
+        grammar = replace(grammar, notes=tuple(parser.notes))
+    return grammar
+
+
+class _Empty(Exception):
+    def __init__(self, format_negated: bool) -> None:
+        self.format_negated = format_negated
+
+
+def _lower(
+    schema: Any,
+    lenient: bool,
+    negate_formats: bool,
+    whitespace: str,
+    max_whitespace: int,
+    property_order: str,
+) -> tuple[SchemaParser, Grammar]:
+    """Parse and lower ``schema``; raises :class:`_Empty` when no value is left."""
+    parser = SchemaParser(schema, lenient=lenient, negate_formats=negate_formats)
     root = parser.spec("")
     lowerer = Lowerer(
         parser,
@@ -84,16 +116,11 @@ def grammar_from_json_schema(
         property_order=property_order,
     )
     start = lowerer.lower(root)
-    builder: GrammarBuilder = lowerer.b
-    if start is None:
-        raise SchemaError("no JSON value satisfies this schema (as formcast enforces it)", "")
-    grammar = builder.build(start)
-    if not _productive(grammar):
-        # e.g. {"$ref": "#"}: recursion with no way out
-        raise SchemaError("no JSON value satisfies this schema (as formcast enforces it)", "")
-    if parser.notes:
-        grammar = replace(grammar, notes=tuple(parser.notes))
-    return grammar
+    # e.g. {"$ref": "#"}: recursion with no way out
+    grammar = lowerer.b.build(start) if start is not None else None
+    if grammar is None or not _productive(grammar):
+        raise _Empty(parser.format_negated is not None)
+    return parser, grammar
 
 
 def _productive(grammar: Grammar) -> bool:

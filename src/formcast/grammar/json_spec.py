@@ -116,6 +116,9 @@ class StrC:
     exclude_at: str = ""  # pointer of that `not`
     #: (pattern, pointer) that must find no match (from `not`), in either regex dialect
     anti: tuple[tuple[str, str], ...] = ()
+    #: (format, pointer) the string must fail (from `not`): formcast's format regexes are
+    #: strict subsets, so no string is known to fail one and none is produced
+    anti_formats: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -314,9 +317,11 @@ class ParseOptions:
 class SchemaParser:
     """Parses one root document; ``spec(pointer)`` is memoised so refs share work."""
 
-    def __init__(self, root: TAny, *, lenient: bool = False) -> None:
+    def __init__(self, root: TAny, *, lenient: bool = False, negate_formats: bool = True) -> None:
         self.root = root
         self.lenient = lenient
+        #: complement a `format` as an `anti_formats` rule (else refuse such complements)
+        self.negate_formats = negate_formats
         self.notes: list[str] = []
         self.draft = self._check_meta(root)
         self.legacy_ref = self.draft in ("draft4", "draft6", "draft7")
@@ -340,6 +345,8 @@ class SchemaParser:
         self._inlining: list[str] = []
         self._merging: set[tuple[str, str]] = set()
         self._work = MAX_ONEOF_WORK  # steps left to the `oneOf` at hand (see _minus)
+        #: the first `format` a complement turned into an `anti_formats` rule
+        self.format_negated: str | None = None
         self._canons: dict[int, tuple[tuple[TAny, ...], frozenset[str]]] = {}
 
     # -- refusals ---------------------------------------------------------------------------
@@ -678,7 +685,7 @@ class SchemaParser:
             self.refuse(
                 "not",
                 ptr,
-                "its complement cannot be written: `format`, `uniqueItems`, `multipleOf` "
+                "its complement cannot be written: `format` alone, `uniqueItems`, `multipleOf` "
                 "with a factor prime to 10 other than 3 (e.g. 7), `additionalProperties`, "
                 "`patternProperties`, `propertyNames`, or recursion",
             )
@@ -800,14 +807,22 @@ class SchemaParser:
         return out
 
     def _str_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
-        """Strings that break a length bound or a pattern, or are excluded."""
+        """Strings that break a length bound, a pattern or a format, or are excluded."""
         s = spec.s
         if "string" not in spec.kinds or s == StrC():
             return []
-        if s.formats:
-            return None  # format regexes are strict subsets: their complement is not exact
+        if (s.formats or s.anti_formats) and not self.negate_formats:
+            return None  # see grammar_from_json_schema: the fallback refuses them
         string = frozenset({"string"})
         out: list[Spec] = []
+        # a format's failures are an `anti_formats` rule (it produces no string: a subset);
+        # an anti-format's are the format's own strict regex (a subset too), so the
+        # complement of a complement stays within the original
+        for fmt in s.formats:
+            self.format_negated = self.format_negated or fmt[1]
+            out.append(Typed(ptr, kinds=string, s=StrC(anti_formats=(fmt,))))
+        for fmt in s.anti_formats:
+            out.append(Typed(ptr, kinds=string, s=StrC(formats=(fmt,))))
         # a pattern's failures are the strings it matches in neither dialect; an `anti`
         # pattern's are those it matches in both (each a subset of the exact complement)
         for pat in s.patterns:
@@ -1417,6 +1432,8 @@ def _str_ok(v: str, s: StrC, loose: bool = False) -> bool:
         return False
     if any(re.search(p, v) is not None for p, _ in s.anti):
         return False
+    if s.anti_formats:
+        return loose  # no string is known to fail a format (see StrC.anti_formats)
     # our format regexes are strict: a validator may accept more
     return loose or all(re.fullmatch(FORMATS[f], v) for f, _ in s.formats)
 
@@ -1551,6 +1568,7 @@ def _str_meet(x: StrC, y: StrC) -> StrC:
         exclude=tuple(dict.fromkeys(x.exclude + y.exclude)),
         exclude_at=x.exclude_at or y.exclude_at,
         anti=tuple(dict.fromkeys(x.anti + y.anti)),
+        anti_formats=tuple(dict.fromkeys(x.anti_formats + y.anti_formats)),
     )
 
 
