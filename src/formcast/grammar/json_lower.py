@@ -247,12 +247,12 @@ class Lowerer:
         lo, hi = s.min_len, s.max_len
         if hi is not None and hi < lo:
             return None
-        for name, where in s.anti_formats:
-            self.p.note(
-                f"narrowed: strings failing format {name!r} (the `not` of {where or '#'}) "
-                "are not produced: formcast's format regexes are strict subsets"
-            )
         if s.anti_formats:
+            for name, where in s.anti_formats:
+                self.p.note(
+                    f"narrowed: strings failing format {name!r} (the `not` of {where or '#'}) "
+                    "are not produced: formcast's format regexes are strict subsets"
+                )
             return None
         rules = [FORMATS[f] for f in dict.fromkeys(f for f, _ in s.formats)]
         patterns = list(dict.fromkeys(s.patterns))

@@ -76,26 +76,15 @@ def grammar_from_json_schema(
         except ValueError as exc:
             raise SchemaError(f"schema is not valid JSON: {exc}") from exc
     options = (whitespace, max_whitespace, property_order)
-    try:
-        try:
-            parser, grammar = _lower(schema, lenient, True, *options)
-        except _Empty as empty:
-            if not empty.format_negated:
-                raise
-            # maybe empty only because a negated `format` failed no string: refuse those
-            parser, grammar = _lower(schema, lenient, False, *options)
-    except _Empty:
-        raise SchemaError(
-            "no JSON value satisfies this schema (as formcast enforces it)", ""
-        ) from None
+    parser, grammar = _lower(schema, lenient, True, *options)
+    if grammar is None and parser.format_negated:
+        # maybe empty only because a negated `format` produced no string: refuse those
+        parser, grammar = _lower(schema, lenient, False, *options)
+    if grammar is None:
+        raise SchemaError("no JSON value satisfies this schema (as formcast enforces it)", "")
     if parser.notes:
         grammar = replace(grammar, notes=tuple(parser.notes))
     return grammar
-
-
-class _Empty(Exception):
-    def __init__(self, format_negated: bool) -> None:
-        self.format_negated = format_negated
 
 
 def _lower(
@@ -105,8 +94,8 @@ def _lower(
     whitespace: str,
     max_whitespace: int,
     property_order: str,
-) -> tuple[SchemaParser, Grammar]:
-    """Parse and lower ``schema``; raises :class:`_Empty` when no value is left."""
+) -> tuple[SchemaParser, Grammar | None]:
+    """Parse and lower ``schema``; the grammar is None when no value is left."""
     parser = SchemaParser(schema, lenient=lenient, negate_formats=negate_formats)
     root = parser.spec("")
     lowerer = Lowerer(
@@ -116,10 +105,9 @@ def _lower(
         property_order=property_order,
     )
     start = lowerer.lower(root)
-    # e.g. {"$ref": "#"}: recursion with no way out
     grammar = lowerer.b.build(start) if start is not None else None
-    if grammar is None or not _productive(grammar):
-        raise _Empty(parser.format_negated is not None)
+    if grammar is None or not _productive(grammar):  # e.g. {"$ref": "#"}: no way out
+        return parser, None
     return parser, grammar
 
 

@@ -345,8 +345,8 @@ class SchemaParser:
         self._inlining: list[str] = []
         self._merging: set[tuple[str, str]] = set()
         self._work = MAX_ONEOF_WORK  # steps left to the `oneOf` at hand (see _minus)
-        #: the first `format` a complement turned into an `anti_formats` rule
-        self.format_negated: str | None = None
+        #: whether a complement turned a `format` into an `anti_formats` rule
+        self.format_negated = False
         self._canons: dict[int, tuple[tuple[TAny, ...], frozenset[str]]] = {}
 
     # -- refusals ---------------------------------------------------------------------------
@@ -819,7 +819,7 @@ class SchemaParser:
         # an anti-format's are the format's own strict regex (a subset too), so the
         # complement of a complement stays within the original
         for fmt in s.formats:
-            self.format_negated = self.format_negated or fmt[1]
+            self.format_negated = True
             out.append(Typed(ptr, kinds=string, s=StrC(anti_formats=(fmt,))))
         for fmt in s.anti_formats:
             out.append(Typed(ptr, kinds=string, s=StrC(formats=(fmt,))))
@@ -1086,7 +1086,7 @@ class SchemaParser:
         if isinstance(typ, (str, list)):
             names = [typ] if isinstance(typ, str) else typ
             kinds &= frozenset(k for t in names if t in _TYPE_KINDS for k in _TYPE_KINDS[t])
-        if isinstance(node.get("enum"), list) and "enum" not in self._unknown:
+        if isinstance(node.get("enum"), list):
             kinds &= frozenset(kind_of(v) for v in node["enum"])
         if "const" in node and "const" not in self._unknown:
             kinds &= {kind_of(node["const"])}
