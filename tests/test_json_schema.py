@@ -323,18 +323,21 @@ REFUSALS = [
     ({"properties": {"x": {"format": "regex"}}}, "format 'regex'", "/properties/x/format"),
     ({"oneOf": [{"multipleOf": 7}, {"multipleOf": 5}]}, "oneOf", "/oneOf"),
     (
-        {
-            "oneOf": [
-                {"properties": {"a": {"type": "integer"}}, "required": ["a"]},
-                {"properties": {"a": {"type": "string"}}, "additionalProperties": False},
-            ]
-        },
+        {"oneOf": [{"required": ["a"]}, {"additionalProperties": {"uniqueItems": True}}]},
         "oneOf",
         "/oneOf",
     ),
     ({"oneOf": [{"format": "ipv4"}, {"format": "hostname"}]}, "oneOf", "/oneOf"),
     ({"not": {"multipleOf": 7}}, "not", "/not"),
-    ({"not": {"additionalProperties": {"type": "string"}}}, "not", "/not"),
+    ({"not": {"additionalProperties": {"uniqueItems": True}}}, "not", "/not"),
+    (
+        {
+            "not": {"patternProperties": {"^a": {"type": "integer"}}},
+            "allOf": [{"not": {"additionalProperties": {"type": "string"}}}],
+        },
+        "not",
+        "/allOf/0/not",
+    ),
     ({"not": {"uniqueItems": True}}, "not", "/not"),
     ({"type": "string", "minLength": 2, "not": {"const": "a\ud800"}}, "not", "/not"),
     ({"if": {"multipleOf": 7}, "then": {"maximum": 5}}, "if", "/if"),

@@ -49,6 +49,76 @@ CASES: list[tuple[dict, list, list]] = [
         [{"a": 1}, {"a": 1, "c": 2}],
         [{}, {"b": 1}, {"a": 1, "b": 2}],
     ),
+    # "some key is bad": the complements of patternProperties, additionalProperties and
+    # propertyNames need a pair the object must hold (a named member or an extra pair)
+    (
+        {"not": {"patternProperties": {"^b": {"type": "integer"}}}},
+        [{"b": "x"}, {"a": 1, "bb": None}, {"bb": [], "c": 2}, {"é": 1, "b": 1.5}],
+        [{}, {"a": "x"}, {"b": 1}, {"b": 1, "bb": 2, "c": "x"}, 3, "b"],
+    ),
+    (
+        {
+            "type": "object",
+            "properties": {"b": {"type": "string"}, "x": {}},
+            "not": {"patternProperties": {"^b": {"maxLength": 1}}},
+        },
+        [{"b": "xy"}, {"b": "x", "x": 1, "bb": "yy"}, {"bb": "abc"}, {"x": 2, "bb": "abc"}],
+        [{}, {"b": "x"}, {"b": "x", "bb": 1}, {"x": "xy"}, {"b": 1}],
+    ),
+    (
+        {"not": {"properties": {"a": {}, "b": {}}, "additionalProperties": {"type": "integer"}}},
+        [{"c": "x"}, {"a": "s", "xy": None}, {"b": 1, "c": 2, "é": True}],
+        [{}, {"a": "s"}, {"c": 1}, {"a": "s", "b": [], "x": 2}, None],
+    ),
+    (
+        {
+            "not": {
+                "patternProperties": {"^x": {"type": "string"}},
+                "additionalProperties": {"type": "integer"},
+            }
+        },
+        [{"a": "s"}, {"x": 1}, {"xy": "s", "c": [1]}],
+        [{}, {"x": "s"}, {"a": 1, "xy": "t"}, {"bb": 2}],
+    ),
+    (
+        {"not": {"propertyNames": {"maxLength": 1}}},
+        [{"bb": 1}, {"a": 1, "xy": None}],
+        [{}, {"a": 1}, {"a": 1, "b": 2, "é": 3}, "bb"],
+    ),
+    (
+        {"type": "object", "not": {"patternProperties": {"^c": True, "^a": False}}},
+        [{"a": 1}, {"b": 1, "a": None}],
+        [{}, {"b": 1}, {"c": 1, "x": 2}],
+    ),
+    (
+        {"maxProperties": 2, "not": {"additionalProperties": {"type": "integer"}}},
+        [{"a": "s"}, {"a": 1, "b": "s"}, {"b": "s", "a": 1}],
+        [{}, {"a": 1}, {"a": 1, "b": 2}, {"a": 1, "b": 2, "c": "s"}],
+    ),
+    (
+        {
+            "oneOf": [
+                {"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                {"properties": {"a": {"type": "string"}}, "additionalProperties": False},
+            ]
+        },
+        [{"a": 1}, {"a": 1, "b": 2}, {"a": "s"}, {}],
+        [{"a": None}, {"b": 1}, {"a": "s", "b": 2}, 7],
+    ),
+    (
+        {
+            "oneOf": [
+                {"type": "object", "required": ["b"]},
+                {
+                    "type": "object",
+                    "properties": {"a": {"type": "integer"}},
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        [{"b": 1}, {"a": 1}, {}, {"b": 2, "a": 1}, {"b": 1, "c": 2}],
+        [{"c": 1}, {"a": "x"}, {"a": "x", "c": 1}],
+    ),
     # patternProperties too large for state elimination: lookaheads instead
     (
         {

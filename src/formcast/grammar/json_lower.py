@@ -53,6 +53,7 @@ from formcast.grammar.json_strings import (
     intersect_bodies,
     length_body,
     literal,
+    literal_body,
 )
 
 _FRAC = r"-?(?:0|[1-9][0-9]*)\.[0-9]*[1-9][0-9]*"
@@ -438,7 +439,10 @@ class Lowerer:
         return self.b.choice(*alts) if alts else None
 
     # -- objects ----------------------------------------------------------------------------
-    def _object(self, o: ObjC) -> str | None:
+    def _object(self, o: ObjC, wit: str | None = None) -> str | None:
+        """The object rule; ``wit``: a pair rule that must occur among the extra pairs."""
+        if o.some:
+            return self._object_with_some(o)
         declared = dict(o.props)
         members: list[tuple[str, Spec, bool]] = []  # name, spec, required
         for name, spec in o.props:
@@ -466,7 +470,7 @@ class Lowerer:
             named = [*members, *loose]
             states = 2 ** len(named) * self._extra_counts(o, False)
             if states <= MAX_ANY_ORDER_STATES:
-                return self._object_any_order(o, named, deps)
+                return self._object_any_order(o, named, deps, wit=wit)
             # too many names to remember each: remember only the required and dependency
             # names; the other declared names may come any number of times, like extra keys
             required = {n for n, _, r in named if r}
@@ -480,7 +484,7 @@ class Lowerer:
                     f"repeatable names: object at {where} ({len(named)} names; {len(free)} "
                     "optional ones are not remembered, so a repeated one is not detected)"
                 )
-                return self._object_any_order(o, named, deps, free)
+                return self._object_any_order(o, named, deps, free, wit)
             self.p.note(
                 f"definition order: object at {where} (any property order would need "
                 f"{states} states, more than {MAX_ANY_ORDER_STATES})"
@@ -488,12 +492,76 @@ class Lowerer:
         if 2 <= len(loose) <= MAX_PERMUTED_NAMES:
             # undeclared names have no order of their own: allow each
             alts = [
-                self._object_in_order(o, [*members, *order], deps, involved)
+                self._object_in_order(o, [*members, *order], deps, involved, wit)
                 for order in itertools.permutations(loose)
             ]
             found = [a for a in alts if a is not None]
             return self.b.alt(*found) if found else None
-        return self._object_in_order(o, [*members, *loose], deps, involved)
+        return self._object_in_order(o, [*members, *loose], deps, involved, wit)
+
+    def _object_with_some(self, o: ObjC) -> str | None:
+        """An object with a pair meeting ``o.some``: a named member that surely falls under
+        its key rule, with its value narrowed (one object rule each), or an extra pair
+        (a witness the extra pairs must include)."""
+        if len(o.some) > 1:
+            hint = 'two "some key is bad" conditions in one object'
+            self.p.refuse("not", o.pointer or "#", hint)  # lenient: the first one only
+        key, value = o.some[0]
+        base = replace(o, some=())
+        alts: list[str] = []
+        named = dict.fromkeys(
+            [*(n for n, _ in o.props), *o.required, *(n for k, ns in o.deps for n in (*ns, k))]
+        )
+        for name in named:
+            # names beyond printable ASCII may match in one regex dialect only: left out
+            if plain(name) and self.p.matches(name, key):
+                alt = self._object(self._with_value(base, name, value))
+                if alt is not None:
+                    alts.append(alt)
+        wit = self._witness(base, key, value, list(named))
+        if wit is not None:
+            alt = self._object(base, wit)
+            if alt is not None:
+                alts.append(alt)
+        return self.b.alt(*alts) if alts else None
+
+    def _with_value(self, o: ObjC, name: str, value: Spec) -> ObjC:
+        """``o`` with ``name`` required and its value also meeting ``value``."""
+        props = dict(o.props)
+        if name in props:
+            props[name] = self.p.merge(props[name], value, o.pointer)
+        elif self._pattern_specs(o, name) or o.additional is None:
+            props[name] = value  # its pattern schemas are merged in by _member_rules
+        else:
+            props[name] = self.p.merge(o.additional, value, o.pointer)
+        required = o.required if name in o.required else (*o.required, name)
+        return replace(o, props=tuple(props.items()), required=required)
+
+    def _witness(self, o: ObjC, key: Spec, value: Spec, named: list[str]) -> str | None:
+        """Extra pairs of ``o`` whose key meets ``key`` and whose value meets ``value``."""
+        narrowed = replace(
+            o,
+            patterns=tuple((p, self.p.merge(s, value, o.pointer)) for p, s in o.patterns),
+            additional=self.p.merge(o.additional or Typed(o.pointer), value, o.pointer),
+        )
+        alts = []
+        branches = key.branches if isinstance(key, Union) else (key,)
+        for branch in branches:
+            t = self.p.deref(branch)
+            if not isinstance(t, Typed) or "string" not in t.kinds:
+                continue
+            if t.enum is not None:
+                words = [w for w in t.enum if isinstance(w, str) and self.p.matches(w, t)]
+                bodies = [literal_body(w) for w in words if not has_surrogate(w)]
+                guard = "(?:" + "|".join(bodies) + ")" if bodies else None
+            else:
+                body = self.string_body(replace(t.s, anti=()))
+                guard = None if body is None else self._anti_lookaheads(t.s) + body
+            if guard is not None:
+                pair = self._extra_member(narrowed, named, f"(?=(?:{guard}){BODY_ENDS})")
+                if pair is not None:
+                    alts.append(pair)
+        return self.b.alt(*alts) if alts else None
 
     def _pattern_specs(self, o: ObjC, name: str) -> list[Spec]:
         """Schemas of the patterns that match ``name``; all of them when the regex dialects
@@ -510,6 +578,7 @@ class Lowerer:
         members: list[tuple[str, Spec, bool]],
         deps: tuple[tuple[str, tuple[str, ...]], ...],
         involved: list[str],
+        wit: str | None = None,
     ) -> str | None:
         final = self._member_rules(o, members)
         if final is None:
@@ -549,7 +618,11 @@ class Lowerer:
             if key in memo:
                 return memo[key]
             result: str | None
-            if i == len(final):
+            if i == len(final) and wit is not None:
+                result = self._tail_with(wit, extra, started, c, lo if counting else 0, hi)
+                if result is None and counting and lo - c > 1 and extra is not None:
+                    short_of_min.append(c)
+            elif i == len(final):
                 if counting and c < lo:
                     # one extra pair surely adds one distinct key; two pairs might repeat one
                     ok = extra is not None and lo - c == 1 and (hi is None or c < hi)
@@ -595,10 +668,33 @@ class Lowerer:
         inner = body(0, False, 0)
         if inner is None and short_of_min:
             self._refuse_min_extras(o)  # lenient: minProperties is not enforced
-            return self._object_in_order(replace(o, min_props=0), members, deps, involved)
+            o = replace(o, min_props=0)
+            return self._object_in_order(o, members, deps, involved, wit)
         if inner is None:
             return None
         return self.b.seq(self.lbrace, inner, self.rbrace)
+
+    def _tail_with(
+        self, wit: str, extra: str | None, started: bool, c: int, lo: int, hi: int | None
+    ) -> str | None:
+        """The extra pairs after ``c`` named members, ``wit`` among them: ``extra`` pairs
+        before and after it, at most ``hi - c`` pairs in all; the witness is the one extra
+        pair counted toward ``lo`` (see :meth:`_object_in_order`)."""
+        room = None if hi is None else hi - c
+        if lo - c > 1 or room == 0:
+            return None
+        pre = (self.comma,) if started else ()
+        if extra is None:
+            return self.b.seq(*pre, wit)
+        before = self.b.seq(extra, self.comma)
+        after = self.b.seq(self.comma, extra)
+        if room is None:
+            return self.b.seq(*pre, self.b.star(before), wit, self.b.star(after))
+        alts = [
+            (*pre, self.b.repeat(before, n, n), wit, self.b.repeat(after, 0, room - 1 - n))
+            for n in range(room)
+        ]
+        return self.b.choice(*alts)
 
     def _refuse_min_extras(self, o: ObjC) -> None:
         # not unsatisfiable: formcast's own restriction on extra keys; say so
@@ -649,10 +745,12 @@ class Lowerer:
         members: list[tuple[str, Spec, bool]],
         deps: tuple[tuple[str, tuple[str, ...]], ...],
         free: frozenset[str] = frozenset(),
+        wit: str | None = None,
     ) -> str | None:
         """The object with its named members in any order, each at most once, and extra
-        pairs anywhere: a state is the set of named members seen (a bit mask) and the
-        number of extra pairs as far as the bounds need it. The ``free`` names count as
+        pairs anywhere: a state is the set of named members seen (a bit mask), the
+        number of extra pairs as far as the bounds need it, and whether the witness pair
+        ``wit`` (an extra pair the object must have) came. The ``free`` names count as
         extra pairs: any number of times (json.loads keeps the last; each one is valid)."""
         rules = self._member_rules(o, members)
         if rules is None:
@@ -678,13 +776,15 @@ class Lowerer:
         more = (
             None if extra is None or hi is not None else self.b.star(self.b.seq(self.comma, extra))
         )
-        memo: dict[tuple[int, int], str | None] = {}
+        memo: dict[tuple[int, int, bool], str | None] = {}
         short_of_min: list[int] = []
 
-        def complete(seen: int, e: int) -> bool:
+        def complete(seen: int, e: int, w: bool) -> bool:
             """Whether the object may end here (noting ends only two extra keys could reach)."""
-            if seen & required != required or any(
-                seen >> i & 1 and seen & m != m for i, m in enumerate(needs) if m
+            if (
+                not w
+                or seen & required != required
+                or any(seen >> i & 1 and seen & m != m for i, m in enumerate(needs) if m)
             ):
                 return False
             if seen.bit_count() + min(e, 1) >= lo:
@@ -693,11 +793,11 @@ class Lowerer:
                 short_of_min.append(seen)
             return False
 
-        def state(seen: int, e: int) -> str | None:
+        def state(seen: int, e: int, w: bool) -> str | None:
             if hi is None and seen and not count_extra:
                 e = 0  # e would only tell whether the object has started
-            if (seen, e) in memo:
-                return memo[(seen, e)]
+            if (seen, e, w) in memo:
+                return memo[(seen, e, w)]
             started = bool(seen) or e > 0
             pre = (self.comma,) if started else ()
             # without maxProperties, extra pairs after the first are a loop (left recursive)
@@ -705,48 +805,54 @@ class Lowerer:
             alts: list[tuple[str, ...]] = []
             if hi is None or seen.bit_count() + e < hi:
                 for i, (_, member, _) in enumerate(final):
-                    nxt = None if seen >> i & 1 or needs[i] is None else state(seen | 1 << i, e)
+                    done = seen >> i & 1 or needs[i] is None
+                    nxt = None if done else state(seen | 1 << i, e, w)
                     if nxt is not None:
                         alts.append((*pre, member, nxt))
-                nxt = state(seen, e + 1) if extra is not None and not loop else None
+                nxt = state(seen, e + 1, w) if extra is not None and not loop else None
                 if extra is not None and nxt is not None:
                     alts.append((*pre, extra, nxt))
-            if complete(seen, e):
+                nxt = state(seen, e + 1, True) if wit is not None and not w else None
+                if wit is not None and nxt is not None:
+                    alts.append((*pre, wit, nxt))
+            if complete(seen, e, w):
                 alts.append(())
             out = self.b.choice(*alts) if alts else None
             if out is not None and loop:
                 assert more is not None  # a loop needs extra pairs
                 out = self.b.seq(more, out)
-            memo[(seen, e)] = out
+            memo[(seen, e, w)] = out
             return out
 
-        inner = state(0, 0)
+        inner = state(0, 0, wit is None)
         if inner is None and short_of_min:
             self._refuse_min_extras(o)  # lenient: minProperties is not enforced
-            return self._object_any_order(replace(o, min_props=0), members, deps, free)
+            o = replace(o, min_props=0)
+            return self._object_any_order(o, members, deps, free, wit)
         if inner is None:
             return None
         return self.b.seq(self.lbrace, inner, self.rbrace)
 
-    def _extra_member(self, o: ObjC, declared: list[str]) -> str | None:
-        """One ``key: value`` pair for keys beyond the declared ones, or None."""
+    def _extra_member(self, o: ObjC, declared: list[str], guard: str = "") -> str | None:
+        """One ``key: value`` pair for keys beyond the declared ones, or None; ``guard``: a
+        lookahead every key body must also pass."""
         add = o.additional
         add_never = add is not None and self._is_never(add)
         pats_matter = any(not (isinstance(s, Typed) and s.is_any()) for _, s in o.patterns)
         if o.patterns and (add is not None or pats_matter):
-            return self._pattern_extra(o, declared, add, add_never)
+            return self._pattern_extra(o, declared, add, add_never, guard)
         if add_never:
             return None
         if o.names is not None:
-            return self._named_extra(o, declared, add)
+            return self._named_extra(o, declared, add, guard)
         if has_surrogate("".join(declared)):
             return None
-        key = self.b.lexeme('"' + complement_body(declared) + '"')
+        key = self.b.lexeme('"' + guard + complement_body(declared) + '"')
         value = self.lower(add) if add is not None else self._any()
         return None if value is None else self.b.seq(key, self.colon, value)
 
     def _pattern_extra(
-        self, o: ObjC, declared: list[str], add: Spec | None, add_never: bool
+        self, o: ObjC, declared: list[str], add: Spec | None, add_never: bool, guard: str
     ) -> str | None:
         """Extra pairs under ``patternProperties``: each pattern's keys get its schema, the
         keys no pattern matches get ``additionalProperties`` (see :mod:`json_keysets`)."""
@@ -766,14 +872,18 @@ class Lowerer:
         for body, (_, spec) in zip(own, o.patterns, strict=True):
             value = self.lower(spec) if body is not None else None
             if body is not None and value is not None:
-                alts.append(self.b.seq(self.b.lexeme('"' + body + '"'), self.colon, value))
+                key = self.b.lexeme('"' + guard + body + '"')
+                alts.append(self.b.seq(key, self.colon, value))
         if rest is not None and not add_never:
             value = self.lower(add) if add is not None else self._any()
             if value is not None:
-                alts.append(self.b.seq(self.b.lexeme('"' + rest + '"'), self.colon, value))
+                key = self.b.lexeme('"' + guard + rest + '"')
+                alts.append(self.b.seq(key, self.colon, value))
         return self.b.alt(*alts) if alts else None
 
-    def _named_extra(self, o: ObjC, declared: list[str], add: Spec | None) -> str | None:
+    def _named_extra(
+        self, o: ObjC, declared: list[str], add: Spec | None, guard: str
+    ) -> str | None:
         names = self.p.deref(o.names) if o.names is not None else None
         value = self.lower(add) if add is not None else self._any()
         if value is None or names is None:
@@ -784,7 +894,8 @@ class Lowerer:
                 for k in names.enum
                 if isinstance(k, str) and k not in declared and self.p.matches(k, names)
             ]
-            alts = [self.b.seq(self.b.lexeme(literal(k)), self.colon, value) for k in keys]
+            spelled = [self.b.lexeme('"' + guard + literal_body(k) + '"') for k in keys]
+            alts = [self.b.seq(k, self.colon, value) for k in spelled]
             return self.b.alt(*alts) if alts else None
         rule = self._name_rule(names)
         if rule is not None and not has_surrogate("".join(declared)):
@@ -794,9 +905,10 @@ class Lowerer:
             if declared:
                 body = exclude_words(declared, body)
             avoid = self._anti_lookaheads(rule)
-            return self.b.seq(self.b.lexeme('"' + avoid + body + '"'), self.colon, value)
+            key = self.b.lexeme('"' + guard + avoid + body + '"')
+            return self.b.seq(key, self.colon, value)
         self.p.refuse("propertyNames", o.pointer, "only enum names or string rules")
-        key = self.b.lexeme('"' + complement_body(declared) + '"')
+        key = self.b.lexeme('"' + guard + complement_body(declared) + '"')
         return self.b.seq(key, self.colon, value)
 
     def _name_rule(self, names: Spec) -> StrC | None:

@@ -155,6 +155,9 @@ class ObjC:
     min_props: int = 0
     max_props: int | None = None
     deps: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (name, names required with it)
+    #: (key, value) specs, each met by some pair of the object: "some key is bad", from
+    #: the complements of patternProperties, additionalProperties and propertyNames
+    some: tuple[tuple[Spec, Spec], ...] = ()
     pointer: str = ""
 
 
@@ -223,6 +226,7 @@ def _obj_free(o: ObjC) -> bool:
         and o.min_props == 0
         and o.max_props is None
         and not o.deps
+        and not o.some
     )
 
 
@@ -686,8 +690,8 @@ class SchemaParser:
                 "not",
                 ptr,
                 "its complement cannot be written: `format` alone, `uniqueItems`, `multipleOf` "
-                "with a factor prime to 10 other than 3 (e.g. 7), `additionalProperties`, "
-                "`patternProperties`, `propertyNames`, or recursion",
+                "with a factor prime to 10 other than 3 (e.g. 7), recursion, or one of these "
+                "under `additionalProperties`, `patternProperties` or `propertyNames`",
             )
             return any_spec(ptr)
         return out
@@ -884,28 +888,45 @@ class SchemaParser:
         o = spec.o
         if "object" not in spec.kinds or _obj_free(o):
             return []
+        if o.some:
+            return None  # "every pair of these keys is bad": no object rule of ours
         obj = frozenset({"object"})
+        string = frozenset({"string"})
         out: list[Spec] = []
 
         def add(c: ObjC) -> None:
             out.append(Typed(ptr, kinds=obj, o=replace(c, pointer=ptr)))
 
-        # a bad extra key, a bad key matching a pattern, a bad name: "some key" is no
-        # object rule of ours, unless the names are known (then: one of them, present)
+        def some_key(key: Spec, value: Spec) -> None:
+            # "some key is bad": a pair whose key surely falls under the rule, bad value
+            add(ObjC(some=((key, value),)))
+
+        # a bad key matching a pattern, a bad extra key, a bad name; where the names are
+        # known (a closed object), one of them, present
         declared = dict(o.props)
         for p, sub in o.patterns:
             c = self._complement(sub, ptr, depth + 1)
-            if c is None or (keys is None and not self._never(c)):
+            if c is None:
                 return None
+            if self._never(c):
+                continue
+            if keys is None:
+                # keys the pattern matches in both dialects (the lowering's reading)
+                some_key(Typed(ptr, kinds=string, s=StrC(patterns=((p, ptr),))), c)
             for k in keys or ():
                 if not plain(k):
                     return None
-                if re.search(p, k) and not self._never(c):
+                if re.search(p, k):
                     add(ObjC(props=((k, c),), required=(k,)))
         if o.additional is not None:
             c = self._complement(o.additional, ptr, depth + 1)
-            if c is None or (keys is None and not self._never(c)):
+            if c is None:
                 return None
+            if keys is None and not self._never(c):
+                # keys no pattern may match in either dialect, and not declared
+                anti = tuple((p, ptr) for p, _ in o.patterns)
+                key = StrC(anti=anti, exclude=tuple(declared), exclude_at=ptr)
+                some_key(Typed(ptr, kinds=string, s=key), c)
             for k in keys or ():
                 hit = any(re.search(p, k) for p, _ in o.patterns)
                 if o.patterns and not plain(k):
@@ -914,8 +935,11 @@ class SchemaParser:
                     add(ObjC(props=((k, c),), required=(k,)))
         if o.names is not None and keys is None:
             c = self._complement(o.names, ptr, depth + 1)
-            if c is None or not self._never(c):
+            if c is None:
                 return None
+            bad = self.merge(c, Typed(ptr, kinds=string), ptr)
+            if not self._never(bad):
+                some_key(bad, any_spec(ptr))
         if o.names is not None:
             # a name that surely breaks the rule (the rest are left out: a subset)
             for k in keys or ():
@@ -1338,6 +1362,7 @@ class SchemaParser:
             min_props=max(x.min_props, y.min_props),
             max_props=min(mx) if mx else None,
             deps=x.deps + y.deps,
+            some=x.some + y.some,
             pointer=x.pointer or y.pointer,
         )
 
@@ -1396,6 +1421,12 @@ class SchemaParser:
             return False
         if any(k in v and any(n not in v for n in ns) for k, ns in o.deps):
             return False
+        for key_spec, value_spec in o.some:
+            if not any(
+                self.matches(k, key_spec, loose=loose) and self.matches(x, value_spec, loose=loose)
+                for k, x in v.items()
+            ):
+                return False
         if loose and o.patterns and not all(plain(k) for k in v):
             return True  # which patterns apply to such a key depends on the dialect
         props = dict(o.props)
