@@ -332,8 +332,9 @@ REFUSALS = [
     ({"not": {"additionalProperties": {"uniqueItems": True}}}, "not", "/not"),
     (
         {
-            "not": {"patternProperties": {"^a": {"type": "integer"}}},
-            "allOf": [{"not": {"additionalProperties": {"type": "string"}}}],
+            "allOf": [
+                {"not": {"patternProperties": {f"^{c}": {"type": "integer"}}}} for c in "abcd"
+            ],
         },
         "not",
         "/allOf/0/not",

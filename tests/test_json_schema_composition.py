@@ -119,6 +119,43 @@ CASES: list[tuple[dict, list, list]] = [
         [{"b": 1}, {"a": 1}, {}, {"b": 2, "a": 1}, {"b": 1, "c": 2}],
         [{"c": 1}, {"a": "x"}, {"a": "x", "c": 1}],
     ),
+    # two "some key is bad" conditions: one pair may meet both, or two pairs one each
+    (
+        {
+            "type": "object",
+            "properties": {"a": {}},
+            "not": {"patternProperties": {"^b": {"type": "integer"}}},
+            "allOf": [{"not": {"additionalProperties": {"type": "string"}}}],
+        },
+        [
+            {"b": None},
+            {"bb": "s", "c": 1},
+            {"a": 1, "c": 2, "b": "s"},
+            {"a": 1, "x": [], "bb": 2.5},
+        ],
+        [{}, {"a": 1}, {"bb": "s"}, {"c": 1}, {"b": 1, "c": "s"}, {"a": 1, "b": 2, "x": "s"}],
+    ),
+    (
+        {
+            "not": {"patternProperties": {"^b": {"type": "integer"}}},
+            "allOf": [{"not": {"propertyNames": {"maxLength": 1}}}],
+            "maxProperties": 2,
+        },
+        [{"bb": "s"}, {"b": "s", "xy": 1}, {"xy": 1, "b": "s"}],
+        [{}, {"b": "s"}, {"xy": 1}, {"b": "s", "xy": 1, "c": 1}, {"bb": 1}],
+    ),
+    # patternProperties on one side of allOf, additionalProperties on the other: a key
+    # the patterns match is "additional" for the other side
+    (
+        {
+            "allOf": [
+                {"properties": {"b": {}}, "patternProperties": {"^x": {"type": "integer"}}},
+                {"properties": {"a": {}}, "additionalProperties": {"minimum": 3}},
+            ]
+        },
+        [{}, {"b": 5, "a": "s"}, {"x": 3}, {"xy": 4, "c": 5}, {"b": "s", "c": "t"}],
+        [{"x": 2}, {"xy": "s"}, {"c": 1}, {"b": 1}, {"b": 5, "x": 1.5}],
+    ),
     # patternProperties too large for state elimination: lookaheads instead
     (
         {

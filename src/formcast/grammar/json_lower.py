@@ -8,9 +8,11 @@ whitespace can appear before the first or after the last token.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
+import operator
 import re
 from dataclasses import replace
 from decimal import Decimal
@@ -67,6 +69,10 @@ MAX_UNIQUE_SUBSETS = 1024
 #: extra keys where they matter); above it only required and dependency names are
 #: remembered (the others may repeat), and above it again the object keeps definition order
 MAX_ANY_ORDER_STATES = 1024
+#: "some key is bad" conditions on one object (each needs a witness pair, see _object)
+MAX_SOME_KEYS = 3
+#: pair rules of an object's witnesses, each with the bit mask of the conditions it meets
+Witnesses = tuple[tuple[str, int], ...]
 #: longest string a `maxLength` lets formcast generate: a counted string costs about 20 DFA
 #: states per character, so a larger bound is enforced as this one (a restriction, noted)
 MAX_STRING_LENGTH = 1000
@@ -439,8 +445,9 @@ class Lowerer:
         return self.b.choice(*alts) if alts else None
 
     # -- objects ----------------------------------------------------------------------------
-    def _object(self, o: ObjC, wit: str | None = None) -> str | None:
-        """The object rule; ``wit``: a pair rule that must occur among the extra pairs."""
+    def _object(self, o: ObjC, wits: Witnesses = ()) -> str | None:
+        """The object rule; ``wits``: pair rules, each with the conditions it meets (bits),
+        of which the extra pairs must include enough to meet every condition."""
         if o.some:
             return self._object_with_some(o)
         declared = dict(o.props)
@@ -470,7 +477,7 @@ class Lowerer:
             named = [*members, *loose]
             states = 2 ** len(named) * self._extra_counts(o, False)
             if states <= MAX_ANY_ORDER_STATES:
-                return self._object_any_order(o, named, deps, wit=wit)
+                return self._object_any_order(o, named, deps, wits=wits)
             # too many names to remember each: remember only the required and dependency
             # names; the other declared names may come any number of times, like extra keys
             required = {n for n, _, r in named if r}
@@ -484,7 +491,7 @@ class Lowerer:
                     f"repeatable names: object at {where} ({len(named)} names; {len(free)} "
                     "optional ones are not remembered, so a repeated one is not detected)"
                 )
-                return self._object_any_order(o, named, deps, free, wit)
+                return self._object_any_order(o, named, deps, free, wits)
             self.p.note(
                 f"definition order: object at {where} (any property order would need "
                 f"{states} states, more than {MAX_ANY_ORDER_STATES})"
@@ -492,35 +499,47 @@ class Lowerer:
         if 2 <= len(loose) <= MAX_PERMUTED_NAMES:
             # undeclared names have no order of their own: allow each
             alts = [
-                self._object_in_order(o, [*members, *order], deps, involved, wit)
+                self._object_in_order(o, [*members, *order], deps, involved, wits)
                 for order in itertools.permutations(loose)
             ]
             found = [a for a in alts if a is not None]
             return self.b.alt(*found) if found else None
-        return self._object_in_order(o, [*members, *loose], deps, involved, wit)
+        return self._object_in_order(o, [*members, *loose], deps, involved, wits)
 
     def _object_with_some(self, o: ObjC) -> str | None:
-        """An object with a pair meeting ``o.some``: a named member that surely falls under
-        its key rule, with its value narrowed (one object rule each), or an extra pair
-        (a witness the extra pairs must include)."""
-        if len(o.some) > 1:
-            hint = 'two "some key is bad" conditions in one object'
-            self.p.refuse("not", o.pointer or "#", hint)  # lenient: the first one only
-        key, value = o.some[0]
+        """An object with a pair meeting each condition of ``o.some``: for each, a named
+        member that surely falls under its key rule (its value narrowed), or an extra
+        pair; the extra pairs must then include witnesses of those conditions (one pair
+        may witness several: see :meth:`_witnesses`)."""
+        some = o.some
+        if len(some) > MAX_SOME_KEYS:
+            hint = f'more than {MAX_SOME_KEYS} "some key is bad" conditions in one object'
+            self.p.refuse("not", o.pointer or "#", hint)  # lenient: the first ones only
+            some = some[:MAX_SOME_KEYS]
         base = replace(o, some=())
-        alts: list[str] = []
-        named = dict.fromkeys(
-            [*(n for n, _ in o.props), *o.required, *(n for k, ns in o.deps for n in (*ns, k))]
+        named = list(
+            dict.fromkeys(
+                [*(n for n, _ in o.props), *o.required, *(n for k, ns in o.deps for n in (*ns, k))]
+            )
         )
-        for name in named:
-            # names beyond printable ASCII may match in one regex dialect only: left out
-            if plain(name) and self.p.matches(name, key):
-                alt = self._object(self._with_value(base, name, value))
-                if alt is not None:
-                    alts.append(alt)
-        wit = self._witness(base, key, value, list(named))
-        if wit is not None:
-            alt = self._object(base, wit)
+        # names beyond printable ASCII may match in one regex dialect only: left out
+        choices = [
+            [*(n for n in named if plain(n) and self.p.matches(n, key)), None] for key, _ in some
+        ]
+        alts: list[str] = []
+        for pick in itertools.product(*choices):
+            obj = base
+            for (_, value), name in zip(some, pick, strict=True):
+                if name is not None:
+                    obj = self._with_value(obj, name, value)
+            rest = tuple(c for c, name in zip(some, pick, strict=True) if name is None)
+            wits = self._witnesses(obj, rest, named) if rest else ()
+            if (
+                rest
+                and functools.reduce(operator.or_, (m for _, m in wits), 0) != 2 ** len(rest) - 1
+            ):
+                continue  # some condition no extra pair can meet
+            alt = self._object(obj, wits)
             if alt is not None:
                 alts.append(alt)
         return self.b.alt(*alts) if alts else None
@@ -537,31 +556,48 @@ class Lowerer:
         required = o.required if name in o.required else (*o.required, name)
         return replace(o, props=tuple(props.items()), required=required)
 
-    def _witness(self, o: ObjC, key: Spec, value: Spec, named: list[str]) -> str | None:
-        """Extra pairs of ``o`` whose key meets ``key`` and whose value meets ``value``."""
-        narrowed = replace(
-            o,
-            patterns=tuple((p, self.p.merge(s, value, o.pointer)) for p, s in o.patterns),
-            additional=self.p.merge(o.additional or Typed(o.pointer), value, o.pointer),
-        )
-        alts = []
-        branches = key.branches if isinstance(key, Union) else (key,)
-        for branch in branches:
+    def _witnesses(
+        self, o: ObjC, conds: tuple[tuple[Spec, Spec], ...], named: list[str]
+    ) -> tuple[tuple[str, int], ...]:
+        """Extra pairs of ``o`` meeting conditions ``(key, value)``: for each nonempty set
+        of conditions (a bit mask), the pair rules whose key meets each key rule and whose
+        value meets each value rule."""
+        guards = [self._key_guards(key) for key, _ in conds]
+        out: list[tuple[str, int]] = []
+        for mask in range(1, 2 ** len(conds)):
+            picked = [i for i in range(len(conds)) if mask >> i & 1]
+            value: Spec = Typed(o.pointer)
+            for i in picked:
+                value = self.p.merge(value, conds[i][1], o.pointer)
+            narrowed = replace(
+                o,
+                patterns=tuple((p, self.p.merge(s, value, o.pointer)) for p, s in o.patterns),
+                additional=self.p.merge(o.additional or Typed(o.pointer), value, o.pointer),
+            )
+            for combo in itertools.product(*(guards[i] for i in picked)):
+                pair = self._extra_member(narrowed, named, "".join(combo))
+                if pair is not None:
+                    out.append((pair, mask))
+        return tuple(out)
+
+    def _key_guards(self, key: Spec) -> list[str]:
+        """Lookaheads, one per string branch of ``key``, that a key body passes when that
+        branch holds it (their union is ``key``'s strings)."""
+        out = []
+        for branch in key.branches if isinstance(key, Union) else (key,):
             t = self.p.deref(branch)
             if not isinstance(t, Typed) or "string" not in t.kinds:
                 continue
             if t.enum is not None:
                 words = [w for w in t.enum if isinstance(w, str) and self.p.matches(w, t)]
                 bodies = [literal_body(w) for w in words if not has_surrogate(w)]
-                guard = "(?:" + "|".join(bodies) + ")" if bodies else None
+                body = "(?:" + "|".join(bodies) + ")" if bodies else None
             else:
-                body = self.string_body(replace(t.s, anti=()))
-                guard = None if body is None else self._anti_lookaheads(t.s) + body
-            if guard is not None:
-                pair = self._extra_member(narrowed, named, f"(?=(?:{guard}){BODY_ENDS})")
-                if pair is not None:
-                    alts.append(pair)
-        return self.b.alt(*alts) if alts else None
+                inner = self.string_body(replace(t.s, anti=()))
+                body = None if inner is None else self._anti_lookaheads(t.s) + inner
+            if body is not None:
+                out.append(f"(?=(?:{body}){BODY_ENDS})")
+        return out
 
     def _pattern_specs(self, o: ObjC, name: str) -> list[Spec]:
         """Schemas of the patterns that match ``name``; all of them when the regex dialects
@@ -578,7 +614,7 @@ class Lowerer:
         members: list[tuple[str, Spec, bool]],
         deps: tuple[tuple[str, tuple[str, ...]], ...],
         involved: list[str],
-        wit: str | None = None,
+        wits: Witnesses = (),
     ) -> str | None:
         final = self._member_rules(o, members)
         if final is None:
@@ -618,8 +654,8 @@ class Lowerer:
             if key in memo:
                 return memo[key]
             result: str | None
-            if i == len(final) and wit is not None:
-                result = self._tail_with(wit, extra, started, c, lo if counting else 0, hi)
+            if i == len(final) and wits:
+                result = self._tail_with(wits, extra, started, c, lo if counting else 0, hi)
                 if result is None and counting and lo - c > 1 and extra is not None:
                     short_of_min.append(c)
             elif i == len(final):
@@ -669,32 +705,48 @@ class Lowerer:
         if inner is None and short_of_min:
             self._refuse_min_extras(o)  # lenient: minProperties is not enforced
             o = replace(o, min_props=0)
-            return self._object_in_order(o, members, deps, involved, wit)
+            return self._object_in_order(o, members, deps, involved, wits)
         if inner is None:
             return None
         return self.b.seq(self.lbrace, inner, self.rbrace)
 
     def _tail_with(
-        self, wit: str, extra: str | None, started: bool, c: int, lo: int, hi: int | None
+        self, wits: Witnesses, extra: str | None, started: bool, c: int, lo: int, hi: int | None
     ) -> str | None:
-        """The extra pairs after ``c`` named members, ``wit`` among them: ``extra`` pairs
-        before and after it, at most ``hi - c`` pairs in all; the witness is the one extra
-        pair counted toward ``lo`` (see :meth:`_object_in_order`)."""
+        """The extra pairs after ``c`` named members, with witnesses of every condition
+        among them (see :meth:`_object`) and ``extra`` pairs anywhere, at most ``hi - c``
+        pairs in all; a witness is the one extra pair counted toward ``lo`` (see
+        :meth:`_object_in_order`)."""
         room = None if hi is None else hi - c
         if lo - c > 1 or room == 0:
             return None
-        pre = (self.comma,) if started else ()
-        if extra is None:
-            return self.b.seq(*pre, wit)
-        before = self.b.seq(extra, self.comma)
-        after = self.b.seq(self.comma, extra)
-        if room is None:
-            return self.b.seq(*pre, self.b.star(before), wit, self.b.star(after))
-        alts = [
-            (*pre, self.b.repeat(before, n, n), wit, self.b.repeat(after, 0, room - 1 - n))
-            for n in range(room)
-        ]
-        return self.b.choice(*alts)
+        full = functools.reduce(operator.or_, (m for _, m in wits), 0)
+        memo: dict[tuple[int, int, bool], str] = {}
+
+        def tail(met: int, n: int, first: bool) -> str:
+            # n pairs so far (counted only under a bound), the conditions ``met`` met
+            if room is None:
+                n = 0
+            pre = () if first else (self.comma,)
+            if met == full:  # the rest: plain extra pairs (a loop, left recursive)
+                left = None if room is None else room - n
+                if extra is None or left == 0:
+                    return self.b.choice(())
+                return self.b.repeat(self.b.seq(self.comma, extra), 0, left)
+            if (met, n, first) in memo:
+                return memo[(met, n, first)]
+            name = memo[(met, n, first)] = self.b.rule()
+            alts: list[tuple[str, ...]] = []
+            if room is None or n < room:
+                if extra is not None:
+                    alts.append((*pre, extra, tail(met, n + 1, False)))
+                for rule, mask in wits:
+                    if mask & ~met:
+                        alts.append((*pre, rule, tail(met | mask, n + 1, False)))
+            self.b.define(name, alts)
+            return name
+
+        return tail(0, 0, not started)
 
     def _refuse_min_extras(self, o: ObjC) -> None:
         # not unsatisfiable: formcast's own restriction on extra keys; say so
@@ -745,12 +797,12 @@ class Lowerer:
         members: list[tuple[str, Spec, bool]],
         deps: tuple[tuple[str, tuple[str, ...]], ...],
         free: frozenset[str] = frozenset(),
-        wit: str | None = None,
+        wits: Witnesses = (),
     ) -> str | None:
         """The object with its named members in any order, each at most once, and extra
         pairs anywhere: a state is the set of named members seen (a bit mask), the
-        number of extra pairs as far as the bounds need it, and whether the witness pair
-        ``wit`` (an extra pair the object must have) came. The ``free`` names count as
+        number of extra pairs as far as the bounds need it, and the conditions of
+        ``wits`` met so far (see :meth:`_object`). The ``free`` names count as
         extra pairs: any number of times (json.loads keeps the last; each one is valid)."""
         rules = self._member_rules(o, members)
         if rules is None:
@@ -776,13 +828,14 @@ class Lowerer:
         more = (
             None if extra is None or hi is not None else self.b.star(self.b.seq(self.comma, extra))
         )
-        memo: dict[tuple[int, int, bool], str | None] = {}
+        full = functools.reduce(operator.or_, (m for _, m in wits), 0)
+        memo: dict[tuple[int, int, int], str | None] = {}
         short_of_min: list[int] = []
 
-        def complete(seen: int, e: int, w: bool) -> bool:
+        def complete(seen: int, e: int, w: int) -> bool:
             """Whether the object may end here (noting ends only two extra keys could reach)."""
             if (
-                not w
+                w != full
                 or seen & required != required
                 or any(seen >> i & 1 and seen & m != m for i, m in enumerate(needs) if m)
             ):
@@ -793,7 +846,7 @@ class Lowerer:
                 short_of_min.append(seen)
             return False
 
-        def state(seen: int, e: int, w: bool) -> str | None:
+        def state(seen: int, e: int, w: int) -> str | None:
             if hi is None and seen and not count_extra:
                 e = 0  # e would only tell whether the object has started
             if (seen, e, w) in memo:
@@ -812,9 +865,10 @@ class Lowerer:
                 nxt = state(seen, e + 1, w) if extra is not None and not loop else None
                 if extra is not None and nxt is not None:
                     alts.append((*pre, extra, nxt))
-                nxt = state(seen, e + 1, True) if wit is not None and not w else None
-                if wit is not None and nxt is not None:
-                    alts.append((*pre, wit, nxt))
+                for rule, mask in wits:
+                    nxt = state(seen, e + 1, w | mask) if mask & ~w else None
+                    if nxt is not None:
+                        alts.append((*pre, rule, nxt))
             if complete(seen, e, w):
                 alts.append(())
             out = self.b.choice(*alts) if alts else None
@@ -824,11 +878,11 @@ class Lowerer:
             memo[(seen, e, w)] = out
             return out
 
-        inner = state(0, 0, wit is None)
+        inner = state(0, 0, 0)
         if inner is None and short_of_min:
             self._refuse_min_extras(o)  # lenient: minProperties is not enforced
             o = replace(o, min_props=0)
-            return self._object_any_order(o, members, deps, free, wit)
+            return self._object_any_order(o, members, deps, free, wits)
         if inner is None:
             return None
         return self.b.seq(self.lbrace, inner, self.rbrace)

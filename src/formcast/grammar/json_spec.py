@@ -1349,15 +1349,19 @@ class SchemaParser:
         for name in names:
             m = self._opt_meet(of(x, px, name), of(y, py, name), ptr)
             props.append((name, m if m is not None else any_spec(ptr)))
-        if (x.additional is not None or y.additional is not None) and (x.patterns or y.patterns):
-            # a key matched by one side's patterns is "additional" for the other side
-            self.refuse("additionalProperties", ptr, "with patternProperties across allOf")
+        # a key one side's patterns match is "additional" for the other side (which has
+        # no patterns, else refused above): its value meets the pattern's schema and that
+        # side's additionalProperties
+        patterns = x.patterns + y.patterns
+        other = None if x.patterns and y.patterns else y.additional if x.patterns else x.additional
+        if other is not None:
+            patterns = tuple((p, self.merge(sub, other, ptr)) for p, sub in patterns)
         mx = [v for v in (x.max_props, y.max_props) if v is not None]
         return ObjC(
             props=tuple(props),
             required=tuple(dict.fromkeys([*x.required, *y.required])),
             additional=self._opt_meet(x.additional, y.additional, ptr),
-            patterns=x.patterns + y.patterns,
+            patterns=patterns,
             names=self._opt_meet(x.names, y.names, ptr),
             min_props=max(x.min_props, y.min_props),
             max_props=min(mx) if mx else None,
