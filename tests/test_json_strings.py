@@ -289,6 +289,24 @@ def test_long_max_length_is_enforced_as_the_cap_and_noted() -> None:
     assert small.notes == ()
 
 
+def test_format_max_length_past_the_state_limit_is_lowered_and_noted() -> None:
+    """An email's maxLength of 254 would need more than max_lexeme_states lexer states:
+    the bound is lowered until the automaton fits (a restriction, noted)."""
+    schema = {"properties": {"e": {"type": "string", "format": "email", "maxLength": 254}}}
+    g = Grammar.from_json_schema(schema)
+    (note,) = g.notes
+    m = re.fullmatch(r"restricted: maxLength 254 at /properties/e is enforced as (\d+) .*", note)
+    assert m is not None, note
+    cap = int(m.group(1))
+    assert 32 <= cap < 254
+    local = "a" * (cap - len("@example.com"))
+    assert accepts(g, json.dumps({"e": local + "@example.com"}))
+    assert not accepts(g, json.dumps({"e": local + "a@example.com"}))  # over the lowered cap
+    assert not accepts(g, json.dumps({"e": "not an email"}))
+    short = Grammar.from_json_schema({"type": "string", "format": "email", "maxLength": 40})
+    assert short.notes == ()
+
+
 def test_min_length_above_the_cap_is_refused_with_its_pointer() -> None:
     schema = {"properties": {"s": {"type": "string", "minLength": 1500, "maxLength": 2000}}}
     with pytest.raises(UnsupportedFeatureError) as info:

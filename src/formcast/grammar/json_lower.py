@@ -18,6 +18,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any as TAny
 
+from formcast.automata.regex_dfa import compile_regex
+from formcast.errors import CompileLimitError
 from formcast.grammar.ir import GrammarBuilder
 from formcast.grammar.json_formats import FORMATS
 from formcast.grammar.json_keysets import BODY_ENDS, KeySetTooLarge, key_sets, wide_body
@@ -69,6 +71,9 @@ MAX_UNIQUE_SUBSETS = 1024
 #: extra keys where they matter); above it only required and dependency names are
 #: remembered (the others may repeat), and above it again the object keeps definition order
 MAX_ANY_ORDER_STATES = 1024
+#: a string's `maxLength` from which its automaton is built while lowering, to lower the
+#: bound where a format or pattern makes it exceed max_lexeme_states
+FIT_LENGTH_FROM = 64
 #: "some key is bad" conditions on one object (each needs a witness pair, see _object)
 MAX_SOME_KEYS = 3
 #: pair rules of an object's witnesses, each with the bit mask of the conditions it meets
@@ -131,7 +136,7 @@ class Lowerer:
         if num is not None:
             alts.append(num)
         if "string" in t.kinds:
-            s = self._string_avoiding(self._capped(t.s, t.pointer))
+            s = self._string_value(self._capped(t.s, t.pointer), t.pointer)
             if s is not None:
                 alts.append(s)
         if "array" in t.kinds:
@@ -240,10 +245,6 @@ class Lowerer:
         return decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl, frac_only=kinds == {"frac"})
 
     # -- strings ----------------------------------------------------------------------------
-    def _string(self, s: StrC) -> str | None:
-        body = self.string_body(s)
-        return None if body is None else self.b.lexeme('"' + body + '"')
-
     def string_body(self, s: StrC) -> str | None:
         """Body regex for the strings ``s`` allows; None if there is none.
 
@@ -304,15 +305,40 @@ class Lowerer:
         self.p.note(note)
         return replace(s, max_len=cap)
 
-    def _string_avoiding(self, s: StrC) -> str | None:
-        """:meth:`_string`, also keeping out the strings an ``anti`` pattern may match."""
-        if not s.anti:
-            return self._string(s)
+    def _string_value(self, s: StrC, where: str) -> str | None:
+        """The string lexeme of ``s``, keeping out the strings an ``anti`` pattern may
+        match; a ``maxLength`` that makes a format's or a pattern's automaton exceed
+        ``max_lexeme_states`` is lowered until it fits (a restriction, noted)."""
+        pattern = self._string_pattern(s)
+        if pattern is None or s.max_len is None or s.max_len < FIT_LENGTH_FROM:
+            return None if pattern is None else self.b.lexeme(pattern)
+        if not (s.formats or s.patterns):
+            return self.b.lexeme(pattern)
+        hi = s.max_len
+        while True:
+            try:
+                compile_regex(pattern)  # cached: the grammar's compile reuses it
+                break
+            except CompileLimitError:
+                if hi * 3 // 4 < max(s.min_len, 1):
+                    break  # the compile reports the limit, as before
+                hi = hi * 3 // 4
+                pattern = self._string_pattern(replace(s, max_len=hi))
+                if pattern is None:
+                    return None
+        if hi < s.max_len:
+            self.p.note(
+                f"restricted: maxLength {s.max_len} at {where or '#'} is enforced as {hi} "
+                "(with its format or pattern, a longer bound exceeds max_lexeme_states)"
+            )
+        return self.b.lexeme(pattern)
+
+    def _string_pattern(self, s: StrC) -> str | None:
+        """Lexeme regex of the strings ``s`` allows (``anti`` patterns read widely)."""
         body = self.string_body(replace(s, anti=()))
         if body is None:
             return None
-        avoid = self._anti_lookaheads(s)
-        return self.b.lexeme('"' + avoid + body + '"')
+        return '"' + self._anti_lookaheads(s) + body + '"'
 
     def _anti_lookaheads(self, s: StrC) -> str:
         """Negative lookaheads, one per ``anti`` pattern (read widely: a superset)."""
