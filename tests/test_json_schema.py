@@ -333,7 +333,7 @@ REFUSALS = [
     (
         {
             "allOf": [
-                {"not": {"patternProperties": {f"^{c}": {"type": "integer"}}}} for c in "abcd"
+                {"not": {"patternProperties": {f"^{c}": {"type": "integer"}}}} for c in "abcdef"
             ],
         },
         "not",

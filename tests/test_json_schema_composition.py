@@ -144,6 +144,22 @@ CASES: list[tuple[dict, list, list]] = [
         [{"bb": "s"}, {"b": "s", "xy": 1}, {"xy": 1, "b": "s"}],
         [{}, {"b": "s"}, {"xy": 1}, {"b": "s", "xy": 1, "c": 1}, {"bb": 1}],
     ),
+    # double negation: "no pair meets the condition"
+    (
+        {"not": {"not": {"patternProperties": {"^b": {"type": "integer"}}}}},
+        [{}, {"b": 1}, {"a": "s", "bb": 2}, 3, "s"],
+        [{"b": "s"}, {"a": 1, "bb": None}],
+    ),
+    (
+        {"not": {"not": {"properties": {"a": {}}, "additionalProperties": {"type": "string"}}}},
+        [{}, {"a": 1}, {"a": 1, "b": "s"}, {"c": "t"}],
+        [{"b": 1}, {"a": "s", "c": None}],
+    ),
+    (
+        {"not": {"not": {"propertyNames": {"maxLength": 1}}}},
+        [{}, {"a": 1, "b": 2}, 5],
+        [{"bb": 1}, {"a": 1, "xy": 2}],
+    ),
     # patternProperties on one side of allOf, additionalProperties on the other: a key
     # the patterns match is "additional" for the other side
     (
@@ -155,6 +171,30 @@ CASES: list[tuple[dict, list, list]] = [
         },
         [{}, {"b": 5, "a": "s"}, {"x": 3}, {"xy": 4, "c": 5}, {"b": "s", "c": "t"}],
         [{"x": 2}, {"xy": "s"}, {"c": 1}, {"b": 1}, {"b": 5, "x": 1.5}],
+    ),
+    # patternProperties on both sides of allOf (disjoint patterns, or the same one)
+    (
+        {
+            "allOf": [
+                {"patternProperties": {"^a": {"type": "integer"}, "^x": {"minimum": 2}}},
+                {
+                    "patternProperties": {"^b": {"type": "string"}, "^x": {"maximum": 5}},
+                    "additionalProperties": {"type": ["integer", "string"]},
+                },
+            ]
+        },
+        [{}, {"a": 1}, {"b": "s"}, {"x": 3, "c": "t"}, {"bb": "s", "xy": 5}],
+        [{"a": "s"}, {"b": 1}, {"x": 1}, {"x": 6}, {"c": None}, {"a": 1.5}],
+    ),
+    # propertyNames with patternProperties: extra keys meet both
+    (
+        {
+            "propertyNames": {"maxLength": 1},
+            "patternProperties": {"^x": {"type": "integer"}},
+            "additionalProperties": {"type": "string"},
+        },
+        [{}, {"x": 1}, {"a": "s", "x": 2}, {"c": "t"}],
+        [{"xy": 1}, {"x": "s"}, {"a": 1}, {"bb": "s"}],
     ),
     # patternProperties too large for state elimination: lookaheads instead
     (

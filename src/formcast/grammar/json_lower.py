@@ -75,7 +75,9 @@ MAX_ANY_ORDER_STATES = 1024
 #: bound where a format or pattern makes it exceed max_lexeme_states
 FIT_LENGTH_FROM = 64
 #: "some key is bad" conditions on one object (each needs a witness pair, see _object)
-MAX_SOME_KEYS = 3
+MAX_SOME_KEYS = 5
+#: ways to meet them (each by one of the named members it may fall on, or by extra pairs)
+MAX_SOME_WAYS = 64
 #: pair rules of an object's witnesses, each with the bit mask of the conditions it meets
 Witnesses = tuple[tuple[str, int], ...]
 #: longest string a `maxLength` lets formcast generate: a counted string costs about 20 DFA
@@ -552,6 +554,10 @@ class Lowerer:
         choices = [
             [*(n for n in named if plain(n) and self.p.matches(n, key)), None] for key, _ in some
         ]
+        if math.prod(len(c) for c in choices) > MAX_SOME_WAYS:
+            hint = f'more than {MAX_SOME_WAYS} ways to meet "some key is bad" conditions'
+            self.p.refuse("not", o.pointer or "#", hint)  # lenient: extra pairs only
+            choices = [[None] for _ in some]
         alts: list[str] = []
         for pick in itertools.product(*choices):
             obj = base
@@ -936,9 +942,16 @@ class Lowerer:
     ) -> str | None:
         """Extra pairs under ``patternProperties``: each pattern's keys get its schema, the
         keys no pattern matches get ``additionalProperties`` (see :mod:`json_keysets`)."""
-        where = f"{o.pointer}/patternProperties"
         if o.names is not None:
-            self.p.refuse("propertyNames", o.pointer, "together with patternProperties")
+            # every extra key also meets propertyNames: the pairs of each of its string rules
+            free = replace(o, names=None)
+            parts = [
+                self._pattern_extra(free, declared, add, add_never, guard + g)
+                for g in self._key_guards(o.names)
+            ]
+            found = [x for x in parts if x is not None]
+            return self.b.alt(*found) if found else None
+        where = f"{o.pointer}/patternProperties"
         if has_surrogate("".join(declared)):
             return None
         try:

@@ -888,14 +888,20 @@ class SchemaParser:
         o = spec.o
         if "object" not in spec.kinds or _obj_free(o):
             return []
-        if o.some:
-            return None  # "every pair of these keys is bad": no object rule of ours
         obj = frozenset({"object"})
         string = frozenset({"string"})
         out: list[Spec] = []
 
         def add(c: ObjC) -> None:
             out.append(Typed(ptr, kinds=obj, o=replace(c, pointer=ptr)))
+
+        for some_key_rule, some_value in o.some:
+            # no pair meets the condition: every key of its kind has a value in the
+            # complement (the key rules come from _obj_fails below, so they have its forms)
+            none = self._no_witness(some_key_rule, some_value, ptr, depth)
+            if none is None:
+                return None
+            add(none)
 
         def some_key(key: Spec, value: Spec) -> None:
             # "some key is bad": a pair whose key surely falls under the rule, bad value
@@ -962,6 +968,27 @@ class SchemaParser:
             for other in needed:
                 add(ObjC(props=((other, never_spec(ptr)),), required=(name,)))
         return out
+
+    def _no_witness(self, key: Spec, value: Spec, ptr: str, depth: int) -> ObjC | None:
+        """Objects without a pair whose key meets ``key`` and whose value meets ``value``
+        (a subset where the dialects differ), for the key rules :meth:`_obj_fails` writes:
+        a pattern's keys, the keys no pattern matches and not declared, or any key rule
+        with any value; None for others."""
+        c = self._complement(value, ptr, depth + 1)
+        if c is None:
+            return None
+        if isinstance(key, Typed) and key.enum is None:
+            s = key.s
+            if s == StrC(patterns=s.patterns) and len(s.patterns) == 1:
+                return ObjC(patterns=((s.patterns[0][0], c),))
+            if s == StrC(anti=s.anti, exclude=s.exclude, exclude_at=s.exclude_at):
+                named: tuple[tuple[str, Spec], ...] = tuple((n, any_spec(ptr)) for n in s.exclude)
+                others: tuple[tuple[str, Spec], ...] = tuple((p, any_spec(ptr)) for p, _ in s.anti)
+                return ObjC(props=named, patterns=others, additional=c)
+        if self._never(c):  # any value: no key may meet the key rule
+            names = self._complement(key, ptr, depth + 1)
+            return None if names is None else ObjC(names=names)
+        return None
 
     def _if_then_else(self, schema: dict, ptr: str) -> Spec:
         cond = self._sub(schema, ptr, "if")
@@ -1329,8 +1356,6 @@ class SchemaParser:
             return y
         if _obj_free(y):
             return x
-        if x.patterns and y.patterns:
-            self.refuse("patternProperties", ptr, "patternProperties on both sides of allOf")
         px, py = dict(x.props), dict(y.props)
         names = list(dict.fromkeys([*px, *py]))
 
@@ -1352,10 +1377,7 @@ class SchemaParser:
         # a key one side's patterns match is "additional" for the other side (which has
         # no patterns, else refused above): its value meets the pattern's schema and that
         # side's additionalProperties
-        patterns = x.patterns + y.patterns
-        other = None if x.patterns and y.patterns else y.additional if x.patterns else x.additional
-        if other is not None:
-            patterns = tuple((p, self.merge(sub, other, ptr)) for p, sub in patterns)
+        patterns = self._patterns_meet(x, y, ptr)
         mx = [v for v in (x.max_props, y.max_props) if v is not None]
         return ObjC(
             props=tuple(props),
@@ -1369,6 +1391,28 @@ class SchemaParser:
             some=x.some + y.some,
             pointer=x.pointer or y.pointer,
         )
+
+    def _patterns_meet(self, x: ObjC, y: ObjC, ptr: str) -> tuple[tuple[str, Spec], ...]:
+        """``patternProperties`` of an intersection: a key one side's pattern matches is
+        "additional" for the other side, so it also meets that side's
+        ``additionalProperties``; a pattern on both sides gets both schemas. Refused where
+        a pattern of one side may share a key with another pattern of the other side."""
+        mine, theirs = self._pattern_map(x, ptr), self._pattern_map(y, ptr)
+        only_x = [p for p in mine if p not in theirs]
+        only_y = [q for q in theirs if q not in mine]
+        if any(not patterns_disjoint([p], [q]) for p in mine for q in theirs if p != q):
+            self.refuse("patternProperties", ptr, "patterns on both sides of allOf may overlap")
+        out = [(p, self.merge(mine[p], theirs[p], ptr)) for p in mine if p in theirs]
+        out += [(p, self._opt_meet(mine[p], y.additional, ptr) or mine[p]) for p in only_x]
+        out += [(q, self._opt_meet(theirs[q], x.additional, ptr) or theirs[q]) for q in only_y]
+        return tuple(out)
+
+    def _pattern_map(self, c: ObjC, ptr: str) -> dict[str, Spec]:
+        """Each pattern of ``c`` with its schema (a repeated pattern: both schemas)."""
+        out: dict[str, Spec] = {}
+        for p, sub in c.patterns:
+            out[p] = self.merge(out[p], sub, ptr) if p in out else sub
+        return out
 
     # -- a validator over specs (enum filtering, oneOf checks, tests) -------------------------
     def _canon_set(self, values: tuple[TAny, ...]) -> frozenset[str]:
