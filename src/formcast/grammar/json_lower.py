@@ -566,10 +566,7 @@ class Lowerer:
                     obj = self._with_value(obj, name, value)
             rest = tuple(c for c, name in zip(some, pick, strict=True) if name is None)
             wits = self._witnesses(obj, rest, named) if rest else ()
-            if (
-                rest
-                and functools.reduce(operator.or_, (m for _, m in wits), 0) != 2 ** len(rest) - 1
-            ):
+            if rest and _conditions(wits) != 2 ** len(rest) - 1:
                 continue  # some condition no extra pair can meet
             alt = self._object(obj, wits)
             if alt is not None:
@@ -752,7 +749,7 @@ class Lowerer:
         room = None if hi is None else hi - c
         if lo - c > 1 or room == 0:
             return None
-        full = functools.reduce(operator.or_, (m for _, m in wits), 0)
+        full = _conditions(wits)
         memo: dict[tuple[int, int, bool], str] = {}
 
         def tail(met: int, n: int, first: bool) -> str:
@@ -860,7 +857,7 @@ class Lowerer:
         more = (
             None if extra is None or hi is not None else self.b.star(self.b.seq(self.comma, extra))
         )
-        full = functools.reduce(operator.or_, (m for _, m in wits), 0)
+        full = _conditions(wits)
         memo: dict[tuple[int, int, int], str | None] = {}
         short_of_min: list[int] = []
 
@@ -1031,6 +1028,11 @@ class Lowerer:
 
 
 __all__ = ["Lowerer", "kind_of"]
+
+
+def _conditions(wits: Witnesses) -> int:
+    """The conditions (bits) the witness pairs ``wits`` can meet between them."""
+    return functools.reduce(operator.or_, (m for _, m in wits), 0)
 
 
 def _integral(v: float) -> bool:

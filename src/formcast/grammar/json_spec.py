@@ -1374,9 +1374,6 @@ class SchemaParser:
         for name in names:
             m = self._opt_meet(of(x, px, name), of(y, py, name), ptr)
             props.append((name, m if m is not None else any_spec(ptr)))
-        # a key one side's patterns match is "additional" for the other side (which has
-        # no patterns, else refused above): its value meets the pattern's schema and that
-        # side's additionalProperties
         patterns = self._patterns_meet(x, y, ptr)
         mx = [v for v in (x.max_props, y.max_props) if v is not None]
         return ObjC(
@@ -1403,8 +1400,9 @@ class SchemaParser:
         if any(not patterns_disjoint([p], [q]) for p in mine for q in theirs if p != q):
             self.refuse("patternProperties", ptr, "patterns on both sides of allOf may overlap")
         out = [(p, self.merge(mine[p], theirs[p], ptr)) for p in mine if p in theirs]
-        out += [(p, self._opt_meet(mine[p], y.additional, ptr) or mine[p]) for p in only_x]
-        out += [(q, self._opt_meet(theirs[q], x.additional, ptr) or theirs[q]) for q in only_y]
+        for own, ps, other in ((mine, only_x, y.additional), (theirs, only_y, x.additional)):
+            for p in ps:
+                out.append((p, own[p] if other is None else self.merge(own[p], other, ptr)))
         return tuple(out)
 
     def _pattern_map(self, c: ObjC, ptr: str) -> dict[str, Spec]:
