@@ -87,3 +87,26 @@ def test_special_tokens_never_allowed_in_text(vocab: str) -> None:
     assert {int(t) for t in np.flatnonzero(allowed[special])} == {
         special[i] for i, t in enumerate(special) if t in tok.eos_ids
     }
+
+
+@pytest.mark.parametrize("vocab", ["smollm2", "tekken"])
+def test_unique_strings_mask_matches_oracle(vocab: str) -> None:
+    """`uniqueItems` over strings: a token that would repeat an item is left out, exactly."""
+    from formcast.grammar.json_schema import grammar_from_json_schema
+    from formcast.models import load_tokenizer_info
+
+    tok = load_tokenizer_info(vocab)
+    schema = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+    m = fc.Matcher(fc.compile(grammar_from_json_schema(schema), tok))
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+    ids = {b: t for t, b in enumerate(tok.token_bytes) if b in (b'a"', b'",', b'"]', b'"')}
+    # the closing tokens each state bans: they would repeat "a" or "ab"
+    for piece, banned in (('["a", "ab", "', {b'a"'}), ("a", {b'"', b'",', b'"]'}), ("b", {b'"'})):
+        assert m.accept_string(piece)
+        m.fill_next_token_bitmask(bm)
+        got = mask_to_bool(bm[0], tok.vocab_size)
+        want = brute_force_mask(m)
+        diff = np.flatnonzero(got != want)
+        assert not len(diff), [(int(t), tok.token_bytes[t]) for t in diff[:10]]
+        assert {b for b, t in ids.items() if not got[t]} >= banned & ids.keys()
+        assert b'a"' not in ids or got[ids[b'a"']] or piece.endswith('"')

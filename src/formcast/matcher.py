@@ -12,12 +12,19 @@ in a string body, the remaining length in a bounded one), taking those tokens wh
 Whole masks are cached too, keyed by their *trace* (the walks they OR and whether EOS
 is allowed); each Earley row remembers the trace per lexer state, so a repeated state
 costs two dictionary look-ups and one row copy.
+
+Distinct lexemes (JSON ``uniqueItems`` over strings, :attr:`Grammar.distinct`) make masks
+depend on text: a scan that repeats a value of an earlier scan from the same Earley origin is
+dropped. The matcher then keeps the text and the values scanned; a walk exit that ends such
+a lexeme is split by value (the exit's trie node spells the lexeme's end), and masks that
+meet one are never memoized on their row.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from formcast.automata.compiled import SHARED_WALKS, CompiledGrammar, WalkResult
-from formcast.automata.earley import EarleySet
+from formcast.automata.earley import POS_BITS, EarleySet
 from formcast.errors import MatcherError
 from formcast.kernels.bitmask import allocate_token_bitmask
 
@@ -64,6 +71,7 @@ class Matcher:
         self._scratch_nodes = np.empty(len(self._trie.node_byte) + 1, dtype=np.int32)
         self._scratch_states = np.empty_like(self._scratch_nodes)
         self._scratch_groups = np.empty_like(self._scratch_nodes)
+        self._distinct = self._a.distinct
         self.reset()
 
     # ---- state -------------------------------------------------------------------
@@ -72,8 +80,16 @@ class Matcher:
         first = self._a.parser.initial()
         self._rows: list[EarleySet] = [first]
         self._lx = self._start(first, after_ignore=False)
-        self._history: list[tuple[int, int, bool]] = []
+        # (rows, lexer state, terminated, text length, start of the lexeme) before each step
+        self._history: list[tuple[int, int, bool, int, int]] = []
         self._terminated = False
+        # kept for distinct lexemes only: the text, where the current lexeme starts, and
+        # (row after the scan, origin, value) of each distinct scan
+        self._text = bytearray()
+        self._lex_from = 0
+        self._values: list[tuple[int, int, str]] = []
+        self._volatile = False
+        self._n_kept = 1
 
     def _start(self, top: EarleySet, after_ignore: bool) -> int:
         """The lexer state at the start of the next lexeme after row ``top``."""
@@ -85,49 +101,109 @@ class Matcher:
             top.starts[after_ignore] = sid
         return sid
 
-    def _finish_lexeme(self, rows: list[EarleySet], lx: int) -> tuple[EarleySet, int] | None:
-        """End the lexeme in lexer state ``lx``: (new top row, next lexer start) or None.
+    def _finish_lexeme(
+        self, rows: list[EarleySet], lx: int, drop: tuple[int, ...] = ()
+    ) -> tuple[EarleySet, int] | None:
+        """End the lexeme in lexer state ``lx``, not scanning the lexemes in ``drop``:
+        (new top row, next lexer start) or None.
 
         Memoized on the top row by the set of complete lexemes (rows are immutable).
         """
         done = self._a.lexer.accept_lexemes[lx]
         top = rows[-1]
         memo = top.finished
-        if done in memo:
-            return memo[done]
+        key = (*done, -1, *drop) if drop else done
+        if key in memo:
+            return memo[key]
         result: tuple[EarleySet, int] | None = None
-        real = tuple(x for x in done if x in top.expected)
+        real = tuple(x for x in done if x in top.expected and x not in drop)
         if real:
             child = self._a.parser.scan(rows, real)
             if child is not None:
                 result = child, self._start(child, after_ignore=False)
         elif any(x in self._a.ignore for x in done):
             result = top, self._start(top, after_ignore=True)
-        memo[done] = result
+        memo[key] = result
         return result
+
+    # ---- distinct lexemes ----------------------------------------------------------
+    def _distinct_done(self, top: EarleySet, lx: int) -> tuple[int, ...]:
+        """The distinct lexemes that end in lexer state ``lx`` and that ``top`` expects."""
+        return tuple(
+            x for x in self._a.lexer.accept_lexemes[lx] if x in self._distinct and x in top.expected
+        )
+
+    @staticmethod
+    def _origins(top: EarleySet, lex: int) -> set[int]:
+        return {item >> POS_BITS for item in top.by_next[lex]}
+
+    def _seen(self, top: EarleySet, lex: int, values: list[tuple[int, int, str]]) -> set[str]:
+        """Values scanned before as ``lex`` from the origins ``top`` would scan it from."""
+        origins = self._origins(top, lex)
+        return {v for _, o, v in values if o in origins}
+
+    def _drops(
+        self, top: EarleySet, lexes: tuple[int, ...], value: str, values: list[tuple[int, int, str]]
+    ) -> tuple[int, ...]:
+        """The distinct ``lexes`` for which ``value`` repeats an earlier value."""
+        return tuple(x for x in lexes if value in self._seen(top, x, values))
+
+    def _run(
+        self,
+        rows: list[EarleySet],
+        values: list[tuple[int, int, str]],
+        lx: int,
+        lex_from: int,
+        data: bytes,
+    ) -> tuple[int, int] | None:
+        """Feed ``data`` (after the kept text) from lexer state ``lx``, pushing rows and
+        distinct values: (lexer state, start of the current lexeme), or None."""
+        lexer = self._a.lexer
+        base = len(self._text)
+        for i, b in enumerate(data):
+            nxt = int(lexer.trans[lx, b]) if lx >= 0 else -1
+            if nxt < 0 and lx >= 0 and lexer.accepting[lx]:
+                top = rows[-1]
+                lexes = self._distinct_done(top, lx) if self._distinct else ()
+                drop: tuple[int, ...] = ()
+                value = ""
+                if lexes:
+                    if lex_from < base:
+                        text = bytes(self._text[lex_from:]) + data[:i]
+                    else:
+                        text = data[lex_from - base : i]
+                    value = _string_value(text)
+                    drop = self._drops(top, lexes, value, values)
+                fin = self._finish_lexeme(rows, lx, drop)
+                if fin is not None:
+                    child, start = fin
+                    if child is not top:
+                        rows.append(child)
+                        for x in lexes:
+                            if x not in drop:
+                                values += [(len(rows) - 1, o, value) for o in self._origins(top, x)]
+                    lex_from = base + i
+                    nxt = int(lexer.trans[start, b]) if start >= 0 else -1
+            if nxt < 0:
+                return None
+            lx = nxt
+        return lx, lex_from
 
     def _feed_bytes(self, data: bytes) -> bool:
         """Run ``data`` from the current state; on failure the state is left unchanged."""
-        rows = self._rows
-        n_rows, lx = len(rows), self._lx
-        lexer = self._a.lexer
-        for b in data:
-            nxt = int(lexer.trans[lx, b]) if lx >= 0 else -1
-            if nxt < 0 and lx >= 0 and lexer.accepting[lx]:
-                fin = self._finish_lexeme(rows, lx)
-                if fin is not None:
-                    top, start = fin
-                    if top is not rows[-1]:
-                        rows.append(top)
-                    nxt = int(lexer.trans[start, b]) if start >= 0 else -1
-            if nxt < 0:
-                del rows[n_rows:]
-                return False
-            lx = nxt
-        self._history.append((n_rows, self._lx, self._terminated))
+        rows, values = self._rows, self._values
+        n_rows, n_values = len(rows), len(values)
+        out = self._run(rows, values, self._lx, self._lex_from, data)
+        if out is None:
+            del rows[n_rows:]
+            del values[n_values:]
+            return False
+        self._history.append((n_rows, self._lx, self._terminated, len(self._text), self._lex_from))
         if self._max_rollback >= 0 and len(self._history) > self._max_rollback:
             del self._history[: len(self._history) - self._max_rollback]
-        self._lx = lx
+        self._lx, self._lex_from = out
+        if self._distinct:
+            self._text += data
         return True
 
     def accept_token(self, token_id: int) -> bool:
@@ -138,7 +214,9 @@ class Matcher:
         if token_id in self._eos:
             if not self.can_terminate():
                 return False
-            self._history.append((len(self._rows), self._lx, self._terminated))
+            self._history.append(
+                (len(self._rows), self._lx, self._terminated, len(self._text), self._lex_from)
+            )
             self._terminated = True
             return True
         if (
@@ -164,10 +242,13 @@ class Matcher:
             )
         if num_tokens == 0:
             return
-        n_rows, lx, term = self._history[-num_tokens]
+        n_rows, lx, term, n_text, lex_from = self._history[-num_tokens]
         del self._history[-num_tokens:]
         del self._rows[n_rows:]
-        self._lx = lx
+        while self._values and self._values[-1][0] >= n_rows:
+            self._values.pop()
+        del self._text[n_text:]
+        self._lx, self._lex_from = lx, lex_from
         self._terminated = term
 
     def is_terminated(self) -> bool:
@@ -182,7 +263,11 @@ class Matcher:
             return self._rows[-1].accepting
         if not self._a.lexer.accepting[self._lx]:
             return False
-        fin = self._finish_lexeme(self._rows, self._lx)
+        top = self._rows[-1]
+        lexes = self._distinct_done(top, self._lx) if self._distinct else ()
+        value = _string_value(bytes(self._text[self._lex_from :])) if lexes else ""
+        drop = self._drops(top, lexes, value, self._values) if lexes else ()
+        fin = self._finish_lexeme(self._rows, self._lx, drop)
         return fin is not None and fin[0].accepting
 
     # ---- masks -------------------------------------------------------------------
@@ -222,11 +307,14 @@ class Matcher:
         lx = self._lx
         parts: list[WalkResult] = []
         steps = [lx]
+        self._volatile = False
+        self._n_kept = len(self._rows)
         if lx >= 0:
             self._trace(self._rows, lx, (lx,), None, parts, steps)
         steps.append(int(self.can_terminate()))
         trace = tuple(steps)
-        top.masks[lx] = trace
+        if not self._volatile:  # else the mask depends on the values scanned so far
+            top.masks[lx] = trace
         cache = self.compiled.mask_cache
         mask = cache.get(trace)
         if mask is not None:
@@ -264,19 +352,116 @@ class Matcher:
         res = self.compiled.walk_cache.get(key) or self._walk(key, lx, nodes)
         parts.append(res)
         for lk, exit_nodes in res.exits:
-            fin = self._finish_lexeme(rows, lk)
-            if fin is None or fin[1] < 0:
+            lexes = self._distinct_done(rows[-1], lk) if self._distinct else ()
+            if not lexes:
+                self._follow(rows, lk, (), exit_nodes, key, (), parts, steps)
                 continue
-            top, start = fin
-            steps += (lk, start)
-            depth = len(rows)
-            if top is not rows[-1]:
-                rows.append(top)
-            try:
-                self._trace(rows, start, (*key, lk, start), exit_nodes, parts, steps)
-            finally:
-                del rows[depth:]
-            steps.append(-1)
+            self._volatile = True
+            by_drop = self._split_exits(rows, lexes, exit_nodes, root=nodes is None)
+            if list(by_drop) == [()]:  # no value repeats: the plain, cacheable walk
+                self._follow(rows, lk, (), exit_nodes, key, (), parts, steps)
+                continue
+            # the split, spelled out: (drop size, drop, node count, nodes) per repeating group
+            tag: list[int] = []
+            for drop in sorted(d for d in by_drop if d):
+                tag += (len(drop), *drop, len(by_drop[drop]), *by_drop[drop].tolist())
+            for i, (drop, sub) in enumerate(sorted(by_drop.items(), key=lambda g: g[0])):
+                marker = (-2, i, len(tag), *tag)
+                self._follow(rows, lk, drop, sub, key, marker, parts, steps)
+
+    def _follow(
+        self,
+        rows: list[EarleySet],
+        lk: int,
+        drop: tuple[int, ...],
+        exit_nodes: np.ndarray,
+        key: tuple[int, ...],
+        marker: tuple[int, ...],
+        parts: list[WalkResult],
+        steps: list[int],
+    ) -> None:
+        """Trace on from the exit ``exit_nodes`` in lexer state ``lk`` (``drop``: distinct
+        lexemes not scanned there; ``marker`` names such a split in keys and steps)."""
+        fin = self._finish_lexeme(rows, lk, drop)
+        if fin is None or fin[1] < 0:
+            return
+        top, start = fin
+        steps += (lk, start, *marker)
+        depth = len(rows)
+        if top is not rows[-1]:
+            rows.append(top)
+        try:
+            self._trace(rows, start, (*key, lk, start, *marker), exit_nodes, parts, steps)
+        finally:
+            del rows[depth:]
+        steps.append(-1)
+
+    def _split_exits(
+        self,
+        rows: list[EarleySet],
+        lexes: tuple[int, ...],
+        exit_nodes: np.ndarray,
+        root: bool,
+    ) -> dict[tuple[int, ...], np.ndarray]:
+        """Exit nodes that end distinct ``lexes``, grouped by the lexemes whose value they
+        repeat. At the root walk the lexeme is the kept text's last one plus the node's
+        prefix, checked where the length (or an escape) allows a repeat; deeper in a token
+        each node is replayed from the kept state."""
+        repeats: dict[int, tuple[int, ...]] = {}
+        if root:
+            top, trie, tok = rows[-1], self._trie, self.compiled.tokenizer
+            head = bytes(self._text[self._lex_from :])
+            seen = {x: self._seen(top, x, self._values) for x in lexes}
+            if not any(seen.values()):
+                return {(): exit_nodes}
+            # An exit node's prefix ends with the byte after the lexeme (a closing quote),
+            # so the lexeme is head + prefix[:-1]. Without escapes, a repeat of v ends at
+            # the node spelling the rest of '"v' after head, then '"'; nodes with an
+            # escape, or a head with one, are decoded.
+            if b"\\" in head:
+                maybe = set(exit_nodes.tolist())
+            else:
+                maybe = set(exit_nodes[trie.backslashed[exit_nodes]].tolist())
+                for v in set().union(*seen.values()):
+                    spelled = b'"' + v.encode()
+                    if spelled.startswith(head):
+                        node = trie.find(spelled[len(head) :] + b'"')
+                        if node > 0 and (exit_nodes == node).any():
+                            maybe.add(node)
+            for n in maybe:
+                value = _string_value(head + trie.prefix(n, tok.token_bytes)[:-1])
+                drop = tuple(x for x in lexes if value in seen[x])
+                if drop:
+                    repeats[n] = drop
+        else:
+            for n in exit_nodes.tolist():
+                drop = self._replay_drop(n)
+                if drop:
+                    repeats[n] = drop
+        if not repeats:
+            return {(): exit_nodes}
+        groups: dict[tuple[int, ...], np.ndarray] = {
+            (): exit_nodes[~np.isin(exit_nodes, list(repeats))]
+        }
+        for n, drop in repeats.items():
+            groups[drop] = np.append(groups.get(drop, exit_nodes[:0]), np.int32(n))
+        return {d: ns for d, ns in groups.items() if len(ns)}
+
+    def _replay_drop(self, node: int) -> tuple[int, ...]:
+        """The distinct lexemes that end at trie ``node`` with a repeated value, replaying
+        the node's prefix from the kept state (rare: a token ending two such lexemes)."""
+        rows = self._rows[: self._n_kept]
+        values = list(self._values)
+        data = self._trie.prefix(node, self.compiled.tokenizer.token_bytes)[:-1]
+        out = self._run(rows, values, self._lx, self._lex_from, data)
+        if out is None:
+            return ()
+        lx, lex_from = out
+        top = rows[-1]
+        lexes = self._distinct_done(top, lx)
+        base = len(self._text)
+        text = bytes(self._text[lex_from:]) + data if lex_from < base else data[lex_from - base :]
+        return self._drops(top, lexes, _string_value(text), values)
 
     def _walk(self, key: tuple[int, ...], lx: int, nodes: np.ndarray | None) -> WalkResult:
         """Walk the trie (or fetch the walk shared by lexer-state content) and cache it."""
@@ -383,3 +568,8 @@ class BatchMatcher:
                 zip(matchers, idx, strict=True),
             )
         )
+
+
+def _string_value(lexeme: bytes) -> str:
+    """The string a distinct lexeme spells: a JSON string without its closing quote."""
+    return json.loads(lexeme + b'"')

@@ -141,6 +141,7 @@ class GrammarAutomata:
         )
         self.parser = EarleyParser(self.tables)
         self.ignore = frozenset(lex_id[n] for n in grammar.ignore if not empty[lex_id[n]])
+        self.distinct = frozenset(lex_id[n] for n in grammar.distinct)
         self.ignore_repeats = grammar.ignore_repeats
         self.lock = threading.RLock()  # guards the lazily grown lexer tables
         self.lexer = Lexer(

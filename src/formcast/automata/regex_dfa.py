@@ -79,6 +79,20 @@ class ByteDFA:
         """
         return not bool((self.trans[0] >= 0).any())
 
+    def always_infinite(self) -> bool:
+        """Whether every state has infinitely many accepted continuations (every state
+        reaches a cycle: after any prefix, the matched strings can still grow)."""
+        succ = [set(row[row >= 0].tolist()) for row in self.trans]
+        finite: set[int] = set()
+        grew = True
+        while grew:
+            grew = False
+            for q, nxt in enumerate(succ):
+                if q not in finite and nxt <= finite:
+                    finite.add(q)
+                    grew = True
+        return not finite
+
     def matches(self, data: bytes) -> bool:
         """Full match of ``data`` (the empty string matches iff ``nullable``)."""
         if not data:

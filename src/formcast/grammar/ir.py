@@ -45,6 +45,12 @@ class Grammar:
     ignore_repeats:
         Whether two ignored lexemes may follow each other. ``False`` bounds whitespace
         runs to one ignored lexeme per gap (so a bounded regex really bounds them).
+    distinct:
+        Lexemes whose values must differ within one rule instance (JSON ``uniqueItems``).
+        Each is a JSON string without its closing quote; its value is the string it
+        spells (escapes decoded). Two scans of such a lexeme from Earley items of the same
+        origin (the items of one array, when the array's rules are left recursive) must
+        have different values: the matcher drops a scan that repeats one.
     """
 
     start: str
@@ -52,6 +58,7 @@ class Grammar:
     lexemes: Mapping[str, Lexeme]
     ignore: tuple[str, ...] = ()
     ignore_repeats: bool = True
+    distinct: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +74,9 @@ class Grammar:
         for name in self.ignore:
             if name not in self.lexemes:
                 raise GrammarError(f"ignored symbol {name!r} is not a lexeme")
+        for name in self.distinct:
+            if name not in self.lexemes or name in self.ignore:
+                raise GrammarError(f"distinct symbol {name!r} is not a lexeme (or is ignored)")
 
     def fingerprint(self) -> str:
         """A content hash, stable across processes; used as a compile-cache key."""
@@ -77,6 +87,7 @@ class Grammar:
             repr(sorted((k, v.pattern) for k, v in self.lexemes.items())),
             repr(self.ignore),
             repr(self.ignore_repeats),
+            repr(self.distinct),
         ):
             h.update(part.encode())
             h.update(b"\0")
@@ -271,7 +282,12 @@ class GrammarBuilder:
         return self.optional(nonempty) if lo == 0 else nonempty
 
     def build(
-        self, start: str, *, ignore: Sequence[str] = (), ignore_repeats: bool = True
+        self,
+        start: str,
+        *,
+        ignore: Sequence[str] = (),
+        ignore_repeats: bool = True,
+        distinct: Sequence[str] = (),
     ) -> Grammar:
         """Freeze into a :class:`Grammar`."""
         rules = {k: tuple(v) for k, v in self._rules.items()}
@@ -281,4 +297,5 @@ class GrammarBuilder:
             lexemes=dict(self._lexemes),
             ignore=tuple(ignore),
             ignore_repeats=ignore_repeats,
+            distinct=tuple(distinct),
         )

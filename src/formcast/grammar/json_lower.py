@@ -67,6 +67,9 @@ MAX_DEPENDENCY_NAMES = 10
 MAX_PERMUTED_NAMES = 4
 #: sets of distinct values (one rule each) for `uniqueItems` over listed values
 MAX_UNIQUE_SUBSETS = 1024
+#: items of a `uniqueItems` array of strings, when `minItems` or `maxItems` counts them
+#: (one rule per count)
+MAX_DISTINCT_COUNT = 1024
 #: states of an object in any property order (sets of named members seen, times counts of
 #: extra keys where they matter); above it only required and dependency names are
 #: remembered (the others may repeat), and above it again the object keeps definition order
@@ -108,6 +111,8 @@ class Lowerer:
         self.colon = self.b.lexeme(ws + ":" + ws)
         self._refs: dict[str, str] = {}
         self._any_name: str | None = None
+        #: distinct lexemes (`uniqueItems` over strings), for the grammar's ``distinct``
+        self.distinct: set[str] = set()
 
     # -- entry ------------------------------------------------------------------------------
     def lower(self, spec: Spec) -> str | None:
@@ -368,11 +373,16 @@ class Lowerer:
             values = self._unique_domain(a, hi)
             if values is not None:
                 return self._array_distinct(values, lo, hi)
+            lexeme = self._distinct_lexeme(a)
+            if lexeme is not None and max(lo, hi or 0) <= MAX_DISTINCT_COUNT:
+                return self._array_of_distinct(lexeme, lo, hi)
             self.p.refuse(
                 "uniqueItems",
                 a.pointer,
-                f"only enforced when maxItems <= 1, or when `items` lists its values "
-                f"(enum, const, booleans) and at most {MAX_UNIQUE_SUBSETS} sets of them fit",
+                f"only enforced when maxItems <= 1, when `items` lists its values (enum, "
+                f"const, booleans) and at most {MAX_UNIQUE_SUBSETS} sets of them fit, or "
+                f"when `items` are strings that can always grow (no maxLength, at most "
+                f"{MAX_DISTINCT_COUNT} counted items)",
             )
         if a.contains is not None:
             return self._array_contains(a, lo, hi)
@@ -441,6 +451,50 @@ class Lowerer:
 
         body = rest(frozenset())
         return None if body is None else self.b.seq(self.lbrack, body, self.rbrack)
+
+    def _distinct_lexeme(self, a: ArrC) -> str | None:
+        """For `uniqueItems` over plain string ``items`` whose every prefix has infinitely
+        many completions (so a repeat can always be avoided): a distinct lexeme, the
+        string without its closing quote, which the matcher keeps distinct per array."""
+        spec, seen = a.items, set()
+        while isinstance(spec, Ref) and spec.target not in seen:
+            seen.add(spec.target)
+            spec = self.p.spec(spec.target)
+        if a.prefix or a.contains is not None or not isinstance(spec, Typed):
+            return None
+        s = spec.s
+        if spec.kinds != {"string"} or spec.enum is not None or s.anti or s.anti_formats:
+            return None
+        body = self.string_body(s)
+        if body is None or re.search(r"\(\?<?[=!]", body):  # lookarounds may need the quote
+            return None
+        pattern = '"' + body
+        try:
+            if not compile_regex(pattern).always_infinite():
+                return None
+        except CompileLimitError:
+            return None
+        lexeme = self.b.lexeme(pattern)
+        self.distinct.add(lexeme)
+        return lexeme
+
+    def _array_of_distinct(self, lexeme: str, lo: int, hi: int | None) -> str:
+        """Arrays of ``lo`` to ``hi`` strings with distinct values: left-recursive rules, so
+        that every item is scanned from the Earley origin just after ``[``."""
+        quote = self.b.literal('"')
+        chain = [self.b.seq(lexeme, quote)]  # chain[k]: exactly k + 1 items
+        while len(chain) < (max(lo, 1) if hi is None else hi):
+            chain.append(self.b.seq(chain[-1], self.comma, lexeme, quote))
+        first = max(lo, 1) - 1
+        if hi is None:
+            items = self.b.rule()
+            self.b.define(items, [(chain[first],), (items, self.comma, lexeme, quote)])
+        else:
+            items = self.b.alt(*chain[first:])
+        alts = [(self.lbrack, items, self.rbrack)] + (
+            [(self.lbrack, self.rbrack)] if lo == 0 else []
+        )
+        return self.b.choice(*alts)
 
     def _array_contains(self, a: ArrC, lo: int, hi: int | None) -> str | None:
         assert a.contains is not None

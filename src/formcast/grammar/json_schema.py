@@ -105,7 +105,9 @@ def _lower(
         property_order=property_order,
     )
     start = lowerer.lower(root)
-    grammar = lowerer.b.build(start) if start is not None else None
+    grammar = None
+    if start is not None:
+        grammar = lowerer.b.build(start, distinct=sorted(lowerer.distinct))
     if grammar is None or not _productive(grammar):  # e.g. {"$ref": "#"}: no way out
         return parser, None
     return parser, grammar

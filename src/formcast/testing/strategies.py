@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from formcast.errors import GrammarError
 from formcast.grammar.ir import Grammar
+from formcast.testing.oracle import accepts
 
 __all__ = ["from_grammar", "from_regex"]
 
@@ -180,7 +181,7 @@ def from_grammar(
     lexemes); past that, only alternatives of minimal derivation height are taken, so
     generation always ends. Lexemes are drawn with :func:`hypothesis.strategies.from_regex`
     over ``alphabet`` (default: printable ASCII, tab, newlines and a few non-ASCII
-    characters), never empty.
+    characters), never empty. Strings that repeat a distinct value are left out.
 
     Parameters
     ----------
@@ -269,4 +270,7 @@ def from_grammar(
                 out += [sep] if sep else []
         return out
 
-    return pieces().filter(munch.ok).map("".join)
+    out = pieces().filter(munch.ok).map("".join)
+    if grammar.distinct:  # values the grammar alone does not keep distinct
+        out = out.filter(lambda text: accepts(grammar, text))
+    return out

@@ -212,6 +212,23 @@ class TokenTrie:
         return depth
 
     @cached_property
+    def backslashed(self) -> npt.NDArray[np.bool_]:
+        """``bool[n]``, whether each node's prefix holds a backslash (a JSON escape)."""
+        marked = np.flatnonzero(self.node_byte == 0x5C)
+        diff = np.zeros(self.num_nodes + 1, dtype=np.int32)
+        np.add.at(diff, marked, 1)
+        np.add.at(diff, self.node_end[marked], -1)
+        out = np.cumsum(diff[:-1]) > 0
+        out.setflags(write=False)
+        return out
+
+    def prefix(self, node: int, token_bytes: Sequence[bytes]) -> bytes:
+        """The bytes on the path to ``node`` (``token_bytes``: the vocabulary it was built
+        from): a prefix of the first token in its subtree."""
+        first = int(self.tok_ids[self.node_tok_start[node]])
+        return token_bytes[first][: int(self.node_depth[node])]
+
+    @cached_property
     def text_slice(self) -> TrieSlice:
         """The plain-text tokens (:data:`TEXT_SLICE`), which trie walks can take wholesale."""
         return self.slice(TEXT_SLICE)

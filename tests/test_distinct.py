@@ -1,0 +1,129 @@
+"""`uniqueItems` over strings: distinct lexemes, kept distinct by the matcher per array."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import jsonschema
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import formcast as fc
+from formcast.errors import UnsupportedFeatureError
+from formcast.grammar.json_schema import grammar_from_json_schema
+from formcast.testing.oracle import accepts, brute_force_mask, mask_to_bool
+
+TAGS = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+TWO = {
+    "type": "object",
+    "properties": {
+        "a": {**TAGS, "minItems": 2, "maxItems": 3},
+        "b": {"anyOf": [TAGS, {"type": "array", "items": {"type": "integer"}}]},
+    },
+    "required": ["a"],
+    "additionalProperties": False,
+}
+
+
+def vocab() -> fc.TokenizerInfo:
+    """Tokens that end one string and start the next, escapes, and a split "é"."""
+    pieces = {*'[]{}":, ab\\u0', "é", '"a"', '","', '",""', 'a","a', '"a","b"', '""', '"",'}
+    pieces |= {'a"', '"]', '["', '["a"', "\\u0061", "61", '{"', '":', '"a":', '"b":', "1", "-"}
+    pieces |= {'é"', '"é', 'ab"', ', "', '"b"]', "\\\\", '\\"'}
+    toks = [*sorted(p.encode() for p in pieces), b"\xc3", b"\xa9"]
+    return fc.TokenizerInfo.from_vocab([*toks, b"<eos>"], eos_ids=[len(toks)])
+
+
+@pytest.mark.parametrize(
+    ("schema", "text"),
+    [
+        (TAGS, '["a","b"]'),
+        (TAGS, '["a","a"]'),
+        (TAGS, '["a", "b", "a"]'),
+        (TAGS, '["a","\\u0061"]'),
+        (TAGS, '["\\u00e9", "é"]'),
+        (TAGS, '["", ""]'),
+        (TAGS, '["ab","a","b"]'),
+        (TWO, '{"a":["x","y"],"b":["x","y"]}'),
+        (TWO, '{"a":["x","y"],"b":["y","y"]}'),
+        (TWO, '{"a":["x","y"],"b":[1,1]}'),
+        (TWO, '{"a":["x","x"]}'),
+        (TWO, '{"a":["x","y","z","w"]}'),
+        (TWO, '{"a":["x","y","x"]}'),
+        (
+            {
+                "type": "array",
+                "items": {"$ref": "#/$defs/s"},
+                "uniqueItems": True,
+                "$defs": {"s": {"type": "string", "minLength": 1, "pattern": "^[a-z]+$"}},
+            },
+            '["a","b","a"]',
+        ),
+    ],
+)
+def test_accepts_like_jsonschema(schema: dict, text: str) -> None:
+    want = jsonschema.Draft202012Validator(schema).is_valid(json.loads(text))
+    assert accepts(grammar_from_json_schema(schema), text) is want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet='ab\\"é', max_size=3), max_size=5), st.booleans())
+def test_drawn_arrays_judged_like_jsonschema(items: list[str], escape: bool) -> None:
+    text = json.dumps(items, ensure_ascii=escape)
+    want = jsonschema.Draft202012Validator(TAGS).is_valid(items)
+    assert accepts(grammar_from_json_schema(TAGS), text) is want
+
+
+@pytest.mark.parametrize("schema", [TAGS, TWO])
+@pytest.mark.parametrize("seed", range(6))
+def test_masks_equal_brute_force_and_never_dead_end(schema: dict, seed: int) -> None:
+    tok = vocab()
+    compiled = fc.compile(grammar_from_json_schema(schema, whitespace="compact"), tok)
+    rng = random.Random(seed)
+    m = fc.Matcher(compiled)
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+    for _ in range(60):
+        m.fill_next_token_bitmask(bm)
+        got = mask_to_bool(bm[0], tok.vocab_size)
+        want = brute_force_mask(m)
+        assert (got == want).all(), [tok.token_bytes[t] for t in np.flatnonzero(got != want)]
+        allowed = [int(t) for t in np.flatnonzero(got) if t not in tok.eos_ids]
+        assert allowed or m.can_terminate()  # a repeat can always be avoided
+        if not allowed or rng.random() < 0.05:
+            m.reset()
+            continue
+        # prefer tokens that repeat a value: they are the ones the matcher must refuse
+        m.accept_token(rng.choice(allowed))
+
+
+def test_rollback_forgets_values() -> None:
+    m = fc.Matcher(fc.compile(grammar_from_json_schema(TAGS), vocab()))
+    for piece in ("[", '"a"', ", "):
+        assert m.accept_string(piece)
+    assert not m.accept_string('"a"')
+    assert m.accept_string('"b"')
+    m.rollback(3)  # back to "[": neither "a" nor "b" was seen
+    assert m.accept_string('"b", "a"]') and m.can_terminate()
+    m.rollback(1)
+    assert m.accept_string('"b", "c", "b"') is False
+    assert m.accept_string('"b", "c", "a"]') and m.can_terminate()
+
+
+@pytest.mark.parametrize(
+    ("items", "why"),
+    [
+        ({"type": "string", "maxLength": 3}, "grow"),
+        ({"type": "string", "pattern": "^(x|y)$"}, "grow"),
+        ({"type": "string", "format": "date"}, "grow"),
+        ({"type": ["string", "null"]}, "grow"),
+        ({"type": "object"}, "grow"),
+    ],
+)
+def test_refused_where_a_repeat_may_be_forced(items: dict, why: str) -> None:
+    with pytest.raises(UnsupportedFeatureError) as err:
+        grammar_from_json_schema({"properties": {"t": {"items": items, "uniqueItems": True}}})
+    assert err.value.feature == "uniqueItems"
+    assert "/properties/t" in str(err.value) and why in str(err.value)
