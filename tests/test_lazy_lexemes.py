@@ -120,15 +120,16 @@ def _check_lexer_tables(m: fc.Matcher) -> None:
     """Every built combined state's row is the product of its lexemes' DFA rows."""
     lexer = m.compiled.automata.lexer
     trans = lexer.trans
+    ids = {lexer.combined(sid): sid for sid in range(lexer.n_states)}
     for sid in range(lexer.n_states):
-        combined = lexer._states[sid]
+        combined = lexer.combined(sid)
         for b in range(256):
             nxt = tuple(
                 (lex, int(lexer.dfa(lex).trans[s, b]))
                 for lex, s in combined
                 if lexer.dfa(lex).trans[s, b] >= 0
             )
-            want = lexer._ids[nxt] if nxt else -1
+            want = ids[nxt] if nxt else -1
             assert trans[sid, b] == want, (sid, b)
 
 

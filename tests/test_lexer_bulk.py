@@ -40,10 +40,10 @@ def _build(order: list[frozenset[int]], max_states: int = 100_000) -> Lexer:
 def _check_product(lexer: Lexer) -> None:
     """Every state is the product of its lexemes' DFA states (the state-by-state rules)."""
     firsts: dict[tuple[int, ...], int] = {}
-    assert len(lexer._ids) == lexer.n_states
+    ids = _ids(lexer)
+    assert len(ids) == lexer.n_states  # one state per combined state
     for sid in range(lexer.n_states):
-        combined = lexer._states[sid]
-        assert lexer._ids[combined] == sid
+        combined = lexer.combined(sid)
         done = tuple(lex for lex, s in combined if DFAS[lex].accept[s])
         assert lexer.accept_lexemes[sid] == done
         assert lexer.accepting[sid] == bool(done)
@@ -56,7 +56,12 @@ def _check_product(lexer: Lexer) -> None:
                 for lex, s in combined
                 if DFAS[lex].trans[s, b] >= 0
             )
-            assert lexer.trans[sid, b] == (lexer._ids[nxt] if nxt else -1), (sid, b)
+            assert lexer.trans[sid, b] == (ids[nxt] if nxt else -1), (sid, b)
+
+
+def _ids(lexer: Lexer) -> dict[tuple, int]:
+    """Combined state -> id, over every built state."""
+    return {lexer.combined(sid): sid for sid in range(lexer.n_states)}
 
 
 def _graph(lexer: Lexer) -> dict[tuple, tuple]:
@@ -98,7 +103,7 @@ def test_state_limit_raises_and_leaves_tables_intact(order: list[frozenset[int]]
                 lexer.trans.copy(),
                 lexer.accepting.copy(),
                 lexer.representative.copy(),
-                dict(lexer._ids),
+                _ids(lexer),
                 dict(lexer._by_content),
                 list(lexer.accept_lexemes),
                 dict(lexer._representative),
@@ -112,7 +117,7 @@ def test_state_limit_raises_and_leaves_tables_intact(order: list[frozenset[int]]
                 lexer.trans,
                 lexer.accepting,
                 lexer.representative,
-                lexer._ids,
+                _ids(lexer),
                 lexer._by_content,
                 lexer.accept_lexemes,
                 lexer._representative,

@@ -12,9 +12,12 @@ in a start state, before any state of that closure is built, so a failed load (a
 
 A state with one lexeme alive is that lexeme's DFA state renumbered, so its closure is
 built in bulk by numba kernels: one graph search finds the new DFA states, and their
-rows are the DFA's rows mapped to state ids. A state with several lexemes alive is built
-from the distinct columns (byte classes) of its lexemes' DFA rows. A closure that hits
-``max_states`` is undone before the error propagates, so the tables stay as they were.
+rows are the DFA's rows mapped to state ids. Such states keep no Python object of their
+own (their lexeme and DFA state are two array entries), so a long counted string costs
+no per-state bookkeeping, for the builder or for the garbage collector. A state with
+several lexemes alive is built from the distinct columns (byte classes) of its lexemes'
+DFA rows. A closure that hits ``max_states`` is undone before the error propagates, so
+the tables stay as they were.
 """
 
 from __future__ import annotations
@@ -65,16 +68,21 @@ class Lexer:
         # Content keys name a state independently of lexeme numbering, so trie walks can be
         # shared between grammars; ambiguous when two lexemes share a pattern.
         self.content_addressable = len(set(self._patterns)) == len(self._patterns)
-        self._by_content: dict[Content, int] = {}
-        self._contents: list[Content] = []  # per state, when content addressable
+        self._lex_by_pattern = {p: i for i, p in enumerate(self._patterns)}
+        self._by_content: dict[Content, int] = {}  # states with several lexemes alive
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
         # per loaded lexeme: accepting DFA states, and the id of the one-lexeme state of
         # each DFA state (-1: not built)
         self._accept: list[list[bool]] = [[] for _ in range(n_lex)]
         self._single: list[np.ndarray] = [_UNLOADED] * n_lex
+        # per state: its lexeme and DFA state when one lexeme is alive (else -1, and the
+        # combined state is in _joint); _ids: combined state -> id, several lexemes only
+        self._n = 0
+        self._lex_of = np.zeros(64, dtype=np.int32)
+        self._dfa_state = np.zeros(64, dtype=np.int32)
+        self._joint: dict[int, Combined] = {}
         self._ids: dict[Combined, int] = {}
-        self._states: list[Combined] = []
         self._starts: dict[frozenset[int], int] = {}
         self._trans = np.full((64, 256), -1, dtype=np.int32)
         self._accepting = np.zeros(64, dtype=np.bool_)
@@ -87,7 +95,7 @@ class Lexer:
 
     @property
     def n_states(self) -> int:
-        return len(self._states)
+        return self._n
 
     @property
     def trans(self) -> np.ndarray:
@@ -106,16 +114,27 @@ class Lexer:
 
     def content(self, state: int) -> Content:
         """Grammar-independent name of a state: sorted (lexeme pattern, DFA state) pairs."""
-        if self.content_addressable:
-            return self._contents[state]
-        return self._content_of(self._states[state])
+        lex = int(self._lex_of[state])
+        if lex >= 0:
+            return ((self._patterns[lex], int(self._dfa_state[state])),)
+        return self._content_of(self._joint[state])
+
+    def combined(self, state: int) -> Combined:
+        """The (lexeme, DFA state) pairs alive in ``state``."""
+        lex = int(self._lex_of[state])
+        return ((lex, int(self._dfa_state[state])),) if lex >= 0 else self._joint[state]
 
     def _content_of(self, combined: Combined) -> Content:
         return tuple(sorted((self._patterns[lex], s) for lex, s in combined))
 
     def by_content(self, content: Content) -> int:
         """The state with this :meth:`content` (-1 if it was never built)."""
-        return self._by_content.get(content, -1)
+        if len(content) != 1:
+            return self._by_content.get(content, -1)
+        pattern, st = content[0]
+        lex = self._lex_by_pattern.get(pattern, -1)
+        single = self._single[lex] if lex >= 0 else _UNLOADED
+        return int(single[st]) if st < len(single) else -1
 
     def is_start(self, state: int) -> bool:
         """Whether ``state`` is the start of a lexeme (no byte consumed yet)."""
@@ -171,15 +190,15 @@ class Lexer:
 
     def _truncate(self, n: int) -> None:
         """Forget the states from ``n`` on (a closure that failed)."""
-        for combined in self._states[n:]:
+        lexes, states = self._lex_of[n : self._n], self._dfa_state[n : self._n]
+        for lex in np.unique(lexes[lexes >= 0]).tolist():
+            self._single[lex][states[lexes == lex]] = -1
+        for sid in [k for k in self._joint if k >= n]:
+            combined = self._joint.pop(sid)
             del self._ids[combined]
-            if len(combined) == 1:
-                lex, s = combined[0]
-                self._single[lex][s] = -1
-        for content in self._contents[n:]:
-            del self._by_content[content]
-        del self._contents[n:]
-        del self._states[n:]
+            if self.content_addressable:
+                del self._by_content[self._content_of(combined)]
+        self._n = n
         del self.accept_lexemes[n:]
         self._representative = {k: v for k, v in self._representative.items() if v < n}
         self._trans[n:] = -1
@@ -203,21 +222,31 @@ class Lexer:
             self._accepting = np.concatenate([self._accepting, np.zeros(extra, dtype=np.bool_)])
             self._is_start = np.concatenate([self._is_start, np.zeros(extra, dtype=np.bool_)])
             self._rep = np.concatenate([self._rep, np.zeros(extra, dtype=np.int32)])
+            self._lex_of = np.concatenate([self._lex_of, np.zeros(extra, dtype=np.int32)])
+            self._dfa_state = np.concatenate([self._dfa_state, np.zeros(extra, dtype=np.int32)])
 
     def _intern(self, combined: Combined) -> int:
-        sid = self._ids.get(combined)
-        if sid is not None:
-            return sid
-        sid = len(self._states)
-        self._reserve(sid + 1)
-        self._ids[combined] = sid
-        self._states.append(combined)
         if len(combined) == 1:
-            self._single[combined[0][0]][combined[0][1]] = sid
-        if self.content_addressable:
-            content = self._content_of(combined)
-            self._contents.append(content)
-            self._by_content[content] = sid
+            lex, st = combined[0]
+            sid = int(self._single[lex][st])
+            if sid >= 0:
+                return sid
+        else:
+            found = self._ids.get(combined)
+            if found is not None:
+                return found
+        sid = self._n
+        self._reserve(sid + 1)
+        self._n += 1
+        if len(combined) == 1:
+            self._single[lex][st] = sid
+            self._lex_of[sid], self._dfa_state[sid] = lex, st
+        else:
+            self._ids[combined] = sid
+            self._joint[sid] = combined
+            self._lex_of[sid] = -1
+            if self.content_addressable:
+                self._by_content[self._content_of(combined)] = sid
         done = tuple(lex for lex, s in combined if self._accept[lex][s])
         self.accept_lexemes.append(done)
         self._accepting[sid] = bool(done)
@@ -229,7 +258,7 @@ class Lexer:
         todo = [sid]
         while todo:
             cur = todo.pop()
-            combined = self._states[cur]
+            combined = self.combined(cur)
             if len(combined) == 1:  # the common case: one lexeme alive
                 self._close_single(cur, *combined[0])
             else:
@@ -244,17 +273,10 @@ class Lexer:
         new = kernels.new_states(dfa.trans, single, st)
         base, k = self.n_states, len(new)
         self._reserve(base + k)
-        sids = range(base, base + k)
         single[new] = np.arange(base, base + k, dtype=np.int32)
-        states = new.tolist()
-        keys = [((lex, s),) for s in states]
-        self._states += keys
-        self._ids.update(zip(keys, sids, strict=True))
-        if self.content_addressable:
-            pattern = self._patterns[lex]
-            contents = [((pattern, s),) for s in states]
-            self._contents += contents
-            self._by_content.update(zip(contents, sids, strict=True))
+        self._lex_of[base : base + k] = lex
+        self._dfa_state[base : base + k] = new
+        self._n += k
         accept = dfa.accept[new]
         done = (lex,)
         self.accept_lexemes += [done if a else () for a in accept.tolist()]
@@ -274,10 +296,14 @@ class Lexer:
         lexes = [lex for lex, _ in combined]
         ids = self._ids
         targets = []
+        single = self._single
         for col in rows[:, first].T.tolist():
             nxt = tuple([(lex, t) for lex, t in zip(lexes, col, strict=True) if t >= 0])
-            tid = ids.get(nxt, -1) if nxt else -1
-            if tid < 0 and nxt:
+            if not nxt:
+                targets.append(-1)
+                continue
+            tid = int(single[nxt[0][0]][nxt[0][1]]) if len(nxt) == 1 else ids.get(nxt, -1)
+            if tid < 0:
                 tid = self._intern(nxt)
                 todo.append(tid)
             targets.append(tid)
