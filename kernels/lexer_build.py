@@ -39,18 +39,6 @@ def new_states(trans: np.ndarray, known: np.ndarray, start: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def map_rows(
-    out: np.ndarray, base: int, trans: np.ndarray, rows: np.ndarray, ids: np.ndarray
-) -> None:
-    """``out[base + i] = ids[trans[rows[i]]]`` for each ``i``, a dead target (-1) kept."""
-    for i in range(rows.shape[0]):
-        s = rows[i]
-        for b in range(256):
-            t = trans[s, b]
-            out[base + i, b] = ids[t] if t >= 0 else -1
-
-
-@njit(cache=True)
 def byte_classes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The class of each byte (``int64 [256]``), bytes with equal columns in ``table``
     sharing one, and the first byte of each class; classes are numbered in order of first
@@ -99,3 +87,53 @@ def byte_classes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             n += 1
         out[b] = rank[c]
     return out, first
+
+
+@njit(cache=True)
+def write_single(
+    out: np.ndarray,
+    accepting: np.ndarray,
+    rep: np.ndarray,
+    lex_of: np.ndarray,
+    dfa_state: np.ndarray,
+    trans: np.ndarray,
+    accept: np.ndarray,
+    single: np.ndarray,
+    cur: int,
+    start: int,
+    new: np.ndarray,
+    base: int,
+    lex: int,
+    rep_done: int,
+    rep_none: int,
+) -> tuple[int, int]:
+    """Number the DFA states ``new`` from ``base`` (lexeme ``lex`` alone) and write their
+    rows and the row of state ``cur`` (DFA state ``start``), with their accepting flags,
+    representatives (``rep_done``/``rep_none``, -1: the first such new state) and
+    lexeme/DFA state entries. Returns the two representatives used."""
+    k = new.shape[0]
+    for i in range(k):
+        sid = base + i
+        s = new[i]
+        single[s] = sid
+        lex_of[sid] = lex
+        dfa_state[sid] = s
+        acc = accept[s]
+        accepting[sid] = acc
+        if acc:
+            if rep_done < 0:
+                rep_done = sid
+            rep[sid] = rep_done
+        else:
+            if rep_none < 0:
+                rep_none = sid
+            rep[sid] = rep_none
+    for b in range(256):
+        t = trans[start, b]
+        out[cur, b] = single[t] if t >= 0 else -1
+    for i in range(k):
+        s = new[i]
+        for b in range(256):
+            t = trans[s, b]
+            out[base + i, b] = single[t] if t >= 0 else -1
+    return rep_done, rep_none

@@ -273,21 +273,30 @@ class Lexer:
         new = kernels.new_states(dfa.trans, single, st)
         base, k = self.n_states, len(new)
         self._reserve(base + k)
-        single[new] = np.arange(base, base + k, dtype=np.int32)
-        self._lex_of[base : base + k] = lex
-        self._dfa_state[base : base + k] = new
-        self._n += k
-        accept = dfa.accept[new]
         done = (lex,)
-        self.accept_lexemes += [done if a else () for a in accept.tolist()]
-        self._accepting[base : base + k] = accept
-        rep = self._rep[base : base + k]
-        for ends, where in ((done, accept), ((), ~accept)):
-            hits = np.flatnonzero(where)
-            if hits.size:
-                rep[hits] = self._representative.setdefault(ends, base + int(hits[0]))
-        kernels.map_rows(self._trans, cur, dfa.trans, np.array([st]), single)
-        kernels.map_rows(self._trans, base, dfa.trans, new, single)
+        reps = self._representative
+        got = kernels.write_single(
+            self._trans,
+            self._accepting,
+            self._rep,
+            self._lex_of,
+            self._dfa_state,
+            dfa.trans,
+            dfa.accept,
+            single,
+            cur,
+            st,
+            new,
+            base,
+            lex,
+            reps.get(done, -1),
+            reps.get((), -1),
+        )
+        for ends, sid in zip((done, ()), got, strict=True):
+            if sid >= 0:
+                reps.setdefault(ends, sid)
+        self._n += k
+        self.accept_lexemes += [done if a else () for a in dfa.accept[new].tolist()]
 
     def _close_joint(self, cur: int, combined: Combined, todo: list[int]) -> None:
         """Build the row of ``cur`` (several lexemes alive), queueing new targets."""
