@@ -46,6 +46,8 @@ def vocab() -> fc.TokenizerInfo:
         (TAGS, '["a","\\u0061"]'),
         (TAGS, '["\\u00e9", "é"]'),
         (TAGS, '["", ""]'),
+        (TAGS, '["\\ud800", "\\ud800"]'),
+        (TAGS, '["\\ud800", "\\udc00"]'),
         (TAGS, '["ab","a","b"]'),
         (TWO, '{"a":["x","y"],"b":["x","y"]}'),
         (TWO, '{"a":["x","y"],"b":["y","y"]}'),
@@ -127,3 +129,24 @@ def test_refused_where_a_repeat_may_be_forced(items: dict, why: str) -> None:
         grammar_from_json_schema({"properties": {"t": {"items": items, "uniqueItems": True}}})
     assert err.value.feature == "uniqueItems"
     assert "/properties/t" in str(err.value) and why in str(err.value)
+
+
+def test_escaped_repeats_and_lone_surrogates_byte_by_byte() -> None:
+    """Values spelled with escapes (a lone surrogate can only be) are compared decoded."""
+    from formcast.testing.oracle import byte_tokenizer
+
+    tok = byte_tokenizer()
+    m = fc.Matcher(fc.compile(grammar_from_json_schema(TAGS), tok))
+    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
+    quote = ord('"')
+    steps = (('["\\ud800", "\\u00e9", "', True), ("\\ud80", False), ("0", False), ("x", True))
+    for piece, closes in steps:
+        assert m.accept_string(piece)
+        m.fill_next_token_bitmask(bm)
+        got = mask_to_bool(bm[0], tok.vocab_size)
+        assert (got == brute_force_mask(m)).all()
+        assert bool(got[quote]) is closes
+    m.rollback(3)
+    assert m.accept_string("é")
+    m.fill_next_token_bitmask(bm)
+    assert not mask_to_bool(bm[0], tok.vocab_size)[quote]  # "é" repeats "\u00e9"

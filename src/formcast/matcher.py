@@ -423,7 +423,7 @@ class Matcher:
             else:
                 maybe = set(exit_nodes[trie.backslashed[exit_nodes]].tolist())
                 for v in set().union(*seen.values()):
-                    spelled = b'"' + v.encode()
+                    spelled = b'"' + v.encode("utf-8", "surrogatepass")
                     if spelled.startswith(head):
                         node = trie.find(spelled[len(head) :] + b'"')
                         if node > 0 and (exit_nodes == node).any():
