@@ -320,6 +320,9 @@ def test_dependencies_exact(schema: dict) -> None:
 
 REFUSALS = [
     ({"uniqueItems": True, "items": {"type": "number"}}, "uniqueItems", ""),
+    ({"pattern": "^(?!x)a|b"}, "pattern", "/pattern"),  # the lookahead is not leading
+    ({"pattern": "a(?=b)"}, "pattern", "/pattern"),
+    ({"not": {"pattern": "^(?!x)a"}}, "not", "/not/pattern"),
     ({"properties": {"x": {"format": "regex"}}}, "format 'regex'", "/properties/x/format"),
     ({"oneOf": [{"multipleOf": 7}, {"multipleOf": 5}]}, "oneOf", "/oneOf"),
     (

@@ -23,6 +23,10 @@ from formcast.testing.oracle import accepts, byte_tokenizer
 
 # (schema, valid instances, invalid instances)
 CASES: list[tuple[dict, list, list]] = [
+    # lookaheads right after a leading ^: parts of one intersection (negatives read widely)
+    ({"type": "string", "pattern": "^(?!@@)[@a-z]+$"}, ["a", "@a", "a@@"], ["@@x", "@@", "", 1]),
+    ({"pattern": "^(?=[^=]+$)(?!\\s+$)(.|\\n)+$"}, ["a", " x", "x\n", 3], ["a=b", " ", "\n", ""]),
+    ({"type": "string", "pattern": "^(?=a)(?=.b)..c"}, ["abc", "abcd"], ["xbc", "ac", "abx"]),
     # `not` of bounds, lengths, counts, items, contains, dependencies
     ({"not": {"minimum": 3}}, [2, 2.5, -1], [3, 3.5, 10, "x", None]),
     ({"not": {"type": "integer", "exclusiveMaximum": 5}}, [5, 7, 4.5, "s"], [4, -2]),

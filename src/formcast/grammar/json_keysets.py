@@ -24,7 +24,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from formcast.grammar.json_patterns import PatternUnsupported, pattern_body, pattern_tree
+from formcast.grammar.json_patterns import (
+    PatternUnsupported,
+    pattern_body,
+    pattern_tree,
+    sre_c,
+    sre_p,
+)
 from formcast.grammar.json_strings import (
     ALL,
     CharSet,
@@ -433,6 +439,74 @@ def wide_body(pattern: str) -> str:
     Raises :class:`PatternUnsupported` as :func:`json_patterns.pattern_tree` does.
     """
     return _tree_body(pattern_tree(pattern, wide=True))
+
+
+def narrow_body(pattern: str) -> str:
+    """:func:`json_patterns.pattern_body`, also for lookaheads right after a leading
+    ``^`` (no ``|`` at the top level): ``^(?=A)(?!B)R`` is the strings that ``^A`` and
+    ``^R`` match (narrowly) and ``^B`` does not (widely, in neither dialect), each part a
+    lookahead over the body. Other lookarounds are refused as before."""
+    split = _leading_lookaheads(pattern)
+    if split is None:
+        return pattern_body(pattern)
+    looks, rest = split
+    parts = [
+        f"(?!(?:{wide_body(f'^(?:{inner})')}){BODY_ENDS})"
+        if negative
+        else f"(?=(?:{narrow_body(f'^(?:{inner})')}){BODY_ENDS})"
+        for negative, inner in looks
+    ]
+    return "".join(parts) + narrow_body(f"^(?:{rest})")
+
+
+def _leading_lookaheads(pattern: str) -> tuple[list[tuple[bool, str]], str] | None:
+    """``^(?=A)(?!B)...R`` split into ([(negative, inner), ...], R), or None when the
+    pattern has another shape (checked against Python's parse of it)."""
+    try:
+        parsed = list(sre_p.parse(pattern))
+    except re.error:
+        return None
+    n = 0
+    while n + 1 < len(parsed) and parsed[n + 1][0] in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+        if parsed[n + 1][1][0] != 1:  # a lookbehind
+            return None
+        n += 1
+    if not n or parsed[0] != (sre_c.AT, sre_c.AT_BEGINNING) or not pattern.startswith("^"):
+        return None
+    looks, i = [], 1
+    for _ in range(n):
+        if pattern[i : i + 3] not in ("(?=", "(?!"):
+            return None
+        end = _group_end(pattern, i)
+        looks.append((pattern[i + 2] == "!", pattern[i + 3 : end]))
+        i = end + 1
+    return looks, pattern[i:]
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the ``)`` closing the group that opens at ``start``."""
+    depth, i, in_class = 0, start, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "^":
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":  # a literal ] first in the class
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise re.error("unbalanced parenthesis", pattern)
 
 
 def patterns_disjoint(first: list[str], second: list[str]) -> bool:

@@ -22,7 +22,13 @@ from formcast.automata.regex_dfa import compile_regex
 from formcast.errors import CompileLimitError
 from formcast.grammar.ir import GrammarBuilder
 from formcast.grammar.json_formats import FORMATS
-from formcast.grammar.json_keysets import BODY_ENDS, KeySetTooLarge, key_sets, wide_body
+from formcast.grammar.json_keysets import (
+    BODY_ENDS,
+    KeySetTooLarge,
+    key_sets,
+    narrow_body,
+    wide_body,
+)
 from formcast.grammar.json_numbers import (
     INT,
     NUMBER,
@@ -34,7 +40,7 @@ from formcast.grammar.json_numbers import (
     multiple_of_range,
     step_pieces,
 )
-from formcast.grammar.json_patterns import PatternUnsupported, pattern_body, simple_repeat
+from formcast.grammar.json_patterns import PatternUnsupported, simple_repeat
 from formcast.grammar.json_spec import (
     KINDS,
     ArrC,
@@ -284,7 +290,7 @@ class Lowerer:
             patterns, length = [], False
         for pattern, where in patterns:
             try:
-                rules.append(pattern_body(pattern))
+                rules.append(narrow_body(pattern))
             except PatternUnsupported as exc:
                 self.p.refuse("pattern", where, str(exc.args[0]))
             except re.error as exc:
