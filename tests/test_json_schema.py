@@ -351,7 +351,7 @@ REFUSALS = [
     ({"$ref": "http://example.com/x.json"}, "$ref", ""),
     ({"unevaluatedProperties": False}, "unevaluatedProperties", "/unevaluatedProperties"),
     (
-        {"patternProperties": {"^a": {"type": "integer"}, "b": {"type": "string"}}},
+        {"patternProperties": {c: {"type": "integer"} for c in "abcde"}},
         "patternProperties",
         "/patternProperties",
     ),
@@ -461,25 +461,30 @@ KEY_PATTERNS = [
     [".+"],
     ["^\\w[\\w.:-]*$"],
     ["a", "^b$"],
+    ["a", "b", "^x"],  # overlapping: one region per set of patterns
+    ["^[a-z]+$", "^x"],
 ]
 
 
 @pytest.mark.parametrize("patterns", KEY_PATTERNS)
 @given(st.lists(st.text('abx_-.:1\n\ufeffé٣ "', max_size=3), max_size=3), st.data())
 def test_key_sets_exact(patterns: list[str], words: list[str], data: st.DataObject) -> None:
-    own, rest = key_sets(patterns, words)
+    regions, rest = key_sets(patterns, words)
     key = data.draw(st.text('abx_-.:1\n\ufeffé٣ "', max_size=4))
     for text in (json.dumps(key)[1:-1], json.dumps(key, ensure_ascii=False)[1:-1]):
         hits = [re.search(p, key) is not None for p in patterns]
-        for body, hit in zip(own, hits, strict=True):
-            if body is not None and re.fullmatch(body, text):
-                assert hit and key not in words, (key, body)
+        for inside, body in regions:
+            if re.fullmatch(body, text):
+                got = {i for i, hit in enumerate(hits) if hit}
+                assert got == set(inside) and key not in words, (key, body)
         if rest is not None and re.fullmatch(rest, text):
             assert not any(hits) and key not in words, (key, rest)
     if key.isascii() and key.isprintable() and '"' not in key and key not in words:
-        matched = [p for p in patterns if re.search(p, key)]
+        matched = tuple(i for i, p in enumerate(patterns) if re.search(p, key))
         if not matched:
             assert rest is not None and re.fullmatch(rest, key), key
+        elif key.isalnum():  # plain keys: the dialects agree, so the key is in its region
+            assert any(inside == matched and re.fullmatch(b, key) for inside, b in regions), key
 
 
 @given(st.lists(st.text(max_size=4), max_size=5), st.text(max_size=5))

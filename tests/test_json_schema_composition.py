@@ -23,6 +23,17 @@ from formcast.testing.oracle import accepts, byte_tokenizer
 
 # (schema, valid instances, invalid instances)
 CASES: list[tuple[dict, list, list]] = [
+    # overlapping patternProperties: a key two patterns match meets both schemas
+    (
+        {"patternProperties": {"^a": {"type": "integer"}, "b": {"minimum": 3}}},
+        [{"a": 1}, {"b": 5}, {"xb": "y"}, {"c": None}, {"ab": 4}, {"b": "s"}],
+        [{"ab": 1}, {"ab": "x"}, {"a": "x"}, {"b": 1}, {"ab": 3.5}],
+    ),
+    (
+        {"patternProperties": {"^a": {"type": "integer"}, "b": {"type": "string"}}},
+        [{"a": 1}, {"b": "x"}, {"xb": "y"}],
+        [{"ab": 1}, {"ab": "x"}, {"a": "x"}],
+    ),
     # lookaheads right after a leading ^: parts of one intersection (negatives read widely)
     ({"type": "string", "pattern": "^(?!@@)[@a-z]+$"}, ["a", "@a", "a@@"], ["@@x", "@@", "", 1]),
     ({"pattern": "^(?=[^=]+$)(?!\\s+$)(.|\\n)+$"}, ["a", " x", "x\n", 3], ["a=b", " ", "\n", ""]),

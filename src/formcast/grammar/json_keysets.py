@@ -51,6 +51,10 @@ _MAX_PRODUCT = 1000
 BODY_ENDS = '(?![^"])'
 
 
+#: patterns of one object that may match one key: each set of them is a region of keys
+MAX_OVERLAPPING = 4
+
+
 class KeySetTooLarge(Exception):
     """The key automaton is beyond :data:`MAX_KEY_STATES`; callers refuse."""
 
@@ -358,12 +362,18 @@ def _word_tree(word: str) -> Any:
     return ("seq", [charset([(ord(c), ord(c))]) for c in word])
 
 
-def key_sets(patterns: list[str], words: list[str]) -> tuple[list[str | None], str | None]:
-    """Encoded key bodies: per pattern, the keys it matches (narrowly) that are not in
-    ``words``; and the keys that match no pattern (widely) and are not in ``words``.
+Region = tuple[tuple[int, ...], str]
 
-    Raises :class:`PatternUnsupported` when a pattern cannot be read, when two patterns
-    may match one key (``"overlap"``), and :class:`KeySetTooLarge` past the size limits.
+
+def key_sets(patterns: list[str], words: list[str]) -> tuple[list[Region], str | None]:
+    """Encoded key bodies: regions ``(patterns, body)``, the keys not in ``words`` that the
+    listed patterns all match (narrowly) and no other pattern may match (widely), one per
+    pattern when no two patterns may match one key; and the keys that match no pattern
+    (widely) and are not in ``words``. Keys on which the dialects disagree are in no region.
+
+    Raises :class:`PatternUnsupported` when a pattern cannot be read or when more than
+    :data:`MAX_OVERLAPPING` patterns may overlap, and :class:`KeySetTooLarge` past the
+    size limits.
     """
     narrow = [pattern_tree(p) for p in patterns]
     wide = [pattern_tree(p, wide=True) for p in patterns]
@@ -376,13 +386,34 @@ def key_sets(patterns: list[str], words: list[str]) -> tuple[list[str | None], s
     dw = [_dfa(t, atoms) for t in wide]
     dwords = _dfa(words_tree, atoms)
     if len(dw) > 1 and not is_empty(_product(dw, lambda f: sum(f) > 1)):
-        raise PatternUnsupported("patterns may overlap (one key could match two)")
+        return _overlapping_sets(dn, dw, dwords)
     try:
         rest = to_body(_product([*dw, dwords], lambda f: not any(f)))
         own = [to_body(_product([d, dwords], lambda f: f[0] and not f[1])) for d in dn]
     except KeySetTooLarge:
-        return _lookahead_sets(patterns, words, dn, dw, dwords)
-    return own, rest
+        own, rest = _lookahead_sets(patterns, words, dn, dw, dwords)
+    return [((i,), b) for i, b in enumerate(own) if b is not None], rest
+
+
+def _overlapping_sets(dn: list[DFA], dw: list[DFA], dwords: DFA) -> tuple[list[Region], str | None]:
+    """:func:`key_sets` when patterns may overlap: one region per set of patterns."""
+    k = len(dn)
+    if k > MAX_OVERLAPPING:
+        raise PatternUnsupported(f"more than {MAX_OVERLAPPING} patterns that may overlap")
+    regions = []
+    for size in range(1, k + 1):
+        for inside in itertools.combinations(range(k), size):
+            out = [j for j in range(k) if j not in inside]
+
+            def keep(f: tuple[bool, ...], inside: tuple[int, ...] = inside) -> bool:
+                n = len(inside)
+                return all(f[:n]) and not any(f[n:])
+
+            found = _product([*(dn[i] for i in inside), *(dw[j] for j in out), dwords], keep)
+            body = None if is_empty(found) else to_body(found)
+            if body is not None:
+                regions.append((inside, body))
+    return regions, to_body(_product([*dw, dwords], lambda f: not any(f)))
 
 
 def _lookahead_sets(

@@ -1012,16 +1012,18 @@ class Lowerer:
         if has_surrogate("".join(declared)):
             return None
         try:
-            own, rest = key_sets([p for p, _ in o.patterns], declared)
+            regions, rest = key_sets([p for p, _ in o.patterns], declared)
         except (PatternUnsupported, KeySetTooLarge, re.error) as exc:
             why = str(exc.args[0]) if exc.args else "patterns too large to complement"
             self.p.refuse("patternProperties", where, why)
             # lenient: every extra key, with additionalProperties' value
-            own, rest = [None] * len(o.patterns), complement_body(declared)
+            regions, rest = [], complement_body(declared)
         alts = []
-        for body, (_, spec) in zip(own, o.patterns, strict=True):
-            value = self.lower(spec) if body is not None else None
-            if body is not None and value is not None:
+        for inside, body in regions:
+            # a key every pattern of the region matches meets all their schemas
+            specs = [o.patterns[i][1] for i in inside]
+            value = self.lower(functools.reduce(lambda a, b: self.p.merge(a, b, where), specs))
+            if value is not None:
                 key = self.b.lexeme('"' + guard + body + '"')
                 alts.append(self.b.seq(key, self.colon, value))
         if rest is not None and not add_never:
