@@ -463,6 +463,7 @@ KEY_PATTERNS = [
     ["a", "^b$"],
     ["a", "b", "^x"],  # overlapping: one region per set of patterns
     ["^[a-z]+$", "^x"],
+    ["^(?!x)[a-z]+$", "^x", "^(?=a)(?!ab)"],  # leading lookaheads
 ]
 
 

@@ -23,6 +23,15 @@ from formcast.testing.oracle import accepts, byte_tokenizer
 
 # (schema, valid instances, invalid instances)
 CASES: list[tuple[dict, list, list]] = [
+    # a key pattern with a leading lookahead
+    (
+        {
+            "patternProperties": {"^(?!@@)[a-z@]+$": {"type": "string"}},
+            "additionalProperties": {"type": "integer"},
+        },
+        [{"a": "x"}, {"@@a": 1}, {"@a": "x"}, {"a-b": 1}],
+        [{"a": 1}, {"@@a": "x"}, {"a-b": "x"}],
+    ),
     # overlapping patternProperties: a key two patterns match meets both schemas
     (
         {"patternProperties": {"^a": {"type": "integer"}, "b": {"minimum": 3}}},

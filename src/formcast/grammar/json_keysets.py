@@ -375,15 +375,15 @@ def key_sets(patterns: list[str], words: list[str]) -> tuple[list[Region], str |
     :data:`MAX_OVERLAPPING` patterns may overlap, and :class:`KeySetTooLarge` past the
     size limits.
     """
-    narrow = [pattern_tree(p) for p in patterns]
-    wide = [pattern_tree(p, wide=True) for p in patterns]
+    narrow = [_reading(p, wide=False) for p in patterns]
+    wide = [_reading(p, wide=True) for p in patterns]
     words_tree = ("alt", [_word_tree(w) for w in words])
     sets: list[CharSet] = []
-    for t in (*narrow, *wide, words_tree):
+    for t in (*(t for parts in (*narrow, *wide) for t, _ in parts), words_tree):
         _sets_in(t, sets)
     atoms = _atoms(sets)
-    dn = [_dfa(t, atoms) for t in narrow]
-    dw = [_dfa(t, atoms) for t in wide]
+    dn = [_reading_dfa(parts, atoms) for parts in narrow]
+    dw = [_reading_dfa(parts, atoms) for parts in wide]
     dwords = _dfa(words_tree, atoms)
     if len(dw) > 1 and not is_empty(_product(dw, lambda f: sum(f) > 1)):
         return _overlapping_sets(dn, dw, dwords)
@@ -393,6 +393,30 @@ def key_sets(patterns: list[str], words: list[str]) -> tuple[list[Region], str |
     except KeySetTooLarge:
         own, rest = _lookahead_sets(patterns, words, dn, dw, dwords)
     return [((i,), b) for i, b in enumerate(own) if b is not None], rest
+
+
+def _reading(pattern: str, *, wide: bool) -> list[tuple[Any, bool]]:
+    """``pattern`` as trees (:func:`pattern_tree`) whose matches it intersects: ``(tree,
+    True)`` must match, ``(tree, False)`` must not. Lookaheads right after a leading
+    ``^`` are parts of their own, negative ones read the other way (widely in a narrow
+    reading), as :func:`narrow_body` reads them."""
+    split = _leading_lookaheads(pattern)
+    if split is None:
+        return [(pattern_tree(pattern, wide=wide), True)]
+    looks, rest = split
+    parts = [
+        (pattern_tree(f"^(?:{inner})", wide=wide != negative), not negative)
+        for negative, inner in looks
+    ]
+    return [*parts, (pattern_tree(f"^(?:{rest})", wide=wide), True)]
+
+
+def _reading_dfa(parts: list[tuple[Any, bool]], atoms: list[CharSet]) -> DFA:
+    """The DFA of the keys a :func:`_reading` accepts."""
+    if len(parts) == 1:
+        return _dfa(parts[0][0], atoms)
+    want = [must for _, must in parts]
+    return _product([_dfa(t, atoms) for t, _ in parts], lambda f: list(f) == want)
 
 
 def _overlapping_sets(dn: list[DFA], dw: list[DFA], dwords: DFA) -> tuple[list[Region], str | None]:
