@@ -462,11 +462,10 @@ class Lowerer:
         """For `uniqueItems` over plain string ``items`` whose every prefix has infinitely
         many completions (so a repeat can always be avoided): a distinct lexeme, the
         string without its closing quote, which the matcher keeps distinct per array."""
-        spec, seen = a.items, set()
-        while isinstance(spec, Ref) and spec.target not in seen:
-            seen.add(spec.target)
-            spec = self.p.spec(spec.target)
-        if a.prefix or a.contains is not None or not isinstance(spec, Typed):
+        if a.prefix or a.contains is not None or a.items is None:
+            return None
+        spec = self.p.deref(a.items)
+        if not isinstance(spec, Typed):
             return None
         s = spec.s
         if spec.kinds != {"string"} or spec.enum is not None or s.anti or s.anti_formats:
