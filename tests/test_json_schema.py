@@ -355,7 +355,12 @@ REFUSALS = [
         "patternProperties",
         "/patternProperties",
     ),
-    ({"type": "array", "contains": {"type": "integer"}, "minItems": 2}, "contains", ""),
+    ({"type": "array", "prefixItems": [{}], "contains": {"type": "integer"}}, "contains", ""),
+    (
+        {"allOf": [{"contains": {"const": 1}}, {"contains": {"type": "string"}, "minItems": 3}]},
+        "contains",
+        "/allOf/0",
+    ),
     ({"type": "object", "minProperties": 3}, "minProperties", ""),
 ]
 

@@ -23,6 +23,17 @@ from formcast.testing.oracle import accepts, byte_tokenizer
 
 # (schema, valid instances, invalid instances)
 CASES: list[tuple[dict, list, list]] = [
+    # `contains` with counted items: one alternative per number of items before a hit
+    (
+        {"type": "array", "contains": {"const": 3}, "minItems": 2, "maxItems": 3},
+        [[3, 1], [1, 3], [3, 3, 3], [1, 1, 3]],
+        [[3], [1, 1], [3, 1, 1, 1], [], [1, 2, 4]],
+    ),
+    (
+        {"type": "array", "items": {"type": "integer"}, "contains": {"minimum": 5}, "minItems": 3},
+        [[1, 1, 5], [5, 1, 1, 1], [9, 9, 9]],
+        [[5, 5], [1, 1, 1], [1, 5, "x"]],
+    ),
     # a key pattern with a leading lookahead
     (
         {

@@ -73,6 +73,8 @@ MAX_DEPENDENCY_NAMES = 10
 MAX_PERMUTED_NAMES = 4
 #: sets of distinct values (one rule each) for `uniqueItems` over listed values
 MAX_UNIQUE_SUBSETS = 1024
+#: items of an array with `contains` and `minItems` > 1 or `maxItems` (one rule each)
+MAX_CONTAINS_COUNT = 256
 #: items of a `uniqueItems` array of strings, when `minItems` or `maxItems` counts them
 #: (one rule per count)
 MAX_DISTINCT_COUNT = 1024
@@ -503,8 +505,14 @@ class Lowerer:
 
     def _array_contains(self, a: ArrC, lo: int, hi: int | None) -> str | None:
         assert a.contains is not None
-        if a.prefix or lo > 1 or hi is not None:
-            self.p.refuse("contains", a.pointer, "only with plain `items`, minItems <= 1")
+        counted = lo > 1 or hi is not None
+        if a.prefix or (counted and (a.also is not None or (hi or lo) > MAX_CONTAINS_COUNT)):
+            self.p.refuse(
+                "contains",
+                a.pointer,
+                f"only with plain `items`; with minItems > 1 or maxItems, one `contains` "
+                f"and at most {MAX_CONTAINS_COUNT} counted items",
+            )
             return self._array(ArrC(items=a.items, min_items=lo, max_items=hi))
         item = self.lower(a.items) if a.items is not None else self._any()
         base = a.items if a.items is not None else Typed(a.pointer)
@@ -512,8 +520,24 @@ class Lowerer:
         hits = self._contains_hits(a, base, after)
         if hits is None:
             return None
+        if counted:
+            assert item is not None  # else no item, so no hit either
+            return self._counted_contains(item, hits, lo, hi)
         before = self.b.star(self.b.seq(item, self.comma)) if item else self.b.choice(())
         return self.b.seq(self.lbrack, before, hits, after, self.rbrack)
+
+    def _counted_contains(self, item: str, hit: str, lo: int, hi: int | None) -> str:
+        """Arrays of ``lo`` to ``hi`` items, one of which is ``hit``: one alternative per
+        number ``k`` of items before a hit (any hit will do, so readings may overlap; with
+        no ``hi``, every ``k >= lo - 1`` is one alternative)."""
+        lead, trail = self.b.seq(item, self.comma), self.b.seq(self.comma, item)
+        alts: list[tuple[str, ...]] = []
+        last = lo - 1 if hi is None else hi - 1
+        for k in range(last + 1):
+            before = self.b.repeat(lead, k, None if hi is None and k == last else k)
+            after = self.b.repeat(trail, max(lo - 1 - k, 0), None if hi is None else hi - 1 - k)
+            alts.append((self.lbrack, before, hit, after, self.rbrack))
+        return self.b.choice(*alts)
 
     def _contains_hits(self, a: ArrC, base: Spec, between: str) -> str | None:
         """The items from the first `contains` match to the last: with a second
