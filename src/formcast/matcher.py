@@ -148,6 +148,13 @@ class Matcher:
         """The distinct ``lexes`` for which ``value`` repeats an earlier value."""
         return tuple(x for x in lexes if value in self._seen(top, x, values))
 
+    def _lexeme(self, lex_from: int, pending: bytes) -> bytes:
+        """The lexeme from offset ``lex_from`` of the kept text followed by ``pending``."""
+        base = len(self._text)
+        if lex_from < base:
+            return bytes(self._text[lex_from:]) + pending
+        return pending[lex_from - base :]
+
     def _run(
         self,
         rows: list[EarleySet],
@@ -168,11 +175,7 @@ class Matcher:
                 drop: tuple[int, ...] = ()
                 value = ""
                 if lexes:
-                    if lex_from < base:
-                        text = bytes(self._text[lex_from:]) + data[:i]
-                    else:
-                        text = data[lex_from - base : i]
-                    value = _string_value(text)
+                    value = _string_value(self._lexeme(lex_from, data[:i]))
                     drop = self._drops(top, lexes, value, values)
                 fin = self._finish_lexeme(rows, lx, drop)
                 if fin is not None:
@@ -265,7 +268,7 @@ class Matcher:
             return False
         top = self._rows[-1]
         lexes = self._distinct_done(top, self._lx) if self._distinct else ()
-        value = _string_value(bytes(self._text[self._lex_from :])) if lexes else ""
+        value = _string_value(self._lexeme(self._lex_from, b"")) if lexes else ""
         drop = self._drops(top, lexes, value, self._values) if lexes else ()
         fin = self._finish_lexeme(self._rows, self._lx, drop)
         return fin is not None and fin[0].accepting
@@ -410,7 +413,7 @@ class Matcher:
         repeats: dict[int, tuple[int, ...]] = {}
         if root:
             top, trie, tok = rows[-1], self._trie, self.compiled.tokenizer
-            head = bytes(self._text[self._lex_from :])
+            head = self._lexeme(self._lex_from, b"")
             seen = {x: self._seen(top, x, self._values) for x in lexes}
             if not any(seen.values()):
                 return {(): exit_nodes}
@@ -459,9 +462,7 @@ class Matcher:
         lx, lex_from = out
         top = rows[-1]
         lexes = self._distinct_done(top, lx)
-        base = len(self._text)
-        text = bytes(self._text[lex_from:]) + data if lex_from < base else data[lex_from - base :]
-        return self._drops(top, lexes, _string_value(text), values)
+        return self._drops(top, lexes, _string_value(self._lexeme(lex_from, data)), values)
 
     def _walk(self, key: tuple[int, ...], lx: int, nodes: np.ndarray | None) -> WalkResult:
         """Walk the trie (or fetch the walk shared by lexer-state content) and cache it."""

@@ -386,9 +386,9 @@ def key_sets(patterns: list[str], words: list[str]) -> tuple[list[Region], str |
     dw = [_reading_dfa(parts, atoms) for parts in wide]
     dwords = _dfa(words_tree, atoms)
     if len(dw) > 1 and not is_empty(_product(dw, lambda f: sum(f) > 1)):
-        return _overlapping_sets(dn, dw, dwords)
+        return _overlapping_regions(dn, dw, dwords), _no_pattern(dw, dwords)
     try:
-        rest = to_body(_product([*dw, dwords], lambda f: not any(f)))
+        rest = _no_pattern(dw, dwords)
         own = [to_body(_product([d, dwords], lambda f: f[0] and not f[1])) for d in dn]
     except KeySetTooLarge:
         own, rest = _lookahead_sets(patterns, words, dn, dw, dwords)
@@ -419,8 +419,13 @@ def _reading_dfa(parts: list[tuple[Any, bool]], atoms: list[CharSet]) -> DFA:
     return _product([_dfa(t, atoms) for t, _ in parts], lambda f: list(f) == want)
 
 
-def _overlapping_sets(dn: list[DFA], dw: list[DFA], dwords: DFA) -> tuple[list[Region], str | None]:
-    """:func:`key_sets` when patterns may overlap: one region per set of patterns."""
+def _no_pattern(dw: list[DFA], dwords: DFA) -> str | None:
+    """The keys no pattern may match (wide readings ``dw``) that are not words."""
+    return to_body(_product([*dw, dwords], lambda f: not any(f)))
+
+
+def _overlapping_regions(dn: list[DFA], dw: list[DFA], dwords: DFA) -> list[Region]:
+    """:func:`key_sets`' regions when patterns may overlap: one per set of patterns."""
     k = len(dn)
     if k > MAX_OVERLAPPING:
         raise PatternUnsupported(f"more than {MAX_OVERLAPPING} patterns that may overlap")
@@ -437,7 +442,7 @@ def _overlapping_sets(dn: list[DFA], dw: list[DFA], dwords: DFA) -> tuple[list[R
             body = None if is_empty(found) else to_body(found)
             if body is not None:
                 regions.append((inside, body))
-    return regions, to_body(_product([*dw, dwords], lambda f: not any(f)))
+    return regions
 
 
 def _lookahead_sets(
