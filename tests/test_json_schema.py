@@ -324,14 +324,14 @@ REFUSALS = [
     ({"pattern": "a(?=b)"}, "pattern", "/pattern"),
     ({"not": {"pattern": "^(?!x)a"}}, "not", "/not/pattern"),
     ({"properties": {"x": {"format": "regex"}}}, "format 'regex'", "/properties/x/format"),
-    ({"oneOf": [{"multipleOf": 7}, {"multipleOf": 5}]}, "oneOf", "/oneOf"),
+    ({"oneOf": [{"multipleOf": 1009}, {"multipleOf": 5}]}, "oneOf", "/oneOf"),
     (
         {"oneOf": [{"required": ["a"]}, {"additionalProperties": {"uniqueItems": True}}]},
         "oneOf",
         "/oneOf",
     ),
     ({"oneOf": [{"format": "ipv4"}, {"format": "hostname"}]}, "oneOf", "/oneOf"),
-    ({"not": {"multipleOf": 7}}, "not", "/not"),
+    ({"not": {"multipleOf": 1009}}, "not", "/not"),
     ({"not": {"additionalProperties": {"uniqueItems": True}}}, "not", "/not"),
     (
         {
@@ -344,8 +344,8 @@ REFUSALS = [
     ),
     ({"not": {"uniqueItems": True}}, "not", "/not"),
     ({"type": "string", "minLength": 2, "not": {"const": "a\ud800"}}, "not", "/not"),
-    ({"if": {"multipleOf": 7}, "then": {"maximum": 5}}, "if", "/if"),
-    ({"type": "integer", "multipleOf": 7}, "multipleOf", ""),
+    ({"if": {"multipleOf": 1009}, "then": {"maximum": 5}}, "if", "/if"),
+    ({"type": "integer", "multipleOf": 1009}, "multipleOf", ""),
     ({"type": "string", "pattern": "(?=a)"}, "pattern", "/pattern"),
     ({"type": "string", "pattern": "^a(?=b)"}, "pattern", "/pattern"),
     ({"$ref": "http://example.com/x.json"}, "$ref", ""),

@@ -33,6 +33,7 @@ from formcast.automata.regex_dfa import (
     has_top_lookahead,
     literal_text,
     parse_regex,
+    residue_groups,
     split_lookahead,
 )
 from formcast.errors import CompileLimitError, GrammarError
@@ -541,6 +542,8 @@ def _whole_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int]:
     """:func:`_tree_facts` read off the parse tree of the whole pattern."""
     tree = parse_regex(pattern)
     flags = int(tree.state.flags)
+    if residue_groups(tree):  # Python's `re` reads such a group as a superset
+        return None, _size(list(tree))
     try:
         # witness candidates are only needed past a lookahead: collect them in the same pass
         facts = _Facts(flags, witness=has_top_lookahead(tree))

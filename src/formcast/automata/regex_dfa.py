@@ -11,6 +11,9 @@ product, trimming and minimization run as numba kernels (``kernels/dfa_product.p
 result is trimmed (states that cannot reach acceptance are dropped) and gets a fresh
 start state with no incoming edges, so "at the start of a lexeme" is a property of the state alone.
 
+Named groups ``(?P<fcmod7z>[0-9.]*)`` are formcast's own residue automata (see
+:func:`residue_group`); every other group is read as an ordinary group.
+
 Fast paths keep a first compile cheap: plain text (a JSON key) is a chain of states built
 without a parse; a pattern with a top-level lookahead is split in its text, and the parts
 (the string body after "any key but these", say) are compiled and cached on their own.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from re import _constants as _c
 from re import _parser
@@ -229,11 +232,65 @@ def parse_regex(pattern: str) -> Any:
     try:
         return _parser.parse(pattern)
     except re.error as exc:
+        renamed = _numbered_residues(pattern) if "redefinition" in str(exc) else pattern
+        if renamed != pattern:
+            return parse_regex(renamed)
         raise GrammarError(f"cannot parse regex {pattern!r}: {exc}") from exc
     except RecursionError as exc:
         raise CompileLimitError(
             "regex_nesting", 0, f"regex {pattern[:80]!r} nests too deeply"
         ) from exc
+
+
+# ----------------------------------------------------------------------- residue groups
+#: names of residue groups: modulus, ``z`` (remainder zero) or ``n`` (non-zero), and an
+#: optional ``_k`` that keeps two equal groups of one pattern apart
+RESIDUE_NAME = re.compile(r"fcmod([1-9][0-9]*)([zn])(?:_[0-9]+)?")
+_RESIDUE_OPEN = re.compile(r"(?<!\\)\(\?P<fcmod([1-9][0-9]*)([zn])>")
+
+
+def residue_group(m: int, zero: bool) -> str:
+    """A group matching the strings of digits and points whose digits, read as one
+    integer (points skipped), are a multiple of ``m`` (``zero``) or not.
+
+    The language is regular but its regex grows exponentially with ``m`` (7 already takes
+    thousands of characters), so the group names an ``m``-state automaton instead; Python's
+    `re` reads its body, ``[0-9.]*``, as a superset. Only formcast's own number lexemes
+    write such groups (user regexes may not use the names).
+
+    >>> compile_regex(residue_group(7, zero=True)).matches(b"1.4")
+    True
+    """
+    return f"(?P<fcmod{m}{'z' if zero else 'n'}>[0-9.]*)"
+
+
+def residue_groups(tree: Any) -> tuple[tuple[int, int, bool], ...]:
+    """(group id, modulus, zero) of each residue group of a parse tree."""
+    out = []
+    for name, gid in tree.state.groupdict.items():
+        match = RESIDUE_NAME.fullmatch(name)
+        if match is not None:
+            out.append((gid, int(match[1]), match[2] == "z"))
+    return tuple(sorted(out))
+
+
+def _numbered_residues(pattern: str) -> str:
+    """``pattern`` with each residue group's name made unique (Python's parser refuses a
+    name defined twice)."""
+    count = itertools.count()
+    return _RESIDUE_OPEN.sub(lambda m: f"(?P<fcmod{m[1]}{m[2]}_{next(count)}>", pattern)
+
+
+@functools.lru_cache(maxsize=256)
+def _residue_dfa(m: int, zero: bool) -> ByteDFA:
+    """The automaton of :func:`residue_group`: one state per remainder."""
+    trans = np.full((m, 256), -1, dtype=np.int32)
+    for r in range(m):
+        trans[r, 0x30:0x3A] = [(10 * r + c) % m for c in range(10)]
+        trans[r, ord(".")] = r
+    accept = np.arange(m) == 0 if zero else np.arange(m) != 0
+    # every remainder reaches an accepted one (m > 1 for non-zero): nothing to trim
+    return _finish(trans, accept, trim=False, minimize=m <= _MINIMIZE_MAX_STATES)
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -282,9 +339,15 @@ def _case_variants(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class _NFA:
     """Thompson NFA over bytes built from the parse tree of Python's `re` parser."""
 
-    def __init__(self, pattern: str, max_states: int) -> None:
+    def __init__(
+        self,
+        pattern: str,
+        max_states: int,
+        residues: dict[int, tuple[int, bool]] | None = None,
+    ) -> None:
         self.pattern = pattern
         self.max_states = max_states
+        self.residues = residues or {}  # group id -> (modulus, zero)
         self.edges: list[list[tuple[int, int, int]]] = []
         self.eps: list[list[int]] = []
 
@@ -324,7 +387,9 @@ class _NFA:
                 self.eps[b].append(end)
             return start, end
         if op is _c.SUBPATTERN:
-            _, add, remove, sub = arg
+            group, add, remove, sub = arg
+            if group in self.residues:
+                return self.embed(_residue_dfa(*self.residues[group]))
             return self.seq(sub, (flags | add) & ~remove)
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):  # laziness is irrelevant to a full match
             lo, hi, sub = arg
@@ -464,7 +529,8 @@ def compile_regex(pattern: str) -> ByteDFA:
     dfa = _text_chain(text) if text is not None else _compile_split(pattern)
     if dfa is None:
         tree = parse_regex(pattern)
-        dfa = _Compiler(pattern, int(tree.state.flags)).sequence(list(tree))
+        flags = int(tree.state.flags)
+        dfa = _Compiler(pattern, flags, residue_groups(tree)).sequence(list(tree))
     _check_size(dfa.n_states, pattern)  # pieces may come from the caches
     return dfa
 
@@ -554,13 +620,14 @@ def has_top_lookahead(items: Any) -> bool:
     return False
 
 
-_PIECES: dict[tuple[str, int], ByteDFA] = {}
-_CHAINS: dict[tuple[str, int], ByteDFA | None] = {}
+_Key = tuple[str, int, tuple[tuple[int, int, bool], ...]]
+_PIECES: dict[_Key, ByteDFA] = {}
+_CHAINS: dict[_Key, ByteDFA | None] = {}
 _MAX_PIECES = 4096
 _T = TypeVar("_T")
 
 
-def _remember(cache: dict[tuple[str, int], _T], key: tuple[str, int], value: _T) -> _T:
+def _remember(cache: dict[_Key, _T], key: _Key, value: _T) -> _T:
     if len(cache) >= _MAX_PIECES:
         cache.pop(next(iter(cache)))  # oldest first
     cache[key] = value
@@ -570,15 +637,19 @@ def _remember(cache: dict[tuple[str, int], _T], key: tuple[str, int], value: _T)
 class _Compiler:
     """Compiles the top-level sequence of one pattern piece by piece (see compile_regex)."""
 
-    def __init__(self, pattern: str, flags: int) -> None:
+    def __init__(
+        self, pattern: str, flags: int, residues: tuple[tuple[int, int, bool], ...] = ()
+    ) -> None:
         self.pattern = pattern
         self.flags = flags
+        self.residues = residues
+        self.groups = {gid: (m, zero) for gid, m, zero in residues}
 
     def sequence(
         self, items: list[Any], lookahead: bool = True, tail: ByteDFA | None = None
     ) -> ByteDFA:
         """DFA of ``items`` read as a whole (top-level) sequence, then ``tail`` if given."""
-        items = _flatten(items)
+        items = _flatten(items, self.groups)
         for i, (op, arg) in enumerate(items):
             if lookahead and op in (_c.ASSERT, _c.ASSERT_NOT) and arg[0] == 1:
                 rest = self.sequence(items[i + 1 :], tail=tail)
@@ -612,10 +683,10 @@ class _Compiler:
             return literal
         # the parse tree's repr is structural: pieces shared by many patterns (a JSON
         # string unit, a quote) are built once
-        key = (repr(items), self.flags)
+        key = (repr(items), self.flags, self.residues)
         if key in _PIECES:
             return _PIECES[key]
-        nfa = _NFA(self.pattern, _MAX_NFA_STATES)
+        nfa = _NFA(self.pattern, _MAX_NFA_STATES, self.groups)
         start, final = nfa.seq(items, self.flags)
         dfa = _finish(*_subset(nfa, start, final, self.pattern), trim=True, minimize=True)
         return _remember(_PIECES, key, dfa)
@@ -627,7 +698,7 @@ class _Compiler:
         hi = None if hi is _c.MAXREPEAT else hi
         if max(lo, hi or 0) < _CHAIN_MIN_REPEAT:
             return None
-        key = (repr((op, arg)), self.flags)
+        key = (repr((op, arg)), self.flags, self.residues)
         if key in _CHAINS:
             return _CHAINS[key]
         # a lookahead inside the repeated part would look past it: leave it to the NFA
@@ -666,12 +737,13 @@ def _text_chain(text: str) -> ByteDFA:
     return ByteDFA(trans, accept, False)
 
 
-def _flatten(items: list[Any]) -> list[Any]:
-    """Splice groups without flag changes into the enclosing sequence."""
+def _flatten(items: list[Any], keep: Container[int] = ()) -> list[Any]:
+    """Splice groups without flag changes (other than the groups ``keep``) into the
+    enclosing sequence."""
     out: list[Any] = []
     for op, arg in items:
-        if op is _c.SUBPATTERN and not arg[1] and not arg[2]:
-            out.extend(_flatten(list(arg[3])))
+        if op is _c.SUBPATTERN and not arg[1] and not arg[2] and arg[0] not in keep:
+            out.extend(_flatten(list(arg[3]), keep))
         else:
             out.append((op, arg))
     return out

@@ -15,6 +15,8 @@ import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
+from formcast.automata.regex_dfa import residue_group
+
 INT = r"-?(?:0|[1-9][0-9]*)"
 NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 
@@ -493,10 +495,9 @@ NUMBER_END = r"(?![0-9.eE+\-])"
 MAX_STEP_DIGITS = 64
 #: decimal digits of the residue window (steps whose 2/5 part needs more are refused)
 MAX_WINDOW_DIGITS = 4
-#: length of the regex of a residue automaton (written by state elimination, which grows
-#: quickly with the modulus: 3 fits, 7 does not) and the largest modulus tried
-MAX_RESIDUE_REGEX = 4000
-MAX_RESIDUE_MODULUS = 9
+#: the largest modulus of a residue group (the lexeme automaton has about this many
+#: states times the other pieces')
+MAX_RESIDUE_MODULUS = 1000
 
 
 def intersect_numbers(pieces: list[str]) -> str:
@@ -517,9 +518,10 @@ def step_pieces(step: Decimal, *, multiple: bool, integers_only: bool) -> list[s
     number fits; raises :class:`MultipleNotExpressible` when the window or the residue
     automaton is too large.
 
-    >>> import re
+    >>> from formcast.automata.regex_dfa import compile_regex
     >>> r = intersect_numbers(step_pieces(Decimal("1.5"), multiple=False, integers_only=False))
-    >>> [t for t in ["3", "4.5", "-1.50", "1", "0.15", "2.25"] if re.fullmatch(r, t)]
+    >>> dfa = compile_regex(r)
+    >>> [t for t in ["3", "4.5", "-1.50", "1", "0.15", "2.25"] if dfa.matches(t.encode())]
     ['1', '0.15', '2.25']
     """
     if step <= 0:
@@ -538,12 +540,11 @@ def step_pieces(step: Decimal, *, multiple: bool, integers_only: bool) -> list[s
     window = _window_number(p, k, d, multiple, integers_only)
     if m == 1 or (multiple and not window):
         return [window] if window else None
-    residues = frozenset({0}) if multiple else frozenset(range(1, m))
-    digits = _residue_regex(m, residues) if m <= MAX_RESIDUE_MODULUS else None
-    if digits is None:
+    if m > MAX_RESIDUE_MODULUS:
         raise MultipleNotExpressible(
-            f"multipleOf {step}: the remainders mod {m} need too large a regex"
+            f"multipleOf {step}: its factor {m} prime to 10 is over {MAX_RESIDUE_MODULUS}"
         )
+    digits = residue_group(m, zero=multiple)
     if multiple:
         return [window, "-?" + digits]
     # not a multiple: the window fails, or the digits leave a remainder
@@ -619,9 +620,9 @@ def _digit_strings(strings: frozenset[str]) -> str:
     return _alt([_digit_class(cs) + _digit_strings(sub) for sub, cs in by_digit.items()])
 
 
-def _digit_class(digits: list[int], extra: str = "") -> str:
-    """A class of decimal digits (``extra``: more class items)."""
-    if len(digits) == 1 and not extra:
+def _digit_class(digits: list[int]) -> str:
+    """A class of decimal digits."""
+    if len(digits) == 1:
         return str(digits[0])
     runs: list[list[int]] = []
     for c in sorted(digits):
@@ -630,7 +631,7 @@ def _digit_class(digits: list[int], extra: str = "") -> str:
         else:
             runs.append([c, c])
     body = "".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
-    return f"[{extra}{body}]"
+    return f"[{body}]"
 
 
 def _fraction_part(d: int, w: int, lows: frozenset[str], multiple: bool) -> str | None:
@@ -697,45 +698,6 @@ def _fraction_digits(
         out = (stop, _alt(parts) if parts else None)
     memo[key] = out
     return out
-
-
-def _residue_regex(m: int, accept: frozenset[int]) -> str | None:
-    """Regex over digits and ``.`` (skipped) for the digit strings whose value mod ``m``
-    is in ``accept`` (state elimination); None when longer than ``MAX_RESIDUE_REGEX``."""
-    edges: dict[int, dict[int, str]] = {r: {} for r in range(-1, m + 1)}
-    for r in range(m):
-        targets: dict[int, list[int]] = {}
-        for c in range(10):
-            targets.setdefault((10 * r + c) % m, []).append(c)
-        for t, cs in targets.items():
-            edges[r][t] = _digit_class(cs, r"\." if t == r else "")
-        edges[r].setdefault(r, r"\.")
-    start, final = -1, m
-    edges[start][0] = ""
-    for r in accept:
-        edges[r][final] = ""
-    alive = set(range(m))
-    while alive:
-        node = min(alive, key=lambda n: _fan(edges, n))
-        alive.discard(node)
-        loop = edges[node].pop(node, "")
-        star = f"(?:{loop})*" if loop else ""
-        outs = edges.pop(node)
-        for src in [s for s in edges if node in edges[s]]:
-            into = edges[src].pop(node)
-            for dst, label in outs.items():
-                path = f"(?:{into}){star}(?:{label})" if into and label else into + star + label
-                old = edges[src].get(dst)
-                edges[src][dst] = path if old is None else _alt([old, path])
-                if len(edges[src][dst]) > MAX_RESIDUE_REGEX:
-                    return None
-    return edges[start].get(final)
-
-
-def _fan(edges: dict[int, dict[int, str]], node: int) -> int:
-    """Paths through ``node`` that its elimination creates."""
-    ins = sum(1 for s, out in edges.items() if node in out and s != node)
-    return ins * sum(1 for t in edges[node] if t != node)
 
 
 def _then(head: str, may_end: bool, rest: str | None) -> str | None:

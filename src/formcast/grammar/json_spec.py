@@ -690,7 +690,7 @@ class SchemaParser:
                 "not",
                 ptr,
                 "its complement cannot be written: `format` alone, `uniqueItems`, `multipleOf` "
-                "with a factor prime to 10 other than 3 (e.g. 7), recursion, or one of these "
+                "with a factor prime to 10 over 1000, recursion, or one of these "
                 "under `additionalProperties`, `patternProperties` or `propertyNames`",
             )
             return any_spec(ptr)

@@ -163,11 +163,15 @@ class _Scanner:
         if rest[:1] == "#":
             j = p.find(")", i)
             return len(p) if j < 0 else j + 1
-        if rest in ("P<", ":") or rest[:1] == ":":
+        if rest == "P<":  # the name means nothing to a full match (and some are formcast's)
             self.verbose_stack.append(verbose)
-            j = p.find(">", i) + 1 if rest == "P<" else i + 3
-            self.out.append(p[i:j])
-            return j
+            j = p.find(">", i)
+            self.out.append("(" if j > 0 else "(?P<")  # re.compile reports a bad name
+            return j + 1 if j > 0 else i + 4
+        if rest[:1] == ":":
+            self.verbose_stack.append(verbose)
+            self.out.append("(?:")
+            return i + 3
         m = _SCOPED_FLAGS.match(p, i)
         if not m:
             self.verbose_stack.append(verbose)
