@@ -319,6 +319,16 @@ def test_dependencies_exact(schema: dict) -> None:
 # -- refusals: type and pointer -----------------------------------------------------------
 
 REFUSALS = [
+    (  # "b" without "^c" would need the other side's additionalProperties: an exclusion
+        {
+            "allOf": [
+                {"patternProperties": {"b": {"maximum": 9}}},
+                {"patternProperties": {"^c": {}}, "additionalProperties": False},
+            ]
+        },
+        "patternProperties",
+        "",
+    ),
     ({"uniqueItems": True, "items": {"type": "number"}}, "uniqueItems", ""),
     ({"pattern": "^(?!x)a|b"}, "pattern", "/pattern"),  # the lookahead is not leading
     ({"pattern": "a(?=b)"}, "pattern", "/pattern"),

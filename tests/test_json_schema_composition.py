@@ -54,6 +54,29 @@ CASES: list[tuple[dict, list, list]] = [
         [{"a": 1}, {"b": "x"}, {"xb": "y"}],
         [{"ab": 1}, {"ab": "x"}, {"a": "x"}],
     ),
+    # overlapping patterns on both sides of allOf, where the other side's
+    # additionalProperties allows anything (and where it does not, for disjoint patterns)
+    (
+        {
+            "allOf": [
+                {"patternProperties": {"a": {"type": "number", "minimum": 10}}},
+                {"patternProperties": {"b": {"minimum": 3}}, "properties": {"ab": {}}},
+            ],
+            "minProperties": 1,
+        },
+        [{"a": 10}, {"ab": 10}, {"b": 3}, {"c": "x"}, {"ba": 11, "x": None}],
+        [{}, {"a": 5}, {"ab": 5}, {"b": 2}, {"ba": 4}],
+    ),
+    (
+        {
+            "allOf": [
+                {"patternProperties": {"^a": {"type": "integer"}, "^b": {"maximum": 9}}},
+                {"patternProperties": {"^c": {"minimum": 3}}, "additionalProperties": False},
+            ],
+        },
+        [{}, {"c": 3}, {"cb": 40}],
+        [{"a": 1}, {"c": 2}, {"b": 1}],
+    ),
     # lookaheads right after a leading ^: parts of one intersection (negatives read widely)
     ({"type": "string", "pattern": "^(?!@@)[@a-z]+$"}, ["a", "@a", "a@@"], ["@@x", "@@", "", 1]),
     ({"pattern": "^(?=[^=]+$)(?!\\s+$)(.|\\n)+$"}, ["a", " x", "x\n", 3], ["a=b", " ", "\n", ""]),

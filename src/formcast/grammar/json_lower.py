@@ -118,6 +118,7 @@ class Lowerer:
         self.comma = self.b.lexeme(ws + "," + ws)
         self.colon = self.b.lexeme(ws + ":" + ws)
         self._refs: dict[str, str] = {}
+        self._meets: dict[tuple[str, ...], str] = {}  # see _meet_all
         self._any_name: str | None = None
         #: distinct lexemes (`uniqueItems` over strings), for the grammar's ``distinct``
         self.distinct: set[str] = set()
@@ -136,6 +137,19 @@ class Lowerer:
             alts = [x for x in (self.lower(s) for s in spec.branches) if x is not None]
             return self.b.alt(*alts) if alts else None
         return self._typed(spec)
+
+    def _meet_all(self, specs: list[Spec], where: str) -> str | None:
+        """:meth:`lower` of the intersection of ``specs``, named by a rule: a pattern's
+        schema may hold the same patterns again (recursion), so each intersection is
+        lowered once, like a reference."""
+        if len(specs) == 1:
+            return self.lower(specs[0])
+        key = tuple(sorted(s.target if isinstance(s, Ref) else repr(s) for s in specs))
+        if key not in self._meets:
+            name = self._meets[key] = self.b.rule()
+            body = self.lower(functools.reduce(lambda a, b: self.p.merge(a, b, where), specs))
+            self.b.define(name, [(body,)] if body is not None else [])
+        return self._meets[key]
 
     def _typed(self, t: Typed) -> str | None:
         if t.enum is not None:
@@ -1044,8 +1058,7 @@ class Lowerer:
         alts = []
         for inside, body in regions:
             # a key every pattern of the region matches meets all their schemas
-            specs = [o.patterns[i][1] for i in inside]
-            value = self.lower(functools.reduce(lambda a, b: self.p.merge(a, b, where), specs))
+            value = self._meet_all([o.patterns[i][1] for i in inside], where)
             if value is not None:
                 key = self.b.lexeme('"' + guard + body + '"')
                 alts.append(self.b.seq(key, self.colon, value))

@@ -1390,19 +1390,28 @@ class SchemaParser:
         )
 
     def _patterns_meet(self, x: ObjC, y: ObjC, ptr: str) -> tuple[tuple[str, Spec], ...]:
-        """``patternProperties`` of an intersection: a key one side's pattern matches is
-        "additional" for the other side, so it also meets that side's
-        ``additionalProperties``; a pattern on both sides gets both schemas. Refused where
-        a pattern of one side may share a key with another pattern of the other side."""
+        """``patternProperties`` of an intersection: a pattern on both sides gets both
+        schemas; a key only one side's patterns match is "additional" for the other side.
+        A pattern that shares no key with the other side's patterns meets its
+        ``additionalProperties`` here. One that may share keys is kept as it is, which is
+        exact when the other side allows any additional value: a key matching patterns of
+        both sides meets all their schemas, as overlapping patterns of one object do.
+        Otherwise refused (a key matching one side's pattern but not the other's would
+        need that side's ``additionalProperties``: a pattern with an exclusion)."""
         mine, theirs = self._pattern_map(x, ptr), self._pattern_map(y, ptr)
-        only_x = [p for p in mine if p not in theirs]
-        only_y = [q for q in theirs if q not in mine]
-        if any(not patterns_disjoint([p], [q]) for p in mine for q in theirs if p != q):
-            self.refuse("patternProperties", ptr, "patterns on both sides of allOf may overlap")
         out = [(p, self.merge(mine[p], theirs[p], ptr)) for p in mine if p in theirs]
-        for own, ps, other in ((mine, only_x, y.additional), (theirs, only_y, x.additional)):
-            for p in ps:
-                out.append((p, own[p] if other is None else self.merge(own[p], other, ptr)))
+        for own, others, other in ((mine, theirs, y.additional), (theirs, mine, x.additional)):
+            for p in own:
+                if p in others:
+                    continue
+                if all(patterns_disjoint([p], [q]) for q in others):
+                    out.append((p, own[p] if other is None else self.merge(own[p], other, ptr)))
+                elif other is None or (isinstance(other, Typed) and other.is_any()):
+                    out.append((p, own[p]))
+                else:
+                    self.refuse(
+                        "patternProperties", ptr, "patterns on both sides of allOf may overlap"
+                    )
         return tuple(out)
 
     def _pattern_map(self, c: ObjC, ptr: str) -> dict[str, Spec]:
