@@ -13,7 +13,7 @@ import re
 
 import jsonschema
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from formcast.automata.regex_dfa import compile_regex
@@ -28,6 +28,7 @@ from formcast.grammar.json_strings import (
     length_body,
 )
 from formcast.testing.oracle import accepts
+from formcast.testing.strategies import from_grammar
 
 CHARS = 'ab"\\/\n\x01Aé\u2028😀'
 SHORT = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\n": "\\n", "\b": "\\b", "\f": "\\f"}
@@ -155,6 +156,11 @@ SCHEMAS: list[tuple[dict, list[str], list[str]]] = [
     ({"minLength": 2, "not": {"const": "ab"}}, ["abc", "ba", "a\u0062c"], ["ab", "a", ""]),
     ({"maxLength": 3, "not": {"enum": ["a", "é"]}}, ["b", ""], ["a", "é", "abcd"]),
     ({"pattern": "^[a-z]*$", "not": {"const": "ab"}}, ["abc", ""], ["ab", "A"]),
+    (
+        {"format": "regex"},
+        ["^[a-z]+$", "\\d{3}-\\d{4}", "(?:ab|c)*?", "^(?=.*[A-Z]).{8,}$", 'say "hi"', ""],
+        ["*", "\\", "a{2,1}", "(", "[z-a]", "a**", "\\b+"],
+    ),
 ]
 
 
@@ -315,3 +321,11 @@ def test_min_length_above_the_cap_is_refused_with_its_pointer() -> None:
     with pytest.warns(UserWarning, match="minLength"):
         lenient = Grammar.from_json_schema(schema, lenient=True)
     assert accepts(lenient, json.dumps({"s": "ab"}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=from_grammar(Grammar.from_json_schema({"type": "string", "format": "regex"})))
+def test_regex_format_values_compile(text: str) -> None:
+    """Every string the ``regex`` format admits is a regex Python's ``re`` compiles (the
+    format is a subset chosen to be valid in ECMA-262 too)."""
+    re.compile(json.loads(text))

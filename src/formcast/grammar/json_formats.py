@@ -125,6 +125,54 @@ URI_TEMPLATE = (
     f"|\\{{[+#./;?&=,!@|]?{_VARSPEC}(?:,{_VARSPEC})*\\}})*"
 )
 
+
+# -- regex: strings that both Python's `re` and ECMA-262 (with or without the `u` flag) read
+# as a valid regex, written as json.dumps writes them. A subset: printable ASCII, groups
+# nested at most _REGEX_DEPTH deep (plain, non-capturing and lookaheads, which are not
+# quantified), escapes of syntax characters (and `-` in classes) and of the common
+# classes and controls, `\u`/`\x` escapes, class ranges within digits or one letter
+# case, repeat counts up to 4 digits.
+_REGEX_DEPTH = 3
+_RX_BS = r"\\\\"  # one backslash of the regex, written \\ in JSON
+_RX_QUOTE = r'\\"'  # a double quote of the regex, written \" in JSON
+_RX_HEX = r"(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})"
+_RX_ESC = rf"{_RX_BS}(?:[dDwWsSnrtfv.*+?()\[\]{{}}|^$/]|{_RX_BS}|{_RX_HEX})"
+_RX_CLASS_ESC = rf"{_RX_BS}(?:[dDwWsSnrtfv.*+?()\[\]{{}}|^$/\-]|{_RX_BS}|{_RX_HEX})"
+_RX_LITERAL = rf"(?:[ !#%&',\-/0-9:;<=>@A-Z_`a-z~]|{_RX_QUOTE})"
+_RX_CLASS_CHAR = rf"(?:[\x20\x21\x23-\x2c\x2e-\x5a\x5e-\x7e]|{_RX_QUOTE})"
+# ranges from 0, 1, a or A (a range's end must not come before its start, and each start
+# kept apart costs the automaton states)
+_RX_RANGE = "0-[0-9]|1-[1-9]|a-[a-z]|A-[A-Z]"
+_RX_CLASS = rf"\[\^?-?(?:{_RX_RANGE}|{_RX_CLASS_ESC}|{_RX_CLASS_CHAR})+-?\]"
+_RX_COUNT = "(?:0|[1-9][0-9]{0,3})"
+# {n,m} with n <= m: fewer digits in n, or one digit each, or two with n's first smaller
+_RX_BOUNDS = "|".join(
+    [
+        f"{'[0-9]' if a == 1 else f'[1-9][0-9]{{{a - 1}}}'},[1-9][0-9]{{{b - 1}}}"
+        for a in range(1, 4)
+        for b in range(a + 1, 5)
+    ]
+    + [f"{n},[{n}-9]" for n in range(10)]
+    + [f"{n}[0-9],[{n + 1}-9][0-9]" for n in range(1, 9)]
+)
+_RX_QUANT = rf"(?:[*+?]|\{{(?:{_RX_COUNT},?|{_RX_BOUNDS})\}})\??"
+_RX_ANCHOR = rf"(?:[$^]|{_RX_BS}[bB])"
+
+
+def _regex_alternatives(depth: int) -> str:
+    """Alternatives (``|`` anywhere) of pieces, with groups nested at most ``depth``."""
+    atoms = [_RX_LITERAL, _RX_ESC, _RX_CLASS, r"\."]
+    looks = []
+    if depth:
+        inner = _regex_alternatives(depth - 1)
+        atoms.append(rf"\((?:\?:)?{inner}\)")
+        looks.append(rf"\(\?[=!]{inner}\)")
+    piece = "|".join([f"(?:{'|'.join(atoms)})(?:{_RX_QUANT})?", _RX_ANCHOR, *looks])
+    return rf"(?:{piece}|\|)*"
+
+
+REGEX = _regex_alternatives(_REGEX_DEPTH)
+
 FORMATS: dict[str, str] = {
     "date-time": DATE_TIME,
     "date": DATE,
@@ -145,7 +193,5 @@ FORMATS: dict[str, str] = {
     "relative-json-pointer": RELATIVE_JSON_POINTER,
     "uri-template": URI_TEMPLATE,
     "uuid": UUID,
+    "regex": REGEX,
 }
-
-#: formats defined by JSON Schema (drafts 4 to 2020-12) that are not in FORMATS: refused
-SPEC_FORMATS = frozenset(["regex"])

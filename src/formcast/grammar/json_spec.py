@@ -23,7 +23,7 @@ from typing import Any as TAny
 from urllib.parse import unquote, urldefrag, urljoin
 
 from formcast.errors import FormcastError, SchemaError, UnsupportedFeatureError
-from formcast.grammar.json_formats import FORMATS, SPEC_FORMATS
+from formcast.grammar.json_formats import FORMATS
 from formcast.grammar.json_keysets import patterns_disjoint
 from formcast.grammar.json_meta import check_meta
 from formcast.grammar.json_numbers import common_step, step_expressible
@@ -554,10 +554,6 @@ class SchemaParser:
             fptr = _ptr_join(ptr, "format")
             if fmt in FORMATS:
                 formats = ((fmt, fptr),)
-            elif fmt in SPEC_FORMATS:
-                self.refuse(
-                    f"format {fmt!r}", fptr, f"supported formats: {', '.join(sorted(FORMATS))}"
-                )
             else:
                 # a custom format: JSON Schema lets validators ignore it (an annotation)
                 self.note(f"annotation only: custom format {fmt!r} at {fptr or '#'}")
@@ -1520,8 +1516,10 @@ def _str_ok(v: str, s: StrC, loose: bool = False) -> bool:
         return False
     if s.anti_formats:
         return loose  # no string is known to fail a format (see StrC.anti_formats)
-    # our format regexes are strict: a validator may accept more
-    return loose or all(re.fullmatch(FORMATS[f], v) for f, _ in s.formats)
+    # our format regexes (over the JSON text of the string) are strict: a validator may
+    # accept more
+    body = json.dumps(v)[1:-1]
+    return loose or all(re.fullmatch(FORMATS[f], body) for f, _ in s.formats)
 
 
 def _dep_names(dep: TAny) -> list[str] | None:

@@ -100,12 +100,16 @@ class _Munch:
         return all(not self.extends(a, b[0]) for a, b in itertools.pairwise(pieces))
 
 
-def _has_lookaround(pattern: str) -> bool:
-    """Whether the regex holds a look-around (formcast's own JSON Schema lexemes use
-    top-level look-aheads for intersections; hypothesis cannot draw those)."""
-    from formcast.automata.regex_dfa import parse_regex
+def _needs_automaton(pattern: str) -> bool:
+    """Whether the regex holds a look-around or a residue group (formcast's own JSON
+    Schema lexemes use top-level look-aheads for intersections, and residue groups for
+    ``multipleOf``; hypothesis cannot draw those)."""
+    from formcast.automata.regex_dfa import parse_regex, residue_groups
 
-    todo: list[Any] = [parse_regex(pattern)]
+    tree = parse_regex(pattern)
+    if residue_groups(tree):
+        return True
+    todo: list[Any] = [tree]
     while todo:
         node = todo.pop()
         if isinstance(node, tuple) and node and str(node[0]) in ("ASSERT", "ASSERT_NOT"):
@@ -205,7 +209,7 @@ def from_grammar(
     alpha = alphabet or _ALPHABET
     lex_st = {
         name: _from_automaton(lex.pattern)
-        if _has_lookaround(lex.pattern)
+        if _needs_automaton(lex.pattern)
         else st.from_regex(re.compile(lex.pattern), fullmatch=True, alphabet=alpha).filter(bool)
         for name, lex in grammar.lexemes.items()
     }
