@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formcast.automata.regex_dfa import compile_regex, utf8_sequences
+from formcast.automata import compiled
+from formcast.automata.regex_dfa import compile_regex, residue_group, utf8_sequences
 from formcast.errors import UnsupportedFeatureError
 
 # (pattern, exact): exact patterns must agree with re.fullmatch on every string; the others
@@ -116,3 +117,30 @@ def test_bytes_split_inside_a_character() -> None:
     state = int(dfa.trans[0, 0xC3])
     assert state >= 0 and not dfa.accept[state]  # half a character: alive, not accepting
     assert dfa.accept[int(dfa.trans[state, 0xA9])]
+
+
+@given(
+    m=st.sampled_from([2, 3, 7, 11, 13, 99, 997]),
+    zero=st.booleans(),
+    text=st.text("0123456789.", max_size=12),
+)
+def test_residue_groups_read_digits_modulo(m: int, zero: bool, text: str) -> None:
+    """A residue group matches digit strings (points skipped) by their value mod m, in a
+    lookahead, repeated in one pattern (the names are made distinct), and in a sequence."""
+    digits = text.replace(".", "")
+    want = (int(digits or "0") % m == 0) == zero
+    group = residue_group(m, zero)
+    assert compile_regex(group).matches(text.encode()) == want
+    ahead = compile_regex(f"[ab](?={group}(?![0-9.])){group}")
+    either = compile_regex(f"a{group}|b{group}")
+    for dfa in (ahead, either):
+        assert dfa.matches(b"a" + text.encode()) == want
+        assert dfa.matches(b"b" + text.encode()) == want
+
+
+def test_residue_groups_are_not_decided_by_pythons_re() -> None:
+    """Python's `re` reads a residue group as its superset body: the lexeme facts leave
+    such a pattern to the automaton (here: no non-empty string is a multiple of 7 and not)."""
+    pattern = f"(?={residue_group(7, True)}(?![0-9.])){residue_group(7, False)}"
+    assert compiled.lexeme_facts(pattern) is None
+    assert compile_regex(pattern).is_empty
