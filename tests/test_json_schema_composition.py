@@ -77,6 +77,22 @@ CASES: list[tuple[dict, list, list]] = [
         [{}, {"c": 3}, {"cb": 40}],
         [{"a": 1}, {"c": 2}, {"b": 1}],
     ),
+    # propertyNames with several string branches (here through a $ref): one key rule each
+    (
+        {"propertyNames": {"oneOf": [{"pattern": "^a"}, {"pattern": "x$"}]}},
+        [{}, {"ab": 1}, {"bx": None}, {"ab": 1, "bx": 2}],
+        [{"ax": 1}, {"b": 1}, {"ab": 1, "c": 2}],
+    ),
+    (
+        {
+            "propertyNames": {"$ref": "#/$defs/names"},
+            "patternProperties": {".+": {"type": "integer"}},
+            "additionalProperties": False,
+            "$defs": {"names": {"oneOf": [{"pattern": "^a"}, {"pattern": "x$"}]}},
+        },
+        [{}, {"ab": 1}, {"bx": 2}],
+        [{"ab": "s"}, {"ax": 1}, {"b": 1}],
+    ),
     # lookaheads right after a leading ^: parts of one intersection (negatives read widely)
     ({"type": "string", "pattern": "^(?!@@)[@a-z]+$"}, ["a", "@a", "a@@"], ["@@x", "@@", "", 1]),
     ({"pattern": "^(?=[^=]+$)(?!\\s+$)(.|\\n)+$"}, ["a", " x", "x\n", 3], ["a=b", " ", "\n", ""]),

@@ -710,6 +710,7 @@ class Lowerer:
         """Lookaheads, one per string branch of ``key``, that a key body passes when that
         branch holds it (their union is ``key``'s strings)."""
         out = []
+        key = self.p.deref(key)
         for branch in key.branches if isinstance(key, Union) else (key,):
             t = self.p.deref(branch)
             if not isinstance(t, Typed) or "string" not in t.kinds:
@@ -1086,7 +1087,7 @@ class Lowerer:
             alts = [self.b.seq(k, self.colon, value) for k in spelled]
             return self.b.alt(*alts) if alts else None
         rule = self._name_rule(names)
-        if rule is not None and not has_surrogate("".join(declared)):
+        if rule is not None:
             body = self.string_body(replace(rule, anti=()))
             if body is None:
                 return None
@@ -1095,9 +1096,13 @@ class Lowerer:
             avoid = self._anti_lookaheads(rule)
             key = self.b.lexeme('"' + guard + avoid + body + '"')
             return self.b.seq(key, self.colon, value)
-        self.p.refuse("propertyNames", o.pointer, "only enum names or string rules")
-        key = self.b.lexeme('"' + guard + complement_body(declared) + '"')
-        return self.b.seq(key, self.colon, value)
+        # one key rule per string branch (their union is the names), none declared
+        rest = complement_body(declared)
+        pairs = [
+            self.b.seq(self.b.lexeme('"' + guard + g + rest + '"'), self.colon, value)
+            for g in self._key_guards(names)
+        ]
+        return self.b.alt(*pairs) if pairs else None
 
     def _name_rule(self, names: Spec) -> StrC | None:
         """The string rules of a ``propertyNames`` schema without ``enum`` (only its
