@@ -114,3 +114,39 @@ def test_schemas_with_bounded_multiples(schema: dict) -> None:
             assert not accepts(g, text)
             continue
         assert accepts(g, text) == want, text
+
+
+_MANTISSAS = st.sampled_from(["0", "0.0", "0.001", "1", "25", "3.75", "10"])
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "number", "minimum": 0},
+        {"type": "number", "exclusiveMinimum": 0},
+        {"type": "number", "maximum": 0},
+        {"type": "number", "exclusiveMaximum": 0, "minimum": -5},
+        {"type": "number", "exclusiveMaximum": 0},
+    ],
+)
+@given(
+    sign=st.sampled_from(["", "-"]),
+    mantissa=_MANTISSAS,
+    exponent=st.sampled_from(["", "e0", "E+2", "e-06", "e17"]),
+)
+@example(sign="-", mantissa="0.0", exponent="e1")
+def test_bounds_at_zero_take_exponents(schema: dict, sign: str, mantissa: str, exponent: str):
+    """With 0 as the only bound the sign decides, so numbers with an exponent are exact
+    too; other bounds keep to numbers without one (a documented restriction)."""
+    import jsonschema
+
+    from formcast.grammar.json_schema import grammar_from_json_schema
+    from formcast.testing.oracle import accepts
+
+    text = sign + mantissa + exponent
+    want = jsonschema.Draft202012Validator(schema).is_valid(json.loads(text))
+    got = accepts(grammar_from_json_schema(schema), text)
+    if len(schema) > 2 and exponent:
+        assert not got or want, text
+    else:
+        assert got == want, text

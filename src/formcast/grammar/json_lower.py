@@ -38,6 +38,7 @@ from formcast.grammar.json_numbers import (
     decimal_range,
     intersect_numbers,
     multiple_of_range,
+    signed_exponents,
     step_pieces,
 )
 from formcast.grammar.json_patterns import PatternUnsupported, simple_repeat
@@ -239,6 +240,10 @@ class Lowerer:
         if n.lo is None and n.hi is None:
             return self.b.lexeme(NUMBER)
         r = decimal_range(n.lo, n.lo_excl, n.hi, n.hi_excl)
+        # a bound at 0 is a matter of sign: exponents too (other bounds: written without)
+        sci = signed_exponents(n.lo, n.lo_excl, n.hi, n.hi_excl)
+        if sci is not None:
+            r = sci if r is None else f"(?:{r})|(?:{sci})"
         return self.b.lexeme(r) if r is not None else None
 
     def _number_steps(self, kinds: frozenset[str], n: NumC) -> str | None:

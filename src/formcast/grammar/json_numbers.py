@@ -272,6 +272,32 @@ def _nonneg_decimal(
     return _alt(parts) if parts else None
 
 
+_MANTISSA = r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+_NONZERO_MANTISSA = r"(?:[1-9][0-9]*(?:\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)"
+_EXPONENT = r"[eE][+-]?[0-9]+"
+
+
+def signed_exponents(
+    lo: Decimal | None, lo_excl: bool, hi: Decimal | None, hi_excl: bool
+) -> str | None:
+    """Regex for the number texts *with* an exponent that lie within the bounds, when the
+    only bound is 0 (then only the sign and a zero mantissa matter); None otherwise.
+
+    >>> import re
+    >>> r = signed_exponents(Decimal(0), False, None, False)
+    >>> [t for t in ["1e-06", "0E5", "-0.0e1", "-1e-9", "2.5E+3"] if re.fullmatch(r, t)]
+    ['1e-06', '0E5', '-0.0e1', '2.5E+3']
+    """
+    zero = Decimal(0)
+    if hi is None and lo == zero:
+        above = _NONZERO_MANTISSA if lo_excl else f"(?:{_MANTISSA}|-0(?:\\.0+)?)"
+        return above + _EXPONENT
+    if lo is None and hi == zero:
+        below = f"-{_NONZERO_MANTISSA}" if hi_excl else f"(?:-{_MANTISSA}|0(?:\\.0+)?)"
+        return below + _EXPONENT
+    return None
+
+
 def decimal_range(
     lo: Decimal | None,
     lo_excl: bool,
