@@ -284,6 +284,8 @@ def _numbered_residues(pattern: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _residue_dfa(m: int, zero: bool) -> ByteDFA:
     """The automaton of :func:`residue_group`: one state per remainder."""
+    if m == 1 and not zero:
+        return _empty()  # every number is a multiple of 1
     trans = np.full((m, 256), -1, dtype=np.int32)
     for r in range(m):
         trans[r, 0x30:0x3A] = [(10 * r + c) % m for c in range(10)]
