@@ -93,6 +93,22 @@ CASES: list[tuple[dict, list, list]] = [
         [{}, {"ab": 1}, {"bx": 2}],
         [{"ab": "s"}, {"ax": 1}, {"b": 1}],
     ),
+    # allOf of two recursive definitions: their product, named once and reused
+    (
+        {
+            "$defs": {
+                "t": {"properties": {"c": {"$ref": "#/$defs/t"}}, "maxProperties": 2},
+                "u": {
+                    "type": "object",
+                    "properties": {"c": {"$ref": "#/$defs/u"}, "d": {"type": "integer"}},
+                    "additionalProperties": False,
+                },
+            },
+            "allOf": [{"$ref": "#/$defs/t"}, {"$ref": "#/$defs/u"}],
+        },
+        [{}, {"c": {}}, {"c": {"c": {"d": 1}}, "d": 2}],
+        [{"e": 1}, {"c": {"d": "x"}}, {"c": 1}, {"c": {"c": {"e": 0}}}, 1],
+    ),
     # lookaheads right after a leading ^: parts of one intersection (negatives read widely)
     ({"type": "string", "pattern": "^(?!@@)[@a-z]+$"}, ["a", "@a", "a@@"], ["@@x", "@@", "", 1]),
     ({"pattern": "^(?=[^=]+$)(?!\\s+$)(.|\\n)+$"}, ["a", " x", "x\n", 3], ["a=b", " ", "\n", ""]),

@@ -120,6 +120,7 @@ class Lowerer:
         self.colon = self.b.lexeme(ws + ":" + ws)
         self._refs: dict[str, str] = {}
         self._meets: dict[tuple[str, ...], str] = {}  # see _meet_all
+        self._lowered: dict[int, tuple[Typed, str | None]] = {}  # see lower
         self._any_name: str | None = None
         #: distinct lexemes (`uniqueItems` over strings), for the grammar's ``distinct``
         self.distinct: set[str] = set()
@@ -137,7 +138,12 @@ class Lowerer:
         if isinstance(spec, Union):
             alts = [x for x in (self.lower(s) for s in spec.branches) if x is not None]
             return self.b.alt(*alts) if alts else None
-        return self._typed(spec)
+        # a spec met again (an intersection shared through a $ref) is lowered once; the
+        # memo keeps the spec alive, so its id is not reused
+        hit = self._lowered.get(id(spec))
+        if hit is None or hit[0] is not spec:
+            hit = self._lowered[id(spec)] = (spec, self._typed(spec))
+        return hit[1]
 
     def _meet_all(self, specs: list[Spec], where: str) -> str | None:
         """:meth:`lower` of the intersection of ``specs``, named by a rule: a pattern's

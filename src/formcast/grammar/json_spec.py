@@ -348,6 +348,12 @@ class SchemaParser:
         self._memo: dict[str, Spec] = {}
         self._inlining: list[str] = []
         self._merging: set[tuple[str, str]] = set()
+        #: intersections met again while being built (recursion): each is named by a
+        #: synthetic target ("&0", "&1", ...: not a JSON pointer), defined once it is built
+        self._products: dict[tuple[str, str], str] = {}
+        #: intersections through a $ref, built once each (a recursive pair of definitions
+        #: meets its own intersections again and again: shared, not rebuilt)
+        self._merged: dict[tuple[str, str], Spec] = {}
         self._work = MAX_ONEOF_WORK  # steps left to the `oneOf` at hand (see _minus)
         #: whether a complement turned a `format` into an `anti_formats` rule
         self.format_negated = False
@@ -441,6 +447,8 @@ class SchemaParser:
     # -- parsing ----------------------------------------------------------------------------
     def spec(self, ptr: str) -> Spec:
         if ptr not in self._memo:
+            if ptr.startswith("&"):  # an intersection still being built
+                raise _Recursive(ptr)
             self._memo[ptr] = self._parse(self._at(ptr), ptr)
         return self._memo[ptr]
 
@@ -1107,6 +1115,9 @@ class SchemaParser:
     def _kinds_bound(self, spec: Spec) -> frozenset[str]:
         """A superset of the kinds of ``spec``'s instances, read from the schema's JSON
         where ``spec`` is a reference (no parse, so recursion cannot stop it)."""
+        if isinstance(spec, Ref) and spec.target.startswith("&"):
+            built = self._memo.get(spec.target)
+            return KINDS if built is None else self._kinds_bound(built)
         if isinstance(spec, Ref):
             return self._raw_kinds(spec.target, frozenset())
         if isinstance(spec, Union):
@@ -1269,15 +1280,24 @@ class SchemaParser:
                 a.target if isinstance(a, Ref) else repr(a),
                 b.target if isinstance(b, Ref) else repr(b),
             )
+            if key in self._merged:
+                return self._merged[key]
             if key in self._merging:
-                self.refuse("allOf", ptr, "cannot intersect a recursive $ref")
-                return a
+                # met again inside itself: refer to the intersection being built (a
+                # product of the two recursive definitions, exact on finite values)
+                name = self._products.setdefault(key, f"&{len(self._products)}")
+                return Ref(ptr, name)
             self._merging.add(key)
         try:
-            return self._merge(a, b, ptr)
+            out = self._merge(a, b, ptr)
         finally:
             if key is not None:
                 self._merging.discard(key)
+        if key is not None:
+            self._merged[key] = out
+            if key in self._products:
+                self._memo[self._products[key]] = out
+        return out
 
     def _merge(self, a: Spec, b: Spec, ptr: str) -> Spec:
         try:
@@ -1433,7 +1453,12 @@ class SchemaParser:
         pattern on a string beyond printable ASCII (where the regex dialects differ) and a
         ``format`` count as matched.
         """
-        spec = self.spec(spec.target) if isinstance(spec, Ref) else spec
+        if isinstance(spec, Ref):
+            try:
+                spec = self.spec(spec.target)
+            except _Recursive:  # an intersection still being built
+                self.refuse("allOf", spec.pointer, "cannot intersect a recursive $ref")
+                return True  # lenient
         if isinstance(spec, Ref):
             return self.matches(value, spec, loose=loose)
         if isinstance(spec, Union):
