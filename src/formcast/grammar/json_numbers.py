@@ -272,8 +272,8 @@ def _nonneg_decimal(
     return _alt(parts) if parts else None
 
 
-_MANTISSA = r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
-_NONZERO_MANTISSA = r"(?:[1-9][0-9]*(?:\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)"
+_MANTISSA = r"(?:0|[1-9][0-9]*)" + _ANY_FRAC
+_NONZERO_MANTISSA = f"(?:[1-9][0-9]*{_ANY_FRAC}|0{_NONZERO_FRAC})"
 _EXPONENT = r"[eE][+-]?[0-9]+"
 
 
@@ -290,10 +290,10 @@ def signed_exponents(
     """
     zero = Decimal(0)
     if hi is None and lo == zero:
-        above = _NONZERO_MANTISSA if lo_excl else f"(?:{_MANTISSA}|-0(?:\\.0+)?)"
+        above = _NONZERO_MANTISSA if lo_excl else f"(?:{_MANTISSA}|-0{_ZERO_FRAC})"
         return above + _EXPONENT
     if lo is None and hi == zero:
-        below = f"-{_NONZERO_MANTISSA}" if hi_excl else f"(?:-{_MANTISSA}|0(?:\\.0+)?)"
+        below = f"-{_NONZERO_MANTISSA}" if hi_excl else f"(?:-{_MANTISSA}|0{_ZERO_FRAC})"
         return below + _EXPONENT
     return None
 
