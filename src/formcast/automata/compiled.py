@@ -121,16 +121,11 @@ class GrammarAutomata:
                     rules.append((next_id, (i,)))
                 next_id += 1
 
-        def sym(name: str) -> int:
-            if name in lex_id:
-                i = lex_id[name]
-                return optional_of.get(i, i)
-            return nt_id[name]
-
+        sym = nt_id | {n: optional_of.get(i, i) for n, i in lex_id.items()}
         for lhs in nt_names:
-            for alt in grammar.rules[lhs]:
-                rules.append((nt_id[lhs], tuple(sym(s) for s in alt)))
-        start = sym(grammar.start)
+            head = nt_id[lhs]
+            rules += [(head, tuple(map(sym.__getitem__, alt))) for alt in grammar.rules[lhs]]
+        start = sym[grammar.start]
         if start < n_lex:  # a lexeme as start symbol
             rules.append((next_id, (start,)))
             start = next_id

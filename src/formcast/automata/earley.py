@@ -54,13 +54,11 @@ class EarleyTables:
         final_pos = -1
         for lhs, rhs in all_rules:
             rule_starts.setdefault(lhs, []).append(len(next_sym))
-            for sym in rhs:
-                next_sym.append(sym)
-                lhs_of.append(lhs)
+            next_sym += rhs
             if lhs == aug:
                 final_pos = len(next_sym)
             next_sym.append(-1)
-            lhs_of.append(lhs)
+            lhs_of += [lhs] * (len(rhs) + 1)
         if len(next_sym) > POS_MASK:
             raise CompileLimitError("max_grammar_size", POS_MASK, "grammar has too many symbols")
         nullable: set[int] = set()

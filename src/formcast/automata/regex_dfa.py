@@ -603,11 +603,29 @@ def split_lookahead(pattern: str) -> tuple[str, str, bool, str] | None:
         if tok in ("(?=", "(?!") and depth == 0 and start < 0:
             start, negative = m.start(), tok == "(?!"
         depth += 1 if tok[0] == "(" else -1
-        if depth == 0 and start >= 0 and end < 0:
+        if depth == 0 and start >= 0:
             end = m.end()
-    if end < 0 or pattern[end : end + 1] in ("*", "+", "?", "{"):
+            break
+    rest = pattern[end:]
+    if end < 0 or rest[:1] in ("*", "+", "?", "{") or _top_alternation(rest):
         return None
-    return pattern[:start], pattern[start + 3 : end - 1], negative, pattern[end:]
+    return pattern[:start], pattern[start + 3 : end - 1], negative, rest
+
+
+@functools.lru_cache(maxsize=1024)
+def _top_alternation(text: str) -> bool:
+    """Whether ``text`` (whole tokens, brackets balanced) has a top-level ``|``. Cached:
+    the rest after a key guard, a JSON string body, recurs across patterns."""
+    depth = 0
+    for m in _TOKENS.finditer(text):
+        tok = m.group()
+        if tok == "|" and depth == 0:
+            return True
+        if tok[0] == "(":
+            depth += 1
+        elif tok == ")":
+            depth -= 1
+    return False
 
 
 def has_top_lookahead(items: Any) -> bool:
