@@ -358,7 +358,21 @@ REFUSALS = [
     ({"type": "string", "pattern": "(?=a)"}, "pattern", "/pattern"),
     ({"type": "string", "pattern": "^a(?=b)"}, "pattern", "/pattern"),
     ({"$ref": "http://example.com/x.json"}, "$ref", ""),
-    ({"unevaluatedProperties": False}, "unevaluatedProperties", "/unevaluatedProperties"),
+    (
+        {"anyOf": [{"properties": {"a": True}}, True], "unevaluatedProperties": False},
+        "unevaluatedProperties",
+        "/unevaluatedProperties",
+    ),
+    (
+        {
+            "allOf": [{"$ref": "#/$defs/d"}],
+            "unevaluatedProperties": False,
+            "$defs": {"d": {"dependentSchemas": {"a": {"properties": {"b": True}}}}},
+        },
+        "unevaluatedProperties",
+        "/unevaluatedProperties",
+    ),
+    ({"contains": True, "unevaluatedItems": False}, "unevaluatedItems", "/unevaluatedItems"),
     (
         {"patternProperties": {c: {"type": "integer"} for c in "abcde"}},
         "patternProperties",

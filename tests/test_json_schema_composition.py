@@ -478,6 +478,113 @@ CASES: list[tuple[dict, list, list]] = [
         [1, "c", ""],
         ["a", "b", "cd", 2],
     ),
+    # unevaluatedProperties: names of the schema, its allOf members and $ref targets are
+    # evaluated; the rest must meet the keyword's subschema
+    (
+        {
+            "properties": {"a": {"type": "integer"}},
+            "allOf": [{"properties": {"b": True}}, {"patternProperties": {"^x": True}}],
+            "unevaluatedProperties": {"type": "string"},
+        },
+        [{"a": 1}, {"a": 1, "b": None}, {"a": 1, "xy": 2}, {"a": 1, "c": "s"}, 3, {}],
+        [{"a": 1, "c": 2}, {"c": None}, {"a": "s"}],
+    ),
+    (
+        {
+            "$defs": {"base": {"properties": {"a": True}}},
+            "$ref": "#/$defs/base",
+            "unevaluatedProperties": False,
+        },
+        [{"a": [1]}, {}, "s"],
+        [{"b": 1}, {"a": 1, "b": 1}],
+    ),
+    # a nested unevaluatedProperties evaluates the rest; cousins cannot see each other
+    (
+        {"allOf": [{"unevaluatedProperties": True}], "unevaluatedProperties": False},
+        [{"a": 1}, {}],
+        [],
+    ),
+    (
+        {"allOf": [{"properties": {"a": True}}, {"unevaluatedProperties": False}]},
+        [{}, []],
+        [{"a": 1}, {"b": 1}],
+    ),
+    # complements stay exact
+    (
+        {"not": {"properties": {"a": True}, "unevaluatedProperties": False}},
+        [{"b": 1}, {"a": 1, "c": 2}],
+        [{}, {"a": 1}, 1, "s"],
+    ),
+    # the passing branch of one conditional applicator evaluates too (exactly one passes)
+    (
+        {
+            "oneOf": [
+                {"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                {"not": {"required": ["a"]}},
+            ],
+            "unevaluatedProperties": False,
+        },
+        [{"a": 1}, {}],
+        [{"a": "s"}, {"a": 1, "b": 2}, {"b": 2}],
+    ),
+    (
+        {
+            "anyOf": [
+                {"properties": {"k": {"const": 1}, "a": True}, "required": ["k"]},
+                {"properties": {"k": {"const": 2}, "b": True}, "required": ["k"]},
+            ],
+            "unevaluatedProperties": {"type": "integer"},
+        },
+        [{"k": 1, "a": "s"}, {"k": 2, "b": "s"}, {"k": 1, "a": "s", "c": 1}, {"k": 2, "x": 2}],
+        [{"k": 1, "a": 1, "c": "s"}, {"k": 1, "b": "s"}, {"c": 1}, {"k": 3}],
+    ),
+    (
+        {
+            "if": {"properties": {"k": {"const": 1}}, "required": ["k"]},
+            "then": {"properties": {"a": True}},
+            "else": {"properties": {"b": True}},
+            "unevaluatedProperties": False,
+        },
+        [{"k": 1, "a": 2}, {"b": 2}, {}],
+        [{"k": 1, "b": 2}, {"a": 1}, {"k": 2}, {"k": 2, "b": 1}],
+    ),
+    (
+        {"if": {"properties": {"k": {"type": "string"}}}, "unevaluatedProperties": False},
+        [{"k": "s"}, {}],
+        [{"k": 1}, {"x": "s"}],
+    ),
+    (
+        {
+            "properties": {"a": True},
+            "dependentSchemas": {"a": {"properties": {"b": {"type": "string"}}}},
+            "unevaluatedProperties": False,
+        },
+        [{"a": 1, "b": "s"}, {"a": 1}, {}],
+        [{"b": "s"}, {"a": 1, "b": 2}, {"a": 1, "c": 1}],
+    ),
+    (
+        {
+            "not": {
+                "oneOf": [{"properties": {"a": True}, "required": ["a"]}, {"required": ["b"]}],
+                "unevaluatedProperties": False,
+            }
+        },
+        [{"b": 1}, {"a": 1, "c": 1}, {}],
+        [{"a": 1}],
+    ),
+    (
+        {"prefixItems": [{"type": "integer"}], "unevaluatedItems": {"type": "string"}},
+        [[1], [1, "a", "b"], [], {"a": 1}],
+        [[1, 2], ["a"], [1, "a", None]],
+    ),
+    (
+        {
+            "allOf": [{"prefixItems": [True, True]}],
+            "not": {"prefixItems": [{"type": "integer"}], "unevaluatedItems": False},
+        },
+        [[1, 2], ["a"], [1, 2, 3]],
+        [[1], []],
+    ),
 ]
 
 

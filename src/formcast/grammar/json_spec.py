@@ -15,7 +15,7 @@ import itertools
 import json
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -65,8 +65,6 @@ ANNOTATIONS = frozenset(
 #: validation keywords we cannot enforce (refused unless trivially satisfied)
 REFUSED = frozenset(
     [
-        "unevaluatedProperties",
-        "unevaluatedItems",
         "$dynamicRef",
         "$recursiveRef",
         "$recursiveAnchor",
@@ -503,27 +501,150 @@ class SchemaParser:
         conj.append(local)
         for i in range(len(schema.get("allOf", ()))):
             conj.append(self._sub(schema, ptr, "allOf", i))
+        # unevaluated*: one conditional applicator here may evaluate per branch (credited)
+        uneval = [kw for kw in UNEVALUATED if kw in schema]
+        credited = _credited(schema) if uneval else None
+        done = False  # whether the credited applicator's branches carry the keywords
         if "anyOf" in schema:
+            p = _ptr_join(ptr, "anyOf")
             branches = [self._sub(schema, ptr, "anyOf", i) for i in range(len(schema["anyOf"]))]
-            conj.append(Union(_ptr_join(ptr, "anyOf"), tuple(branches)))
+            if credited == "anyOf" and self._no_overlap(branches, ptr, uneval):
+                raw = [[(b, _ptr_join(p, i))] for i, b in enumerate(schema["anyOf"])]
+                branches, done = self._credit(schema, ptr, uneval, branches, raw), True
+            conj.append(Union(p, tuple(branches)))
         if "oneOf" in schema:
             p = _ptr_join(ptr, "oneOf")
             branches = [self._sub(schema, ptr, "oneOf", i) for i in range(len(schema["oneOf"]))]
             branches = self._exclusive(branches, p, local)
+            if credited == "oneOf":
+                raw = [[(b, _ptr_join(p, i))] for i, b in enumerate(schema["oneOf"])]
+                branches, done = self._credit(schema, ptr, uneval, branches, raw), True
             conj.append(Union(p, tuple(branches)))
         for kw in ("dependencies", "dependentSchemas"):
             deps = schema.get(kw)
             for name, dep in deps.items() if isinstance(deps, dict) else ():
                 if _dep_names(dep) is None:
-                    conj.append(self._dependent(name, _ptr_join(ptr, kw, name)))
+                    dptr = _ptr_join(ptr, kw, name)
+                    spec = self._dependent(name, dptr)
+                    if credited == kw and isinstance(spec, Union):  # (absent, present)
+                        raw = [[], [(dep, dptr)]]
+                        credit = self._credit(schema, ptr, uneval, spec.branches, raw)
+                        spec = Union(dptr, tuple(credit))
+                        done = True
+                    conj.append(spec)
         if "not" in schema:
             conj.append(self._negate(self._sub(schema, ptr, "not"), _ptr_join(ptr, "not")))
-        if "if" in schema and ("then" in schema or "else" in schema):
-            conj.append(self._if_then_else(schema, ptr))
+        if "if" in schema and ("then" in schema or "else" in schema or credited == "if"):
+            spec = self._if_then_else(schema, ptr)
+            if credited == "if" and isinstance(spec, Union):  # (if and then, not if and else)
+                yes = [(schema[k], _ptr_join(ptr, k)) for k in ("if", "then") if k in schema]
+                no = [(schema["else"], _ptr_join(ptr, "else"))] if "else" in schema else []
+                credit = self._credit(schema, ptr, uneval, spec.branches, [yes, no])
+                spec = Union(ptr, tuple(credit))
+                done = True
+            conj.append(spec)
+        if not done:  # nothing credited: a conditional applicator left is refused
+            conj += [self._unevaluated(schema, ptr, kw) for kw in uneval]
         result: Spec = conj[0]
         for other in conj[1:]:
             result = self.merge(result, other, ptr)
         return result
+
+    def _credit(
+        self,
+        schema: dict,
+        ptr: str,
+        kws: list[str],
+        branches: Sequence[Spec],
+        raw: list[list[tuple[TAny, str]]],
+    ) -> list[Spec]:
+        """``branches`` of the conditional applicator of ``schema`` that at most one valid
+        instance passes, each met with the unevaluated* keywords ``kws`` counting what it
+        evaluates in place (its raw subschemas ``raw``) besides ``schema``'s own."""
+        out = []
+        for branch, extra in zip(branches, raw, strict=True):
+            for kw in kws:
+                branch = self.merge(branch, self._unevaluated(schema, ptr, kw, extra), ptr)
+            out.append(branch)
+        return out
+
+    def _no_overlap(self, branches: list[Spec], ptr: str, kws: list[str]) -> bool:
+        """Whether no two ``anyOf`` branches overlap on the objects (arrays) that ``kws``
+        constrain, so that :meth:`_credit` is exact (an instance passing two would have
+        both evaluate); else refused (under ``lenient``, False: the keywords ``kws`` are
+        then relaxed, as refused)."""
+        kinds = frozenset().union(*(_EVALUATED_KINDS[kw] for kw in kws))
+        for i, j in itertools.combinations(range(len(branches)), 2):
+            if not self.disjoint(branches[i], branches[j], kinds):
+                for kw in kws:
+                    hint = f"anyOf branches {i} and {j} may both pass (both would evaluate)"
+                    self.refuse(kw, _ptr_join(ptr, kw), hint)
+                return False
+        return True
+
+    def _unevaluated(
+        self, schema: dict, ptr: str, kw: str, extra: list[tuple[TAny, str]] | None = None
+    ) -> Spec:
+        """``unevaluatedProperties`` or ``unevaluatedItems`` of ``schema``, where what is
+        evaluated in place does not depend on the instance: the names, patterns and
+        prefix lengths of ``schema`` and of its ``allOf`` members and ``$ref`` targets
+        (recursively), which always hold when the instance is valid, and of the subschemas
+        ``extra`` (the passing branch of the one conditional applicator of ``schema``,
+        when :meth:`_credit` credits it). The rest of the members or items must then
+        satisfy the keyword's subschema: exactly an object (array) constraint with those
+        properties (prefix) free and it as the rest, so complements stay exact. Other
+        conditional annotations (``anyOf``, ``oneOf``, ``if``, ``dependentSchemas``,
+        ``contains``) are refused."""
+        at = _ptr_join(ptr, kw)
+        names: dict[str, None] = {}
+        patterns: dict[str, None] = {}
+        prefix = 0
+        credited = _credited(schema) if extra is not None else None
+        seen: set[str] = set()
+        nodes = itertools.chain(
+            self._in_place(schema, ptr, seen),
+            *(self._in_place(node, where, seen) for node, where in extra or ()),
+        )
+        for node, where in nodes:
+            for key in _CONDITIONAL[kw]:
+                if where == ptr and key == credited:
+                    continue
+                if key in node and (key not in DEPENDENCIES or _schema_deps(node[key])):
+                    self.refuse(
+                        kw,
+                        at,
+                        f"annotations of `{key}` (at {_ptr_join(where, key) or '#'}) "
+                        "are not collected; only those of properties, patternProperties, "
+                        "prefixItems, allOf and $ref",
+                    )
+                    return any_spec(at)
+            if (kw in node and where != ptr) or _evaluates_rest(node, kw):
+                return any_spec(at)  # everything is evaluated in place: nothing is left
+            names.update(dict.fromkeys(node.get("properties", ())))
+            patterns.update(dict.fromkeys(node.get("patternProperties", ())))
+            items = node.get("items")
+            tuple_items = len(items) if isinstance(items, list) else 0
+            prefix = max(prefix, len(node.get("prefixItems", ())), tuple_items)
+        rest = self._sub(schema, ptr, kw)
+        if kw == "unevaluatedItems":
+            return Typed(at, a=ArrC(prefix=(any_spec(at),) * prefix, items=rest, pointer=at))
+        free = tuple((n, any_spec(at)) for n in names)
+        pats = tuple((q, any_spec(at)) for q in patterns)
+        return Typed(at, o=ObjC(props=free, additional=rest, patterns=pats, pointer=at))
+
+    def _in_place(self, schema: TAny, ptr: str, seen: set[str]) -> Iterable[tuple[dict, str]]:
+        """``schema`` and the subschemas applied to the same instance whose annotations
+        always count when it is valid: ``allOf`` members and ``$ref`` targets."""
+        if not isinstance(schema, dict) or ptr in seen:
+            return
+        seen.add(ptr)
+        yield schema, ptr
+        for i, sub in enumerate(schema.get("allOf", ())):
+            yield from self._in_place(sub, _ptr_join(ptr, "allOf", i), seen)
+        if "$ref" in schema:
+            with contextlib.suppress(_Relaxed):  # unresolved: refused (lenient: relaxed)
+                target = self.resolve(schema["$ref"], ptr)
+                yield from self._in_place(self._at(target), target, seen)
 
     def _refuse_keywords(self, schema: dict, ptr: str) -> None:
         """Refuse the :data:`REFUSED` keywords of ``schema`` that are not trivially true."""
@@ -1099,18 +1220,19 @@ class SchemaParser:
         c = self._complement(replace(y, kinds=y.kinds & kinds), ptr, keys=names)
         return None if c is None else self.merge(x, c, ptr)
 
-    def disjoint(self, a: Spec, b: Spec) -> bool:
-        """True only when no instance satisfies both (a conservative check)."""
+    def disjoint(self, a: Spec, b: Spec, kinds: frozenset[str] = KINDS) -> bool:
+        """True only when no instance of the ``kinds`` satisfies both (a conservative
+        check)."""
         try:
             a, b = self.deref(a), self.deref(b)
         except _Recursive:  # a spec still being parsed: compare the kinds its JSON allows
-            return not self._kinds_bound(a) & self._kinds_bound(b)
+            return not self._kinds_bound(a) & self._kinds_bound(b) & kinds
         if isinstance(a, Union):
-            return all(self.disjoint(x, b) for x in a.branches)
+            return all(self.disjoint(x, b, kinds) for x in a.branches)
         if isinstance(b, Union):
-            return all(self.disjoint(a, x) for x in b.branches)
+            return all(self.disjoint(a, x, kinds) for x in b.branches)
         assert isinstance(a, Typed) and isinstance(b, Typed)
-        return not self._overlap_kinds(a, b)
+        return not self._overlap_kinds(a, b) & kinds
 
     def _kinds_bound(self, spec: Spec) -> frozenset[str]:
         """A superset of the kinds of ``spec``'s instances, read from the schema's JSON
@@ -1545,6 +1667,52 @@ def _str_ok(v: str, s: StrC, loose: bool = False) -> bool:
     # accept more
     body = json.dumps(v)[1:-1]
     return loose or all(re.fullmatch(FORMATS[f], body) for f, _ in s.formats)
+
+
+#: keywords that evaluate members (items) of the instance in place
+UNEVALUATED = ("unevaluatedProperties", "unevaluatedItems")
+#: in-place applicators whose annotations depend on the instance
+_CONDITIONAL = {
+    "unevaluatedProperties": ("anyOf", "oneOf", "if", "dependentSchemas", "dependencies"),
+    "unevaluatedItems": ("anyOf", "oneOf", "if", "dependentSchemas", "dependencies", "contains"),
+}
+
+
+#: the kinds of instances each keyword constrains
+_EVALUATED_KINDS = {
+    "unevaluatedProperties": frozenset({"object"}),
+    "unevaluatedItems": frozenset({"array"}),
+}
+
+
+def _credited(schema: dict) -> str | None:
+    """The one conditional applicator of ``schema`` whose passing branch may be credited
+    with what it evaluates (see ``SchemaParser._credit``), or None (none, or several)."""
+    found = [
+        k
+        for k in ("anyOf", "oneOf", "if", "dependentSchemas", "dependencies")
+        if k in schema and (k not in DEPENDENCIES or _schema_deps(schema[k]))
+    ]
+    if len(found) != 1:
+        return None
+    key = found[0]
+    if key in DEPENDENCIES and sum(_dep_names(d) is None for d in schema[key].values()) > 1:
+        return None
+    return key
+
+
+def _schema_deps(deps: TAny) -> bool:
+    """Whether ``dependentSchemas`` holds a subschema that may evaluate something."""
+    return isinstance(deps, dict) and any(_dep_names(d) is None for d in deps.values())
+
+
+def _evaluates_rest(node: dict, kw: str) -> bool:
+    """Whether ``node`` evaluates every member (``unevaluatedProperties``) or every item
+    after its prefix (``unevaluatedItems``) by itself."""
+    if kw == "unevaluatedProperties":
+        return "additionalProperties" in node
+    items = node.get("items")
+    return items is not None and (not isinstance(items, list) or "additionalItems" in node)
 
 
 def _dep_names(dep: TAny) -> list[str] | None:
