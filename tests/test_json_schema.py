@@ -373,6 +373,21 @@ REFUSALS = [
         "/unevaluatedProperties",
     ),
     ({"contains": True, "unevaluatedItems": False}, "unevaluatedItems", "/unevaluatedItems"),
+    ({"contains": {"type": "null"}, "minContains": 2, "maxItems": 4}, "minContains", ""),
+    (
+        {"allOf": [{"contains": {"type": "null"}, "maxContains": 2}, {"contains": True}]},
+        "minContains",
+        "",
+    ),
+    (
+        {
+            "$defs": {"t": {"type": "array", "items": {"$ref": "#/$defs/t"}}},
+            "contains": {"$ref": "#/$defs/t"},
+            "maxContains": 2,
+        },
+        "maxContains",
+        "",
+    ),
     (
         {"patternProperties": {c: {"type": "integer"} for c in "abcde"}},
         "patternProperties",

@@ -478,6 +478,32 @@ CASES: list[tuple[dict, list, list]] = [
         [1, "c", ""],
         ["a", "b", "cd", 2],
     ),
+    # minContains / maxContains: hits counted (exactly, with the complement, under a maximum)
+    (
+        {"type": "array", "contains": {"type": "integer"}, "minContains": 2},
+        [[1, 2], ["a", 1, "b", 2], [1, 2, 3]],
+        [[1], ["a", 1], [], "x"],
+    ),
+    (
+        {"items": {"type": "integer"}, "contains": {"minimum": 5}, "maxContains": 2},
+        [[5], [1, 5, 2, 6], [7, 7]],
+        [[], [1, 2], [5, 6, 7], [5, "a"]],
+    ),
+    (
+        {"contains": {"type": "string"}, "minContains": 0, "maxContains": 1},
+        [[], [1, 2], ["a", 1], 3],
+        [["a", "b"], [1, "a", "b"]],
+    ),
+    (
+        {"not": {"contains": {"type": "integer"}, "minContains": 2, "maxContains": 3}},
+        [[], [1], [1, 2, 3, 4], ["a", 1]],
+        [[1, 2], ["a", 1, 2, 3], "x"],
+    ),
+    (
+        {"allOf": [{"items": {"maximum": 9}}, {"contains": {"minimum": 5}, "maxContains": 1}]},
+        [[5, 1], [1, 2, 9]],
+        [[5, 6], [10], [1]],
+    ),
     # unevaluatedProperties: names of the schema, its allOf members and $ref targets are
     # evaluated; the rest must meet the keyword's subschema
     (

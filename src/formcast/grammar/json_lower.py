@@ -530,6 +530,8 @@ class Lowerer:
 
     def _array_contains(self, a: ArrC, lo: int, hi: int | None) -> str | None:
         assert a.contains is not None
+        if a.min_contains != 1 or a.max_contains is not None:
+            return self._array_counting(a, lo, hi)
         counted = lo > 1 or hi is not None
         if a.prefix or (counted and (a.also is not None or (hi or lo) > MAX_CONTAINS_COUNT)):
             self.p.refuse(
@@ -550,6 +552,70 @@ class Lowerer:
             return self._counted_contains(item, hits, lo, hi)
         before = self.b.star(self.b.seq(item, self.comma)) if item else self.b.choice(())
         return self.b.seq(self.lbrack, before, hits, after, self.rbrack)
+
+    def _array_counting(self, a: ArrC, lo: int, hi: int | None) -> str | None:
+        """Arrays with ``minContains`` to ``maxContains`` items matching `contains`: with no
+        maximum, that many hits with any items around them (a hit among them is fine);
+        with one, every item a hit or a miss (the complement), counted exactly (left
+        recursive rules, one per number of hits)."""
+        assert a.contains is not None
+        least, most = a.min_contains, a.max_contains
+        top = least if most is None else most
+        if (
+            a.prefix
+            or a.also is not None
+            or hi is not None
+            or lo > least
+            or top > MAX_CONTAINS_COUNT
+        ):
+            self.p.refuse(
+                "minContains",
+                a.pointer,
+                f"counted `contains` only with plain `items`, no other `contains`, no "
+                f"maxItems, no minItems above minContains, and at most "
+                f"{MAX_CONTAINS_COUNT} counted items",
+            )
+            return self._array(ArrC(items=a.items, min_items=lo, max_items=hi))
+        base = a.items if a.items is not None else Typed(a.pointer)
+        hit = self.lower(self.p.merge(base, a.contains, a.pointer))
+        if most is None:
+            item = self.lower(base)
+            if hit is None or item is None:
+                return None
+            # [ (item ,)* hit ((, item)* , hit){least-1} (, item)* ]
+            gap = self.b.star(self.b.seq(self.comma, item))
+            body = [self.b.star(self.b.seq(item, self.comma)), hit]
+            for _ in range(least - 1):
+                body += [gap, self.comma, hit]
+            return self.b.seq(self.lbrack, *body, gap, self.rbrack)
+        other = self.p.complement(a.contains, a.pointer)
+        if other is None:
+            self.p.refuse(
+                "maxContains", a.pointer, "the complement of `contains` cannot be written"
+            )
+            return self._array(ArrC(items=a.items, min_items=lo, max_items=hi))
+        miss = self.lower(self.p.merge(base, other, a.pointer))
+        # runs[c]: non-empty item lists with exactly c hits (None: there is none)
+        runs: list[str | None] = []
+        for c in range(most + 1):
+            alts: list[tuple[str, ...]] = []
+            if c == 0 and miss is not None:
+                alts.append((miss,))
+            if c == 1 and hit is not None:
+                alts.append((hit,))
+            prev = runs[c - 1] if c > 0 else None
+            if prev is not None and hit is not None:
+                alts.append((prev, self.comma, hit))
+            if not alts:
+                runs.append(None)
+                continue
+            name = self.b.rule()
+            if miss is not None:
+                alts.append((name, self.comma, miss))
+            runs.append(self.b.define(name, alts))
+        arrays: list[tuple[str, ...]] = [(self.lbrack, self.rbrack)] if least == 0 else []
+        arrays += [(self.lbrack, r, self.rbrack) for r in runs[least:] if r is not None]
+        return self.b.choice(*arrays) if arrays else None
 
     def _counted_contains(self, item: str, hit: str, lo: int, hi: int | None) -> str:
         """Arrays of ``lo`` to ``hi`` items, one of which is ``hit``: one alternative per

@@ -68,8 +68,6 @@ REFUSED = frozenset(
         "$dynamicRef",
         "$recursiveRef",
         "$recursiveAnchor",
-        "minContains",
-        "maxContains",
     ]
 )
 _SINCE_2019 = frozenset(
@@ -138,6 +136,8 @@ class ArrC:
     min_items: int = 0
     max_items: int | None = None
     contains: Spec | None = None
+    min_contains: int = 1  # items matching `contains`: at least this many
+    max_contains: int | None = None  # and at most this many
     also: Spec | None = None  # a second `contains` (of an intersection), with `contains`
     unique: bool = False
     pointer: str = ""
@@ -200,6 +200,11 @@ Spec = Typed | Union | Ref
 
 def _num_free(n: NumC) -> bool:
     return n.lo is None and n.hi is None and not n.multiple_of and not n.not_multiple_of
+
+
+def _counted(a: ArrC) -> bool:
+    """Whether ``a``'s `contains` is counted (minContains other than 1, or maxContains)."""
+    return a.contains is not None and (a.min_contains != 1 or a.max_contains is not None)
 
 
 def _arr_free(a: ArrC) -> bool:
@@ -724,16 +729,17 @@ class SchemaParser:
             if items is not None:
                 rest = self._sub(schema, ptr, "items")
         contains: Spec | None = None
-        if "contains" in schema:
+        least, most = int(schema.get("minContains", 1)), schema.get("maxContains")
+        if "contains" in schema and (least or most is not None):  # else it always holds
             contains = self._sub(schema, ptr, "contains")
-            if schema.get("minContains") == 0:
-                contains = None  # minContains 0: contains always holds
         return ArrC(
             prefix=prefix,
             items=rest,
             min_items=int(schema.get("minItems", 0)),
             max_items=int(schema["maxItems"]) if "maxItems" in schema else None,
             contains=contains,
+            min_contains=least if contains is not None else 1,
+            max_contains=int(most) if contains is not None and most is not None else None,
             unique=schema.get("uniqueItems") is True,
             pointer=ptr,
         )
@@ -807,6 +813,10 @@ class SchemaParser:
             if plain.is_any():
                 return spec.kinds
         return None
+
+    def complement(self, spec: Spec, ptr: str) -> Spec | None:
+        """The complement of ``spec`` (see :meth:`_complement`), or None."""
+        return self._complement(spec, ptr)
 
     def _negate(self, spec: Spec, ptr: str) -> Spec:
         out = self._complement(spec, ptr)
@@ -1001,11 +1011,18 @@ class SchemaParser:
                     return None  # "some item past the prefix is bad": no `contains` of ours
                 add(ArrC(contains=c))
         for need in (a.contains, a.also):
-            if need is not None:
+            if need is None:
+                continue
+            least, most = (a.min_contains, a.max_contains) if need is a.contains else (1, None)
+            if least == 1:  # no item matches
                 miss = self._complement(need, ptr, depth + 1)
                 if miss is None:
                     return None
                 add(ArrC(items=miss))
+            elif least > 1:  # too few items match
+                add(ArrC(contains=need, min_contains=0, max_contains=least - 1))
+            if most is not None:  # too many items match
+                add(ArrC(contains=need, min_contains=most + 1))
         return out
 
     def _obj_fails(self, spec: Typed, ptr: str, depth: int, keys: Names) -> list[Spec] | None:
@@ -1477,6 +1494,9 @@ class SchemaParser:
         found = [c for c in (x.contains, x.also, y.contains, y.also) if c is not None]
         if len(found) > 2:
             self.refuse("contains", ptr, "three `contains` in one intersection")
+        counted = x if x.contains is not None else y  # the counts of found[0]
+        if len(found) > 1 and any(_counted(c) for c in (x, y)):
+            self.refuse("minContains", ptr, "counted `contains` and a second `contains`")
         mx = [v for v in (x.max_items, y.max_items) if v is not None]
         return ArrC(
             prefix=tuple(prefix),
@@ -1484,6 +1504,8 @@ class SchemaParser:
             min_items=max(x.min_items, y.min_items),
             max_items=min(mx) if mx else None,
             contains=found[0] if found else None,
+            min_contains=counted.min_contains,
+            max_contains=counted.max_contains,
             also=found[1] if len(found) > 1 else None,
             unique=x.unique or y.unique,
             pointer=x.pointer or y.pointer,
@@ -1607,9 +1629,15 @@ class SchemaParser:
             s = a.prefix[i] if i < len(a.prefix) else a.items
             if s is not None and not self.matches(x, s, loose=loose):
                 return False
-        for sub in (a.contains, a.also):
-            if sub is not None and not any(self.matches(x, sub, loose=loose) for x in v):
+        if a.contains is not None:
+            hits = sum(self.matches(x, a.contains, loose=loose) for x in v)
+            if hits < a.min_contains:
                 return False
+            # loose (a superset): the maximum is not checked, another dialect may count fewer
+            if not loose and a.max_contains is not None and hits > a.max_contains:
+                return False
+        if a.also is not None and not any(self.matches(x, a.also, loose=loose) for x in v):
+            return False
         return not (a.unique and len({canon(x) for x in v}) != len(v))
 
     def _obj_ok(self, v: dict, o: ObjC, loose: bool) -> bool:
