@@ -880,24 +880,34 @@ def _chain(x: ByteDFA, lo: int, hi: int | None, pattern: str) -> ByteDFA:
     inner = np.flatnonzero(~x.accept)[1:]  # state 0 (the start) becomes the junctions
     q = len(inner)
     _check_size(n_junctions + copies * q, pattern)
-    loc = np.zeros(x.n_states, dtype=np.int64)
-    loc[inner] = np.arange(q)
-    exits = np.arange(1, copies + 1, dtype=np.int64)
+    # built over x's byte classes (a few columns) and widened to bytes once, at the end
+    class_of, first = _kernels().byte_classes(x.trans)
+    narrow = np.take(x.trans, first, axis=1)
+    # per entry of x: -1 (dead), else the junction offset (exit) or inner state offset
+    safe = np.where(narrow >= 0, narrow, 0)
+    is_exit = (narrow >= 0) & x.accept[safe]
+    loc = np.zeros(x.n_states, dtype=np.int32)
+    loc[inner] = np.arange(q, dtype=np.int32)
+    exits = np.arange(1, copies + 1, dtype=np.int32)
     if hi is None:
         exits[-1] = lo
-    base = n_junctions + q * np.arange(copies, dtype=np.int64)
+    base = n_junctions + q * np.arange(copies, dtype=np.int32)
 
-    def relabel(t: np.ndarray, k: np.ndarray, b: np.ndarray) -> np.ndarray:
-        safe = np.where(t >= 0, t, 0)
-        return np.where(t < 0, -1, np.where(x.accept[safe], k, b + loc[safe]))
+    def relabel(rows: np.ndarray) -> np.ndarray:
+        """Copy ``k`` of ``rows`` (of ``narrow``) for every k: [copies, len(rows), k]."""
+        out = np.repeat(loc[safe[rows]][None], copies, axis=0)
+        out += base[:, None, None]
+        out[:, is_exit[rows]] = np.broadcast_to(exits[:, None], (copies, int(is_exit[rows].sum())))
+        out[:, narrow[rows] < 0] = -1
+        return out
 
-    junctions = np.full((n_junctions, 256), -1, dtype=np.int64)
-    junctions[:copies] = relabel(x.trans[0][None, :], exits[:, None], base[:, None])
-    body = relabel(x.trans[inner][None, :, :], exits[:, None, None], base[:, None, None])
-    trans = np.concatenate([junctions, body.reshape(copies * q, 256)]).astype(np.int32)
+    k = len(first)
+    trans = np.full((n_junctions + copies * q, k), -1, dtype=np.int32)
+    trans[:copies] = relabel(np.zeros(1, dtype=np.int64))[:, 0]
+    trans[n_junctions:] = relabel(inner).reshape(copies * q, k)
     accept = np.zeros(len(trans), dtype=bool)
     accept[lo:n_junctions] = True
-    return _finish(trans, accept, trim=False, minimize=False)
+    return _finish(trans, accept, trim=False, minimize=False, class_of=class_of)
 
 
 def _concat(left: ByteDFA, right: ByteDFA, pattern: str) -> ByteDFA:
@@ -917,11 +927,13 @@ def _concat(left: ByteDFA, right: ByteDFA, pattern: str) -> ByteDFA:
     nl = left.n_states
     _check_size(nl + right.n_states - 1, pattern)
     shift = nl - 1  # right's start (no incoming edges) is dropped
+    trans = np.empty((nl + right.n_states - 1, 256), dtype=np.int32)
+    trans[:nl] = left.trans
     start_row = np.where(r0, right.trans[0] + shift, -1)
-    head = left.trans.copy()
-    head[ends] = np.where(r0[None, :], start_row[None, :], head[ends])
-    tail = np.where(right.trans[1:] >= 0, right.trans[1:] + shift, -1)
-    trans = np.concatenate([head, tail]).astype(np.int32)
+    trans[:nl][ends] = np.where(r0[None, :], start_row[None, :], left.trans[ends])
+    tail = trans[nl:]
+    tail.fill(-1)
+    np.add(right.trans[1:], shift, out=tail, where=right.trans[1:] >= 0)
     accept = np.concatenate([left.accept & right.nullable, right.accept[1:]])
     accept[0] = left.nullable and right.nullable
     return _finish(trans, accept, trim=False, minimize=False)
@@ -1009,9 +1021,7 @@ def _with_fresh_start(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray
     After trimming and minimizing every state except possibly 0 is live; a dead
     state 0 (the regex matches nothing) gives a start with no transitions.
     """
-    live0 = bool(accept.any())
-    start_row = trans[0] + 1 if live0 else np.full(trans.shape[1], -1, dtype=np.int32)
-    start_row = np.where(trans[0] >= 0, start_row, -1)
-    body = np.where(trans >= 0, trans + 1, -1)
-    new_trans = np.vstack([start_row[None, :], body]).astype(np.int32)
+    new_trans = np.full((trans.shape[0] + 1, trans.shape[1]), -1, dtype=np.int32)
+    np.add(trans, 1, out=new_trans[1:], where=trans >= 0)
+    new_trans[0] = new_trans[1] if accept.any() else -1
     return new_trans, np.concatenate([[False], accept])
