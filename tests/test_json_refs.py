@@ -48,3 +48,22 @@ def test_identifier_changes_the_base(draft: str, ident_key: str) -> None:
     # under /b the base is http://example.com/other, whose document has no definitions
     with pytest.raises(SchemaError, match=r"points nowhere"):
         grammar_from_json_schema(_schema(draft, ident_key))
+
+
+@pytest.mark.parametrize(
+    ("base", "ref"),
+    [
+        ("urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed", "#/$defs/bar"),
+        ("urn:example:foo-bar-baz-qux", "#/$defs/bar"),
+        ("urn:example:weather?=op=map&lat=39.56", "#/$defs/bar"),
+        ("urn:uuid:deadbeef-1234-ffff-ffff-4321feebdaed", "#something"),
+        ("tag:example.com,2026:s", "#/$defs/bar"),
+    ],
+)
+def test_urn_base_uris(base: str, ref: str) -> None:
+    """A fragment resolves against a URN base (which ``urljoin`` leaves unresolved)."""
+    bar = {"type": "string", "$anchor": "something"}
+    schema = {"$id": base, "properties": {"foo": {"$ref": ref}}, "$defs": {"bar": bar}}
+    g = grammar_from_json_schema(schema)
+    assert accepts(g, '{"foo": "x"}')
+    assert not accepts(g, '{"foo": 1}')

@@ -390,11 +390,9 @@ class SchemaParser:
         # spelling is an unknown keyword there (jsonschema and the spec ignore it)
         ident = node.get(self._ident_key)
         if isinstance(ident, str) and not (self.legacy_ref and "$ref" in node):
-            uri, frag = urldefrag(urljoin(base, ident))
-            if frag and not uri:
-                pass
+            uri, frag = urldefrag(_join(base, ident))
             if frag and self.draft in ("draft4", "draft6", "draft7") and not frag.startswith("/"):
-                self._anchors[urljoin(base, ident)] = ptr  # draft <= 7 plain-name ids
+                self._anchors[_join(base, ident)] = ptr  # draft <= 7 plain-name ids
             else:
                 base = uri
                 self._by_uri.setdefault(uri, ptr)
@@ -409,7 +407,7 @@ class SchemaParser:
 
     def resolve(self, ref: str, ptr: str) -> str:
         base = self._base.get(ptr, self._root_base)
-        full = urljoin(base, ref)
+        full = _join(base, ref)
         uri, frag = urldefrag(full)
         if full in self._anchors:
             return self._anchors[full]
@@ -1741,6 +1739,14 @@ def _evaluates_rest(node: dict, kw: str) -> bool:
         return "additionalProperties" in node
     items = node.get("items")
     return items is not None and (not isinstance(items, list) or "additionalItems" in node)
+
+
+def _join(base: str, ref: str) -> str:
+    """``urljoin``, also for bases it does not resolve against (``urn:``, ``tag:``): a
+    reference that is only a fragment stays in the base's document."""
+    if ref.startswith("#"):
+        return urldefrag(base)[0] + ref
+    return urljoin(base, ref)
 
 
 def _dep_names(dep: TAny) -> list[str] | None:
