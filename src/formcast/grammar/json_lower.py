@@ -579,7 +579,7 @@ class Lowerer:
         base = a.items if a.items is not None else Typed(a.pointer)
         hit = self.lower(self.p.merge(base, a.contains, a.pointer))
         if most is None:
-            item = self.lower(base)
+            item = self.lower(a.items) if a.items is not None else self._any()
             if hit is None or item is None:
                 return None
             # [ (item ,)* hit ((, item)* , hit){least-1} (, item)* ]
