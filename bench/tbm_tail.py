@@ -80,6 +80,8 @@ def instrument(prof: Profile) -> None:
         (lexer.Lexer, "_lexeme_classes", "byte classes"),
         (lexer.Lexer, "_joint_classes", "byte classes"),
         (lexer.Lexer, "_close", "closure"),
+        (lexer.Lexer, "_start_joint", "closure"),
+        (lexer.Lexer, "_close_single", "closure"),
         (matcher.Matcher, "_walk", "trie walk"),
         (compiled.SharedWalks, "get", "shared walks"),
         (compiled.SharedWalks, "put", "shared walks"),

@@ -3,7 +3,9 @@
 A lexer state with one lexeme alive is a renumbered lexeme DFA state, so the closure of
 such a state is found by one graph search and its rows written in one pass, instead of
 one Python step per state. A state with several lexemes alive gets its row from the
-distinct columns of its lexemes' DFA rows (byte classes, found in one row-major pass).
+distinct columns of its lexemes' DFA rows (byte classes, found in one row-major pass);
+:func:`close_joint` builds all such states reachable from a start state in one call,
+hash-consing them in an open-addressing table over their (lexeme, DFA state) pairs.
 """
 
 from __future__ import annotations
@@ -11,20 +13,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads the slots
+_FNV_BASIS = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+DONE, NO_ROOM, LIMIT = 0, 1, 2  # close_joint's status
+
 
 @njit(cache=True)
-def new_states(trans: np.ndarray, known: np.ndarray, start: int) -> np.ndarray:
-    """DFA states reachable from ``start`` through states with ``known < 0``, sorted.
+def new_states(trans: np.ndarray, known: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """DFA states reachable from ``starts`` through states with ``known < 0``, sorted.
 
-    ``start`` itself is not returned; a known state is not searched past (its successors
-    are known or queued elsewhere).
+    ``starts`` themselves are not returned; a known state is not searched past (its
+    successors are known or queued elsewhere).
     """
     n = trans.shape[0]
     seen = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(n, dtype=np.int64)
-    seen[start] = True
-    stack[0] = start
-    top = 1
+    stack = np.empty(n + starts.shape[0], dtype=np.int64)
+    top = 0
+    for s in starts:
+        if not seen[s]:
+            seen[s] = True
+            stack[top] = s
+            top += 1
     while top > 0:
         top -= 1
         s = stack[top]
@@ -34,7 +44,8 @@ def new_states(trans: np.ndarray, known: np.ndarray, start: int) -> np.ndarray:
                 seen[t] = True
                 stack[top] = t
                 top += 1
-    seen[start] = False
+    for s in starts:
+        seen[s] = False
     return np.flatnonzero(seen)
 
 
@@ -99,8 +110,8 @@ def write_single(
     trans: np.ndarray,
     accept: np.ndarray,
     single: np.ndarray,
-    cur: int,
-    start: int,
+    curs: np.ndarray,
+    starts: np.ndarray,
     new: np.ndarray,
     base: int,
     lex: int,
@@ -108,7 +119,7 @@ def write_single(
     rep_none: int,
 ) -> tuple[int, int]:
     """Number the DFA states ``new`` from ``base`` (lexeme ``lex`` alone) and write their
-    rows and the row of state ``cur`` (DFA state ``start``), with their accepting flags,
+    rows and the rows of states ``curs`` (DFA states ``starts``), with their accepting flags,
     representatives (``rep_done``/``rep_none``, -1: the first such new state) and
     lexeme/DFA state entries. Returns the two representatives used."""
     k = new.shape[0]
@@ -128,12 +139,185 @@ def write_single(
             if rep_none < 0:
                 rep_none = sid
             rep[sid] = rep_none
-    for b in range(256):
-        t = trans[start, b]
-        out[cur, b] = single[t] if t >= 0 else -1
+    for j in range(curs.shape[0]):
+        for b in range(256):
+            t = trans[starts[j], b]
+            out[curs[j], b] = single[t] if t >= 0 else -1
     for i in range(k):
         s = new[i]
         for b in range(256):
             t = trans[s, b]
             out[base + i, b] = single[t] if t >= 0 else -1
     return rep_done, rep_none
+
+
+@njit(cache=True)
+def _pairs_hash(p_lex: np.ndarray, p_st: np.ndarray, lo: int, hi: int) -> np.uint64:
+    """FNV-1a over the (lexeme, DFA state) pairs ``lo:hi``."""
+    h = _FNV_BASIS
+    for i in range(lo, hi):
+        h = (h ^ ((np.uint64(p_lex[i]) << np.uint64(32)) | np.uint64(p_st[i]))) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True)
+def find_joint(
+    slots: np.ndarray,
+    j_ofs: np.ndarray,
+    j_len: np.ndarray,
+    p_lex: np.ndarray,
+    p_st: np.ndarray,
+    lo: int,
+    hi: int,
+) -> tuple[int, int]:
+    """``(sid, slot)``: the state whose pairs equal the pairs ``lo:hi`` and its slot in
+    ``slots`` (linear probing, a power of two long), or -1 and the empty slot where it
+    belongs. A state's pairs are ``j_len[sid]`` entries from ``j_ofs[sid]``."""
+    mask = slots.shape[0] - 1
+    bits = 0
+    while (1 << bits) < slots.shape[0]:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    i = np.int64((_pairs_hash(p_lex, p_st, lo, hi) * _GOLDEN) >> shift)
+    m = hi - lo
+    while True:
+        sid = slots[i]
+        if sid < 0:
+            return -1, int(i)
+        if j_len[sid] == m:
+            o = j_ofs[sid]
+            q = 0
+            while q < m and p_lex[o + q] == p_lex[lo + q] and p_st[o + q] == p_st[lo + q]:
+                q += 1
+            if q == m:
+                return int(sid), int(i)
+        i = (i + 1) & mask
+
+
+@njit(cache=True)
+def rehash(
+    slots: np.ndarray,
+    j_ofs: np.ndarray,
+    j_len: np.ndarray,
+    p_lex: np.ndarray,
+    p_st: np.ndarray,
+    n: int,
+) -> None:
+    """Fill the empty table ``slots`` with the states ``0:n`` that have several pairs."""
+    for sid in range(n):
+        if j_len[sid] > 0:
+            o = j_ofs[sid]
+            _, i = find_joint(slots, j_ofs, j_len, p_lex, p_st, o, o + j_len[sid])
+            slots[i] = sid
+
+
+@njit(cache=True)
+def close_joint(
+    g_trans: np.ndarray,
+    t_off: np.ndarray,
+    g_accept: np.ndarray,
+    g_single: np.ndarray,
+    s_off: np.ndarray,
+    trans: np.ndarray,
+    accepting: np.ndarray,
+    lex_of: np.ndarray,
+    dfa_state: np.ndarray,
+    j_ofs: np.ndarray,
+    j_len: np.ndarray,
+    p_lex: np.ndarray,
+    p_st: np.ndarray,
+    slots: np.ndarray,
+    todo: np.ndarray,
+    fresh: np.ndarray,
+    counts: np.ndarray,
+    max_states: int,
+) -> int:
+    """Build the rows of the states on the stack ``todo`` (several lexemes alive) and of
+    every such state they reach, interning each target; returns a status.
+
+    Lexeme ``lex``'s DFA rows are ``g_trans[t_off[lex]:]``; its DFA state ``s`` has
+    acceptance ``g_accept[s_off[lex] + s]`` and one-lexeme state ``g_single[s_off[lex] +
+    s]`` (-1: not built). A new one-lexeme target gets an id and its entries, not its row:
+    it goes to ``fresh``, for the one-lexeme closure. ``counts`` holds the states, pairs,
+    states with several pairs, stack height and fresh states, updated on return.
+
+    Status :data:`DONE`; :data:`NO_ROOM` before a state whose targets might not fit the
+    arrays (grow them for 256 more states and call again); :data:`LIMIT` when a state
+    past ``max_states`` was needed (the tables are then half built: undo them).
+    """
+    n, n_pairs, n_joint, top, n_fresh = counts[0], counts[1], counts[2], counts[3], counts[4]
+    status = DONE
+    while top > 0:
+        cur = todo[top - 1]
+        o = j_ofs[cur]
+        k = j_len[cur]
+        rows = np.empty((k, 256), dtype=g_trans.dtype)
+        for i in range(k):
+            rows[i] = g_trans[t_off[p_lex[o + i]] + p_st[o + i]]
+        cls, first = byte_classes(rows)
+        m = first.shape[0]  # at most this many new states
+        if (
+            min(n + m, max_states) > trans.shape[0]
+            or n_pairs + m * k > p_lex.shape[0]
+            or 2 * (n_joint + m) > slots.shape[0]
+            or top - 1 + m > todo.shape[0]
+            or n_fresh + m > fresh.shape[0]
+        ):
+            status = NO_ROOM
+            break
+        top -= 1
+        target = np.empty(first.shape[0], dtype=np.int32)
+        for c in range(first.shape[0]):
+            lo = hi = n_pairs
+            for i in range(k):
+                t = rows[i, first[c]]
+                if t >= 0:
+                    p_lex[hi] = p_lex[o + i]
+                    p_st[hi] = t
+                    hi += 1
+            if hi == lo:
+                target[c] = -1
+                continue
+            if hi - lo == 1:
+                g = s_off[p_lex[lo]] + p_st[lo]
+                sid = g_single[g]
+                if sid < 0:
+                    if n >= max_states:
+                        status = LIMIT
+                        break
+                    sid = n
+                    n += 1
+                    g_single[g] = sid
+                    lex_of[sid] = p_lex[lo]
+                    dfa_state[sid] = p_st[lo]
+                    accepting[sid] = g_accept[g]
+                    fresh[n_fresh] = sid
+                    n_fresh += 1
+                target[c] = sid
+                continue
+            sid, slot = find_joint(slots, j_ofs, j_len, p_lex, p_st, lo, hi)
+            if sid < 0:
+                if n >= max_states:
+                    status = LIMIT
+                    break
+                sid = n
+                n += 1
+                slots[slot] = sid
+                n_joint += 1
+                j_ofs[sid] = lo
+                j_len[sid] = hi - lo
+                n_pairs = hi
+                lex_of[sid] = -1
+                acc = False
+                for q in range(lo, hi):
+                    acc = acc or g_accept[s_off[p_lex[q]] + p_st[q]]
+                accepting[sid] = acc
+                todo[top] = sid
+                top += 1
+            target[c] = sid
+        if status == LIMIT:
+            break
+        for b in range(256):
+            trans[cur, b] = target[cls[b]]
+    counts[0], counts[1], counts[2], counts[3], counts[4] = n, n_pairs, n_joint, top, n_fresh
+    return status

@@ -37,24 +37,24 @@ def _build(order: list[frozenset[int]], max_states: int = 100_000) -> Lexer:
     return lexer
 
 
-def _check_product(lexer: Lexer) -> None:
+def _check_product(lexer: Lexer, dfas: list = DFAS, patterns: list[str] = PATTERNS) -> None:
     """Every state is the product of its lexemes' DFA states (the state-by-state rules)."""
     firsts: dict[tuple[int, ...], int] = {}
     ids = _ids(lexer)
     assert len(ids) == lexer.n_states  # one state per combined state
     for sid in range(lexer.n_states):
         combined = lexer.combined(sid)
-        done = tuple(lex for lex, s in combined if DFAS[lex].accept[s])
+        done = tuple(lex for lex, s in combined if dfas[lex].accept[s])
         assert lexer.accept_lexemes[sid] == done
         assert lexer.accepting[sid] == bool(done)
         assert lexer.representative[sid] == firsts.setdefault(done, sid)
         assert lexer.by_content(lexer.content(sid)) == sid
-        assert lexer.content(sid) == tuple(sorted((PATTERNS[lex], s) for lex, s in combined))
+        assert lexer.content(sid) == tuple(sorted((patterns[lex], s) for lex, s in combined))
         for b in range(256):
             nxt = tuple(
-                (lex, int(DFAS[lex].trans[s, b]))
+                (lex, int(dfas[lex].trans[s, b]))
                 for lex, s in combined
-                if DFAS[lex].trans[s, b] >= 0
+                if dfas[lex].trans[s, b] >= 0
             )
             assert lexer.trans[sid, b] == (ids[nxt] if nxt else -1), (sid, b)
 
@@ -131,6 +131,18 @@ def test_state_limit_raises_and_leaves_tables_intact(order: list[frozenset[int]]
             break
         else:
             pytest.fail(f"limit {limit} < {total} states was never hit")
+
+
+def test_many_states_with_several_lexemes_grow_the_tables() -> None:
+    """Hundreds of states with several lexemes alive (object keys beside an open key)
+    outgrow the initial hash table, pair store and rows, and stay the product."""
+    patterns = ['"[a-z0-9_]*"', *(f'"key{i:02d}_{"x" * (i % 9)}"' for i in range(60))]
+    dfas = [compile_regex(p) for p in patterns]
+    lexer = Lexer(list(dfas), patterns)
+    lexer.start_state(frozenset(range(len(patterns))))
+    lexer.start_state(frozenset(range(0, len(patterns), 2)))
+    assert len(lexer._slots) > 1024  # the hash table grew (rehashed)
+    _check_product(lexer, dfas, patterns)
 
 
 ALLOWED = st.lists(st.frozensets(st.integers(0, len(PATTERNS) - 1), min_size=1), max_size=6)

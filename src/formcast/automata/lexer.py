@@ -14,10 +14,13 @@ A state with one lexeme alive is that lexeme's DFA state renumbered, so its clos
 built in bulk by numba kernels: one graph search finds the new DFA states, and their
 rows are the DFA's rows mapped to state ids. Such states keep no Python object of their
 own (their lexeme and DFA state are two array entries), so a long counted string costs
-no per-state bookkeeping, for the builder or for the garbage collector. A state with
-several lexemes alive is built from the distinct columns (byte classes) of its lexemes'
-DFA rows. A closure that hits ``max_states`` is undone before the error propagates, so
-the tables stay as they were.
+no per-state bookkeeping, for the builder or for the garbage collector. States with
+several lexemes alive are built by a numba kernel too, all those reachable from a start
+state in one call: a state's row comes from the distinct columns (byte classes) of its
+lexemes' DFA rows, and states are hash-consed by their (lexeme, DFA state) pairs in an
+open-addressing table; the one-lexeme states they reach are then closed in bulk, one
+call per lexeme. A closure that hits ``max_states`` is undone before the error
+propagates, so the tables stay as they were.
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ DEFAULT_MAX_LEXER_STATES = 200_000
 
 Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
 Content = tuple[tuple[str, int], ...]  # sorted (lexeme pattern, dfa state) pairs
-_UNLOADED = np.zeros(0, dtype=np.int64)
 
 
 @functools.cache
@@ -72,17 +74,31 @@ class Lexer:
         self._by_content: dict[Content, int] = {}  # states with several lexemes alive
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
-        # per loaded lexeme: accepting DFA states, and the id of the one-lexeme state of
-        # each DFA state (-1: not built)
-        self._accept: list[list[bool]] = [[] for _ in range(n_lex)]
-        self._single: list[np.ndarray] = [_UNLOADED] * n_lex
-        # per state: its lexeme and DFA state when one lexeme is alive (else -1, and the
-        # combined state is in _joint); _ids: combined state -> id, several lexemes only
+        self._accept: list[list[bool]] = [[] for _ in range(n_lex)]  # per loaded lexeme
+        # Every loaded lexeme's DFA states, concatenated (from _s_off[lex]): acceptance and
+        # the id of the one-lexeme state (-1: not built); and the DFA rows of the lexemes
+        # that took part in a state with several lexemes alive (from _t_off[lex]).
+        self._n_g = 0
+        self._s_off = np.full(n_lex, -1, dtype=np.int64)
+        self._g_accept = np.zeros(256, dtype=np.bool_)
+        self._g_single = np.full(256, -1, dtype=np.int32)
+        self._n_t = 0
+        self._t_off = np.full(n_lex, -1, dtype=np.int64)
+        self._g_trans = np.full((16, 256), -1, dtype=np.int32)
+        # per state: its lexeme and DFA state when one lexeme is alive (else -1), else
+        # its (lexeme, DFA state) pairs: _j_len[sid] entries of _p_lex/_p_st from
+        # _j_ofs[sid], hash-consed in _slots; _joint: the same pairs as Python tuples
         self._n = 0
         self._lex_of = np.zeros(64, dtype=np.int32)
         self._dfa_state = np.zeros(64, dtype=np.int32)
+        self._j_ofs = np.zeros(64, dtype=np.int64)
+        self._j_len = np.zeros(64, dtype=np.int32)
+        self._n_pairs = 0
+        self._p_lex = np.zeros(256, dtype=np.int32)
+        self._p_st = np.zeros(256, dtype=np.int32)
+        self._n_joint = 0
+        self._slots = np.full(1024, -1, dtype=np.int32)
         self._joint: dict[int, Combined] = {}
-        self._ids: dict[Combined, int] = {}
         self._starts: dict[frozenset[int], int] = {}
         self._trans = np.full((64, 256), -1, dtype=np.int32)
         self._accepting = np.zeros(64, dtype=np.bool_)
@@ -133,8 +149,9 @@ class Lexer:
             return self._by_content.get(content, -1)
         pattern, st = content[0]
         lex = self._lex_by_pattern.get(pattern, -1)
-        single = self._single[lex] if lex >= 0 else _UNLOADED
-        return int(single[st]) if st < len(single) else -1
+        if lex < 0 or self._s_off[lex] < 0 or st >= len(self._accept[lex]):
+            return -1
+        return int(self._g_single[self._s_off[lex] + st])
 
     def is_start(self, state: int) -> bool:
         """Whether ``state`` is the start of a lexeme (no byte consumed yet)."""
@@ -156,7 +173,11 @@ class Lexer:
             self._dfas[lex] = dfa
         if not self._accept[lex]:
             self._accept[lex] = dfa.accept.tolist()
-            self._single[lex] = np.full(len(dfa.trans), -1, dtype=np.int32)
+            off, n = self._n_g, len(dfa.accept)
+            self._s_off[lex], self._n_g = off, off + n
+            self._g_accept = _grown(self._g_accept, off + n, False)
+            self._g_single = _grown(self._g_single, off + n, -1)
+            self._g_accept[off : off + n] = dfa.accept
         return dfa
 
     def start_state(self, allowed: frozenset[int]) -> int:
@@ -176,29 +197,38 @@ class Lexer:
         lexes = sorted(allowed)
         for lex in lexes:  # before any state is built: a failure leaves the tables intact
             self.dfa(lex)
-        combined = tuple((lex, 0) for lex in lexes)
-        n_before = self.n_states
+        n_before, pairs_before = self.n_states, self._n_pairs
         try:
-            sid = self._intern(combined)
-            self._close(sid)
+            if len(lexes) == 1:
+                sid = self._intern_single(lexes[0], 0)
+                if sid >= n_before:  # new (a state built before is closed)
+                    self._describe(sid)
+                    self._close_single(lexes[0], np.array([sid], np.int32), np.zeros(1, np.int32))
+            else:
+                sid = self._start_joint(lexes)
         except CompileLimitError:
-            self._truncate(n_before)
+            self._truncate(n_before, pairs_before)
             raise
         self._is_start[sid] = True
         self._starts[allowed] = sid
         return sid
 
-    def _truncate(self, n: int) -> None:
-        """Forget the states from ``n`` on (a closure that failed)."""
+    def _truncate(self, n: int, n_pairs: int) -> None:
+        """Forget the states from ``n`` on, and the pairs from ``n_pairs`` on (a closure
+        that failed)."""
         lexes, states = self._lex_of[n : self._n], self._dfa_state[n : self._n]
-        for lex in np.unique(lexes[lexes >= 0]).tolist():
-            self._single[lex][states[lexes == lex]] = -1
+        singles = lexes >= 0
+        self._g_single[self._s_off[lexes[singles]] + states[singles]] = -1
         for sid in [k for k in self._joint if k >= n]:
             combined = self._joint.pop(sid)
-            del self._ids[combined]
             if self.content_addressable:
                 del self._by_content[self._content_of(combined)]
         self._n = n
+        self._n_pairs = n_pairs
+        self._j_len[n:] = 0
+        self._n_joint = len(self._joint)
+        self._slots[:] = -1
+        _kernels().rehash(self._slots, self._j_ofs, self._j_len, self._p_lex, self._p_st, n)
         del self.accept_lexemes[n:]
         self._representative = {k: v for k, v in self._representative.items() if v < n}
         self._trans[n:] = -1
@@ -208,69 +238,148 @@ class Lexer:
     def _reserve(self, n: int) -> None:
         """Room for ``n`` states, or CompileLimitError past ``max_states``."""
         if n > self.max_states:
-            raise CompileLimitError(
-                "max_lexer_states",
-                self.max_states,
-                "too many combined lexer states; simplify overlapping lexemes",
-            )
-        grow = self._trans.shape[0]
-        while grow < n:
-            grow *= 2
-        if grow > self._trans.shape[0]:
-            extra = grow - self._trans.shape[0]
-            self._trans = np.vstack([self._trans, np.full((extra, 256), -1, dtype=np.int32)])
-            self._accepting = np.concatenate([self._accepting, np.zeros(extra, dtype=np.bool_)])
-            self._is_start = np.concatenate([self._is_start, np.zeros(extra, dtype=np.bool_)])
-            self._rep = np.concatenate([self._rep, np.zeros(extra, dtype=np.int32)])
-            self._lex_of = np.concatenate([self._lex_of, np.zeros(extra, dtype=np.int32)])
-            self._dfa_state = np.concatenate([self._dfa_state, np.zeros(extra, dtype=np.int32)])
+            raise self._limit_error()
+        self._trans = _grown(self._trans, n, -1)
+        self._accepting = _grown(self._accepting, n, False)
+        self._is_start = _grown(self._is_start, n, False)
+        self._rep = _grown(self._rep, n, 0)
+        self._lex_of = _grown(self._lex_of, n, 0)
+        self._dfa_state = _grown(self._dfa_state, n, 0)
+        self._j_ofs = _grown(self._j_ofs, n, 0)
+        self._j_len = _grown(self._j_len, n, 0)
 
-    def _intern(self, combined: Combined) -> int:
-        if len(combined) == 1:
-            lex, st = combined[0]
-            sid = int(self._single[lex][st])
-            if sid >= 0:
-                return sid
-        else:
-            found = self._ids.get(combined)
-            if found is not None:
-                return found
+    def _limit_error(self) -> CompileLimitError:
+        return CompileLimitError(
+            "max_lexer_states",
+            self.max_states,
+            "too many combined lexer states; simplify overlapping lexemes",
+        )
+
+    def _intern_single(self, lex: int, st: int) -> int:
+        """The id of the state with lexeme ``lex`` alone in DFA state ``st``; a new one
+        gets its entries, not its row or description (:meth:`_describe`)."""
+        g = self._s_off[lex] + st
+        sid = int(self._g_single[g])
+        if sid >= 0:
+            return sid
         sid = self._n
         self._reserve(sid + 1)
         self._n += 1
-        if len(combined) == 1:
-            self._single[lex][st] = sid
-            self._lex_of[sid], self._dfa_state[sid] = lex, st
-        else:
-            self._ids[combined] = sid
-            self._joint[sid] = combined
-            self._lex_of[sid] = -1
-            if self.content_addressable:
-                self._by_content[self._content_of(combined)] = sid
-        done = tuple(lex for lex, s in combined if self._accept[lex][s])
-        self.accept_lexemes.append(done)
-        self._accepting[sid] = bool(done)
-        self._rep[sid] = self._representative.setdefault(done, sid)
+        self._g_single[g] = sid
+        self._lex_of[sid], self._dfa_state[sid] = lex, st
+        self._accepting[sid] = self._accept[lex][st]
         return sid
 
-    def _close(self, sid: int) -> None:
-        """Build every state reachable from ``sid`` (states already built are closed)."""
-        todo = [sid]
-        while todo:
-            cur = todo.pop()
-            combined = self.combined(cur)
-            if len(combined) == 1:  # the common case: one lexeme alive
-                self._close_single(cur, *combined[0])
+    def _describe(self, n0: int) -> None:
+        """Complete lexemes, representatives and names of the states from ``n0`` on."""
+        reps, accept = self._representative, self._accept
+        lex_of = self._lex_of[n0 : self._n].tolist()
+        for sid, lex in enumerate(lex_of, n0):
+            if lex >= 0:
+                done: tuple[int, ...] = (lex,) if accept[lex][self._dfa_state[sid]] else ()
             else:
-                self._close_joint(cur, combined, todo)
+                o, k = int(self._j_ofs[sid]), int(self._j_len[sid])
+                lexes, states = self._p_lex[o : o + k].tolist(), self._p_st[o : o + k].tolist()
+                combined = tuple(zip(lexes, states, strict=True))
+                self._joint[sid] = combined
+                if self.content_addressable:
+                    self._by_content[self._content_of(combined)] = sid
+                done = tuple(lx for lx, s in combined if accept[lx][s])
+            self.accept_lexemes.append(done)
+            self._rep[sid] = reps.setdefault(done, sid)
 
-    def _close_single(self, cur: int, lex: int, st: int) -> None:
-        """Build state ``cur`` (lexeme ``lex`` alone, in DFA state ``st``) and every new
-        state it reaches: all have only ``lex`` alive, so all are built at once."""
-        dfa = self.dfa(lex)
-        single = self._single[lex]
+    def _start_joint(self, lexes: list[int]) -> int:
+        """The start state of several lexemes, built with every state it reaches."""
+        k = len(lexes)
+        self._ensure_pairs(k)
+        lo = self._n_pairs
+        self._p_lex[lo : lo + k] = lexes
+        self._p_st[lo : lo + k] = 0
         kernels = _kernels()
-        new = kernels.new_states(dfa.trans, single, st)
+        sid, slot = kernels.find_joint(
+            self._slots, self._j_ofs, self._j_len, self._p_lex, self._p_st, lo, lo + k
+        )
+        if sid >= 0:
+            return int(sid)
+        for lex in lexes:
+            if self._t_off[lex] < 0:
+                rows = self.dfa(lex).trans
+                off, n = self._n_t, len(rows)
+                self._t_off[lex], self._n_t = off, off + n
+                self._g_trans = _grown(self._g_trans, off + n, -1)
+                self._g_trans[off : off + n] = rows
+        n0 = sid = self._n
+        self._reserve(sid + 1)
+        self._n += 1
+        self._slots[slot] = sid
+        self._n_joint += 1
+        self._n_pairs += k
+        self._j_ofs[sid], self._j_len[sid], self._lex_of[sid] = lo, k, -1
+        self._accepting[sid] = any(self._accept[lex][0] for lex in lexes)
+        todo = np.empty(64, dtype=np.int32)
+        fresh = np.empty(64, dtype=np.int32)
+        todo[0] = sid
+        counts = np.array([self._n, self._n_pairs, self._n_joint, 1, 0], dtype=np.int64)
+        while True:
+            status = kernels.close_joint(
+                self._g_trans,
+                self._t_off,
+                self._g_accept,
+                self._g_single,
+                self._s_off,
+                self._trans,
+                self._accepting,
+                self._lex_of,
+                self._dfa_state,
+                self._j_ofs,
+                self._j_len,
+                self._p_lex,
+                self._p_st,
+                self._slots,
+                todo,
+                fresh,
+                counts,
+                self.max_states,
+            )
+            self._n, self._n_pairs, self._n_joint = (int(c) for c in counts[:3])
+            if status == kernels.DONE:
+                break
+            if status == kernels.LIMIT:
+                raise self._limit_error()
+            top = int(counts[3])
+            self._reserve(min(self._n + 256, self.max_states))
+            self._ensure_pairs(256 * int(self._j_len[todo[top - 1]]))
+            todo = _grown(todo, top + 256, 0)
+            fresh = _grown(fresh, int(counts[4]) + 256, 0)
+        self._describe(n0)
+        fresh = fresh[: counts[4]]
+        lex_of = self._lex_of[fresh]
+        for lex in np.unique(lex_of).tolist():
+            curs = fresh[lex_of == lex]
+            self._close_single(lex, curs, self._dfa_state[curs])
+        return n0
+
+    def _ensure_pairs(self, k: int) -> None:
+        """Room for ``k`` more pairs, and for 256 more states in the hash table."""
+        self._p_lex = _grown(self._p_lex, self._n_pairs + k, 0)
+        self._p_st = _grown(self._p_st, self._n_pairs + k, 0)
+        if 2 * (self._n_joint + 256) > len(self._slots):
+            size = len(self._slots)
+            while 2 * (self._n_joint + 256) > size:
+                size *= 2
+            self._slots = np.full(size, -1, dtype=np.int32)
+            _kernels().rehash(
+                self._slots, self._j_ofs, self._j_len, self._p_lex, self._p_st, self._n
+            )
+
+    def _close_single(self, lex: int, curs: np.ndarray, sts: np.ndarray) -> None:
+        """Build states ``curs`` (lexeme ``lex`` alone, in DFA states ``sts``) and every
+        new state they reach: all have only ``lex`` alive, so all are built at once."""
+        dfa = self.dfa(lex)
+        off = int(self._s_off[lex])
+        single = self._g_single[off : off + len(dfa.accept)]
+        kernels = _kernels()
+        new = kernels.new_states(dfa.trans, single, sts)
         base, k = self.n_states, len(new)
         self._reserve(base + k)
         done = (lex,)
@@ -284,8 +393,8 @@ class Lexer:
             dfa.trans,
             dfa.accept,
             single,
-            cur,
-            st,
+            curs,
+            sts,
             new,
             base,
             lex,
@@ -298,22 +407,14 @@ class Lexer:
         self._n += k
         self.accept_lexemes += [done if a else () for a in dfa.accept[new].tolist()]
 
-    def _close_joint(self, cur: int, combined: Combined, todo: list[int]) -> None:
-        """Build the row of ``cur`` (several lexemes alive), queueing new targets."""
-        rows = np.stack([self.dfa(lex).trans[st] for lex, st in combined])
-        class_of, first = _kernels().byte_classes(rows)  # bytes with the same targets
-        lexes = [lex for lex, _ in combined]
-        ids = self._ids
-        targets = []
-        single = self._single
-        for col in rows[:, first].T.tolist():
-            nxt = tuple([(lex, t) for lex, t in zip(lexes, col, strict=True) if t >= 0])
-            if not nxt:
-                targets.append(-1)
-                continue
-            tid = int(single[nxt[0][0]][nxt[0][1]]) if len(nxt) == 1 else ids.get(nxt, -1)
-            if tid < 0:
-                tid = self._intern(nxt)
-                todo.append(tid)
-            targets.append(tid)
-        self._trans[cur] = np.asarray(targets, dtype=np.int32)[class_of]
+
+def _grown(a: np.ndarray, n: int, fill: object) -> np.ndarray:
+    """``a``, or a copy doubled until it has ``n`` rows, the new rows ``fill``."""
+    size = a.shape[0]
+    if size >= n:
+        return a
+    while size < n:
+        size *= 2
+    out = np.full((size, *a.shape[1:]), fill, dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
