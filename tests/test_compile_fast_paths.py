@@ -66,6 +66,44 @@ def test_escaped_text_is_plain(text: str) -> None:
     assert regex_dfa.literal_text(re.escape(text)) == (None if surrogate else text)
 
 
+WORDS = st.lists(st.text(alphabet="ab_-.|é日😀", min_size=1, max_size=6), min_size=2, max_size=8)
+
+
+@given(WORDS, st.booleans())
+@example(["a", "ab", "abc"], True)  # prefixes of each other
+@example(["b", "b"], False)  # repeated
+@example(["a|b", "c"], True)  # an escaped bar is text
+def test_word_alternation_trie_equals_general_construction(words: list[str], group: bool) -> None:
+    inner = "|".join(map(re.escape, words))
+    pattern = f"(?:{inner})" if group else inner
+    assert regex_dfa.literal_words(pattern) == words
+    dfa = regex_dfa.compile_regex(pattern)
+    general = _general(pattern)
+    assert _same_language(dfa, general)
+    assert dfa.n_states == general.n_states  # minimal, as the general path's
+    for word in words:
+        assert dfa.matches(word.encode())
+
+
+@pytest.mark.parametrize(
+    ("pattern", "words"),
+    [
+        ("a", None),  # one word: a literal
+        ("(?:a)", None),
+        ("a||b", None),  # an empty word
+        ("|a", None),
+        ("(?:a|b)c", None),
+        ("(?:a)|(?:b)", None),
+        ("a|b*", None),
+        ("(?i:a|b)", None),
+        (r"a\|b", None),  # an escaped bar: one word
+        (r"a\\|b", ["a\\", "b"]),  # an escaped backslash, then a bar
+    ],
+)
+def test_word_alternations_are_read_exactly(pattern: str, words: list[str] | None) -> None:
+    assert regex_dfa.literal_words(pattern) == words
+
+
 def test_literal_chain_respects_ignorecase() -> None:
     assert regex_dfa._literal([(regex_dfa._c.LITERAL, ord("a"))], regex_dfa._IGNORECASE) is None
     for pattern in ("(?i)width", "(?i:ab)c"):

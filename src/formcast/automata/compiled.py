@@ -37,7 +37,7 @@ from formcast.automata.regex_dfa import (
     split_lookahead,
 )
 from formcast.errors import CompileLimitError, GrammarError
-from formcast.grammar.ir import Grammar
+from formcast.grammar.ir import Grammar, derivable
 from formcast.tokens.vocab import TokenizerInfo
 
 
@@ -176,15 +176,8 @@ class GrammarAutomata:
     def _productive_only(
         rules: list[tuple[int, tuple[int, ...]]], n_lex: int, empty: list[bool]
     ) -> list[tuple[int, tuple[int, ...]]]:
-        productive = {i for i in range(n_lex) if not empty[i]}
-        changed = True
-        while changed:
-            changed = False
-            for lhs, rhs in rules:
-                if lhs not in productive and all(s in productive for s in rhs):
-                    productive.add(lhs)
-                    changed = True
-        return [(lhs, rhs) for lhs, rhs in rules if all(s in productive for s in rhs)]
+        productive = derivable(rules, {i for i in range(n_lex) if not empty[i]})
+        return [(lhs, rhs) for lhs, rhs in rules if all(map(productive.__contains__, rhs))]
 
     def allowed_lexemes(self, expected: frozenset[int], after_ignore: bool) -> frozenset[int]:
         """Lexemes the lexer may start: what the parser expects, plus ignored ones."""

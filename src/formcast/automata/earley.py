@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from formcast.errors import CompileLimitError
+from formcast.grammar.ir import derivable
 
 POS_BITS = 20
 POS_MASK = (1 << POS_BITS) - 1
@@ -61,14 +62,7 @@ class EarleyTables:
             lhs_of += [lhs] * (len(rhs) + 1)
         if len(next_sym) > POS_MASK:
             raise CompileLimitError("max_grammar_size", POS_MASK, "grammar has too many symbols")
-        nullable: set[int] = set()
-        changed = True
-        while changed:
-            changed = False
-            for lhs, rhs in all_rules:
-                if lhs not in nullable and all(s in nullable for s in rhs):
-                    nullable.add(lhs)
-                    changed = True
+        nullable: set[int] = derivable(all_rules, set())
         own: dict[int, tuple[tuple[int, int], ...]] = {}
         for nt, starts in rule_starts.items():
             positions: list[tuple[int, int]] = []

@@ -516,7 +516,9 @@ def compile_regex(pattern: str) -> ByteDFA:
     prefix-free sub-pattern there are built as chains of copies of its DFA, so their size
     grows with the count times the sub-DFA, not through a Thompson NFA. Pieces and products
     of at most ``_MINIMIZE_MAX_STATES`` states are minimized; chains and their direct
-    concatenations are left as built (close to minimal when their parts are).
+    concatenations are left as built (close to minimal when their parts are). Plain text
+    and alternations of plain texts (a set of JSON keys) are built without a parse, as a
+    chain of states or a trie.
 
     Raises
     ------
@@ -527,8 +529,16 @@ def compile_regex(pattern: str) -> ByteDFA:
     CompileLimitError
         The DFA (or an intermediate product) exceeds ``max_lexeme_states``.
     """
-    text = literal_text(pattern)
-    dfa = _text_chain(text) if text is not None else _compile_split(pattern)
+    text, words = literal_text(pattern), None
+    if text is None:
+        words = literal_words(pattern)
+    dfa: ByteDFA | None
+    if text is not None:
+        dfa = _text_chain(text)
+    elif words is not None:
+        dfa = _word_trie(words)
+    else:
+        dfa = _compile_split(pattern)
     if dfa is None:
         tree = parse_regex(pattern)
         flags = int(tree.state.flags)
@@ -547,7 +557,8 @@ def _compile_split(pattern: str) -> ByteDFA | None:
         return None
     head, body, negative, rest = parts
     try:
-        if has_top_lookahead(parse_regex(head)):
+        plain = literal_text(head) is not None or literal_words(head) is not None
+        if not plain and has_top_lookahead(parse_regex(head)):
             return None  # its lookahead would look past the head, into the rest
         return _concat(compile_regex(head), _guarded(body, negative, rest), pattern)
     except FormcastError:
@@ -579,6 +590,24 @@ def literal_text(pattern: str) -> str | None:
     if _PLAIN.fullmatch(pattern) is None:
         return None
     return _ESCAPED.sub(r"\1", pattern)
+
+
+def literal_words(pattern: str) -> list[str] | None:
+    """The strings an alternation of two or more plain texts matches (``a|b|c`` or
+    ``(?:a|b|c)``: a set of JSON keys, say), or None for any other pattern."""
+    inner = pattern[3:-1] if pattern.startswith("(?:") and pattern.endswith(")") else pattern
+    words, pos = [], 0
+    while True:
+        m = _PLAIN.match(inner, pos)
+        if m is None:
+            return None
+        words.append(_ESCAPED.sub(r"\1", m.group()))
+        pos = m.end()
+        if pos == len(inner):
+            return words if len(words) > 1 else None
+        if inner[pos] != "|":
+            return None
+        pos += 1
 
 
 # Top-level tokens of a regex: escapes and classes (skipped whole), group brackets, "|".
@@ -755,6 +784,26 @@ def _text_chain(text: str) -> ByteDFA:
     accept = np.zeros(n + 1, dtype=bool)
     accept[n] = True
     return ByteDFA(trans, accept, False)
+
+
+def _word_trie(words: list[str]) -> ByteDFA:
+    """The minimal DFA of a set of non-empty strings (no surrogates), built as their trie
+    of UTF-8 bytes."""
+    edges: dict[tuple[int, int], int] = {}  # (node, byte) -> child; node 0 is the root
+    ends = []
+    for word in words:
+        node = 0
+        for byte in word.encode():
+            node = edges.setdefault((node, byte), len(edges) + 1)
+        ends.append(node)
+    n = len(edges) + 1
+    trans = np.full((n, 256), -1, dtype=np.int32)
+    if edges:
+        src = np.array(list(edges), dtype=np.int64)
+        trans[src[:, 0], src[:, 1]] = np.fromiter(edges.values(), dtype=np.int32)
+    accept = np.zeros(n, dtype=bool)
+    accept[ends] = True
+    return _finish(trans, accept, trim=False, minimize=n <= _MINIMIZE_MAX_STATES)
 
 
 def _flatten(items: list[Any], keep: Container[int] = ()) -> list[Any]:

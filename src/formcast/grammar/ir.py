@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from formcast.errors import GrammarError
 
@@ -299,3 +299,30 @@ class GrammarBuilder:
             ignore_repeats=ignore_repeats,
             distinct=tuple(distinct),
         )
+
+
+Sym = TypeVar("Sym")
+
+
+def derivable(rules: Iterable[tuple[Sym, Sequence[Sym]]], known: set[Sym]) -> set[Sym]:
+    """Grow ``known`` (in place) with the left side of every rule whose right side is all
+    known, to a fixpoint: the productive symbols (``known``: the terminals), or the
+    nullable ones (``known``: empty).
+
+    Each pass visits only the rules whose left side is not known yet; given children
+    before parents (as the front ends define them), the first pass does most of the work.
+    """
+    pending = list(rules)
+    while True:
+        rest = []
+        for rule in pending:
+            lhs, rhs = rule
+            if lhs in known:
+                continue
+            if all(map(known.__contains__, rhs)):
+                known.add(lhs)
+            else:
+                rest.append(rule)
+        if len(rest) == len(pending):
+            return known
+        pending = rest

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from formcast.errors import SchemaError
-from formcast.grammar.ir import Grammar
+from formcast.grammar.ir import Grammar, derivable
 from formcast.grammar.json_lower import Lowerer
 from formcast.grammar.json_spec import SchemaParser
 
@@ -115,12 +115,5 @@ def _lower(
 
 def _productive(grammar: Grammar) -> bool:
     """Whether the start symbol derives at least one string."""
-    done: set[str] = set(grammar.lexemes)
-    changed = True
-    while changed:
-        changed = False
-        for lhs, alts in grammar.rules.items():
-            if lhs not in done and any(all(s in done for s in alt) for alt in alts):
-                done.add(lhs)
-                changed = True
-    return grammar.start in done
+    rules = [(lhs, alt) for lhs, alts in grammar.rules.items() for alt in alts]
+    return grammar.start in derivable(rules, set(grammar.lexemes))
