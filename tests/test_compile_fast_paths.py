@@ -89,7 +89,7 @@ def test_word_alternation_trie_equals_general_construction(words: list[str], gro
     ("pattern", "words"),
     [
         ("a", None),  # one word: a literal
-        ("(?:a)", None),
+        ("(?:a)", ["a"]),  # one word in a group
         ("a||b", None),  # an empty word
         ("|a", None),
         ("(?:a|b)c", None),
@@ -165,14 +165,37 @@ def test_split_lookahead(pattern: str, split: tuple[str, str, bool, str] | None)
 )
 def test_split_facts_equal_whole_facts(pattern: str) -> None:
     split = compiled._split_facts(pattern)
-    assert split is None or split == compiled._whole_facts(pattern)
+    if split is not None:  # word sets are read without a parse: their size is an upper bound
+        whole = compiled._whole_facts(pattern)
+        assert split[0] == whole[0] and split[1] >= whole[1]
 
 
 def test_split_facts_apply_to_json_keys() -> None:
     # the common case they exist for: "any key but the declared ones", decided from parts
-    for keys in ("a|b", "name|owner_name", "x"):
+    for keys in ("a|b", "name|owner_name", "x", "ab|ac|b"):
         pattern = f'"(?!(?:{keys})(?![^"]))' + BODY
-        assert compiled._split_facts(pattern) == ((False, False), compiled._whole_facts(pattern)[1])
+        split, whole = compiled._split_facts(pattern), compiled._whole_facts(pattern)
+        assert split is not None and split[0] == whole[0] == (False, False)
+        assert split[1] >= whole[1]
+
+
+KEY_WORDS = st.lists(st.text(alphabet='ab"_é', min_size=1, max_size=4), min_size=1, max_size=5)
+
+
+@given(KEY_WORDS, st.text(alphabet='ab"_é', max_size=8), st.integers(0, 8))
+@example(["a"], 'a"', 0)
+@example(["ab", "a"], "ab", 0)
+def test_word_bodies_match_as_python_re(words: list[str], text: str, pos: int) -> None:
+    body = "(?:" + "|".join(map(re.escape, words)) + ')(?![^"])'
+    found = compiled._word_body(body)
+    assert found is not None
+    matches_at, size = found
+    assert size >= compiled._size(list(regex_dfa.parse_regex(body)))
+    pos = min(pos, len(text))
+    assert matches_at(text, pos) == (re.compile(body).match(text, pos) is not None)
+    pattern = '"(?!' + body + ')(?:[ab_]|")*"'
+    split = compiled._split_facts(pattern)
+    assert split is None or split[0] == compiled._whole_facts(pattern)[0]
 
 
 @given(st.lists(st.tuples(st.integers(2, 6), st.lists(st.integers(0, 7), max_size=3)), max_size=12))

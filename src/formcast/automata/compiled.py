@@ -18,6 +18,7 @@ import itertools
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from re import _compiler as _re_compiler  # type: ignore[attr-defined]
 from typing import Any
@@ -587,17 +588,10 @@ def _split_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int] | None:
     head, rest = _part_facts(head_text), _part_facts(rest_text)
     if head is None or rest is None:
         return None
-    try:
-        body = parse_regex(body_text)
-        flags = int(body.state.flags)
-        looks = _Facts(flags, witness=False)
-        looks.seq(list(body), flags, top=True)  # read for support only, as in the whole
-        body_size = _size(list(body))
-        if looks.icase:
-            return None
-        body_rx = _re_compiler.compile(body)
-    except (GrammarError, CompileLimitError, _Undecided, RecursionError, re.error):
+    found = _word_body(body_text) or _body(body_text)
+    if found is None:
         return None
+    matches_at, body_size = found
     size = head[3] + body_size + rest[3]
     if head[0] and rest[0]:  # a lookahead may refuse the empty string
         return None, size
@@ -607,6 +601,46 @@ def _split_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int] | None:
     for a, r in pairs[:_WITNESSES]:
         w = a + r
         holds = w and head[4].fullmatch(a) and rest[4].fullmatch(r)
-        if holds and (body_rx.match(w, len(a)) is None) == negative:
+        if holds and (not matches_at(w, len(a))) == negative:
             return (False, False), size
     return None, size
+
+
+_Matcher = Callable[[str, int], bool]  # whether a body matches a string at a position
+# a word set closed by "followed by the end or one character" (a set of whole JSON keys)
+_WORDS_END = re.compile(r"(?P<words>.+)\(\?!\[\^(?P<end>[^\\\]^])\]\)", re.DOTALL)
+
+
+def _word_body(text: str) -> tuple[_Matcher, int] | None:
+    """(matcher, size estimate) of a lookahead body ``(?:w1|w2|...)(?![^c])`` read
+    without a parse; None for any other body. The estimate counts every word's characters
+    (an upper bound of :func:`_size`, which sees common prefixes factored out)."""
+    m = _WORDS_END.fullmatch(text)
+    words = None if m is None else regex_dfa.literal_words(m["words"])
+    if m is None or words is None:
+        return None
+    end = m["end"]
+
+    def matches_at(s: str, pos: int) -> bool:
+        for word in words:
+            stop = pos + len(word)
+            if s.startswith(word, pos) and (stop == len(s) or s[stop] == end):
+                return True
+        return False
+
+    return matches_at, 4 + 2 * sum(map(len, words))
+
+
+def _body(text: str) -> tuple[_Matcher, int] | None:
+    """(matcher, size) of a lookahead body through its parse tree; None when undecided."""
+    try:
+        body = parse_regex(text)
+        flags = int(body.state.flags)
+        looks = _Facts(flags, witness=False)
+        looks.seq(list(body), flags, top=True)  # read for support only, as in the whole
+        if looks.icase:
+            return None
+        rx = _re_compiler.compile(body)
+        return (lambda s, pos: rx.match(s, pos) is not None), _size(list(body))
+    except (GrammarError, CompileLimitError, _Undecided, RecursionError, re.error):
+        return None

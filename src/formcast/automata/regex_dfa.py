@@ -593,8 +593,8 @@ def literal_text(pattern: str) -> str | None:
 
 
 def literal_words(pattern: str) -> list[str] | None:
-    """The strings an alternation of two or more plain texts matches (``a|b|c`` or
-    ``(?:a|b|c)``: a set of JSON keys, say), or None for any other pattern."""
+    """The strings an alternation of plain texts matches (``a|b|c`` or ``(?:a|b|c)``: a
+    set of JSON keys, say; one text only in a group), or None for any other pattern."""
     inner = pattern[3:-1] if pattern.startswith("(?:") and pattern.endswith(")") else pattern
     words, pos = [], 0
     while True:
@@ -604,7 +604,7 @@ def literal_words(pattern: str) -> list[str] | None:
         words.append(_ESCAPED.sub(r"\1", m.group()))
         pos = m.end()
         if pos == len(inner):
-            return words if len(words) > 1 else None
+            return words if len(words) > 1 or inner != pattern else None
         if inner[pos] != "|":
             return None
         pos += 1
