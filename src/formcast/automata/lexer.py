@@ -239,7 +239,7 @@ class Lexer:
         """Room for ``n`` states, or CompileLimitError past ``max_states``."""
         if n > self.max_states:
             raise self._limit_error()
-        self._trans = _grown(self._trans, n, -1)
+        self._trans = _grown(self._trans, n)  # every state's row is written whole
         self._accepting = _grown(self._accepting, n, False)
         self._is_start = _grown(self._is_start, n, False)
         self._rep = _grown(self._rep, n, 0)
@@ -306,7 +306,7 @@ class Lexer:
                 rows = self.dfa(lex).trans
                 off, n = self._n_t, len(rows)
                 self._t_off[lex], self._n_t = off, off + n
-                self._g_trans = _grown(self._g_trans, off + n, -1)
+                self._g_trans = _grown(self._g_trans, off + n)
                 self._g_trans[off : off + n] = rows
         n0 = sid = self._n
         self._reserve(sid + 1)
@@ -349,8 +349,8 @@ class Lexer:
             top = int(counts[3])
             self._reserve(min(self._n + 256, self.max_states))
             self._ensure_pairs(256 * int(self._j_len[todo[top - 1]]))
-            todo = _grown(todo, top + 256, 0)
-            fresh = _grown(fresh, int(counts[4]) + 256, 0)
+            todo = _grown(todo, top + 256)
+            fresh = _grown(fresh, int(counts[4]) + 256)
         self._describe(n0)
         fresh = fresh[: counts[4]]
         lex_of = self._lex_of[fresh]
@@ -361,8 +361,8 @@ class Lexer:
 
     def _ensure_pairs(self, k: int) -> None:
         """Room for ``k`` more pairs, and for 256 more states in the hash table."""
-        self._p_lex = _grown(self._p_lex, self._n_pairs + k, 0)
-        self._p_st = _grown(self._p_st, self._n_pairs + k, 0)
+        self._p_lex = _grown(self._p_lex, self._n_pairs + k)
+        self._p_st = _grown(self._p_st, self._n_pairs + k)
         if 2 * (self._n_joint + 256) > len(self._slots):
             size = len(self._slots)
             while 2 * (self._n_joint + 256) > size:
@@ -408,13 +408,15 @@ class Lexer:
         self.accept_lexemes += [done if a else () for a in dfa.accept[new].tolist()]
 
 
-def _grown(a: np.ndarray, n: int, fill: object) -> np.ndarray:
-    """``a``, or a copy doubled until it has ``n`` rows, the new rows ``fill``."""
+def _grown(a: np.ndarray, n: int, fill: object = None) -> np.ndarray:
+    """``a``, or a copy doubled until it has ``n`` rows, the new rows ``fill`` (None:
+    left unset, for rows written in full before they are read)."""
     size = a.shape[0]
     if size >= n:
         return a
     while size < n:
         size *= 2
-    out = np.full((size, *a.shape[1:]), fill, dtype=a.dtype)
+    shape = (size, *a.shape[1:])
+    out = np.empty(shape, dtype=a.dtype) if fill is None else np.full(shape, fill, dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
