@@ -149,9 +149,9 @@ class Lexer:
             return self._by_content.get(content, -1)
         pattern, st = content[0]
         lex = self._lex_by_pattern.get(pattern, -1)
-        if lex < 0 or self._s_off[lex] < 0 or st >= len(self._accept[lex]):
+        if lex < 0 or st >= len(self._accept[lex]):  # unloaded lexemes accept nothing yet
             return -1
-        return int(self._g_single[self._s_off[lex] + st])
+        return self._g_single.item(self._s_off.item(lex) + st)
 
     def is_start(self, state: int) -> bool:
         """Whether ``state`` is the start of a lexeme (no byte consumed yet)."""
