@@ -92,6 +92,18 @@ def test_states_do_not_depend_on_request_order() -> None:
         assert graphs[1][content][0] == acc and graphs[1][content][2] == row
 
 
+def test_states_are_found_by_the_names_another_lexer_gives_them() -> None:
+    """Trie walks shared between grammars name states by content: a lexer that built the
+    same states in another order finds each by the other's name (through its hash table
+    the first time, for states with several lexemes alive)."""
+    full = [*ORDERS[0], *ORDERS[2]]
+    first, second = _build(full), _build(full[::-1])
+    for sid in range(first.n_states):
+        found = second.by_content(first.content(sid))
+        assert found >= 0 and second.content(found) == first.content(sid)
+    assert second.by_content((("no such pattern", 0), (PATTERNS[1], 0))) == -1
+
+
 @pytest.mark.parametrize("order", ORDERS)
 def test_state_limit_raises_and_leaves_tables_intact(order: list[frozenset[int]]) -> None:
     total = _build(order).n_states

@@ -71,7 +71,9 @@ class Lexer:
         # shared between grammars; ambiguous when two lexemes share a pattern.
         self.content_addressable = len(set(self._patterns)) == len(self._patterns)
         self._lex_by_pattern = {p: i for i, p in enumerate(self._patterns)}
-        self._by_content: dict[Content, int] = {}  # states with several lexemes alive
+        # names of states with several lexemes alive, both ways, filled when first asked for
+        self._contents: dict[int, Content] = {}
+        self._by_content: dict[Content, int] = {}
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
         self._accept: list[list[bool]] = [[] for _ in range(n_lex)]  # per loaded lexeme
@@ -133,25 +135,47 @@ class Lexer:
         lex = int(self._lex_of[state])
         if lex >= 0:
             return ((self._patterns[lex], int(self._dfa_state[state])),)
-        return self._content_of(self._joint[state])
+        content = self._contents.get(state)
+        if content is None:
+            content = tuple(sorted((self._patterns[lx], s) for lx, s in self._joint[state]))
+            self._contents[state] = content
+            if self.content_addressable:
+                self._by_content[content] = state
+        return content
 
     def combined(self, state: int) -> Combined:
         """The (lexeme, DFA state) pairs alive in ``state``."""
         lex = int(self._lex_of[state])
         return ((lex, int(self._dfa_state[state])),) if lex >= 0 else self._joint[state]
 
-    def _content_of(self, combined: Combined) -> Content:
-        return tuple(sorted((self._patterns[lex], s) for lex, s in combined))
-
     def by_content(self, content: Content) -> int:
         """The state with this :meth:`content` (-1 if it was never built)."""
         if len(content) != 1:
-            return self._by_content.get(content, -1)
+            sid = self._by_content.get(content)
+            return self._find(content) if sid is None else sid
         pattern, st = content[0]
         lex = self._lex_by_pattern.get(pattern, -1)
         if lex < 0 or st >= len(self._accept[lex]):  # unloaded lexemes accept nothing yet
             return -1
         return self._g_single.item(self._s_off.item(lex) + st)
+
+    def _find(self, content: Content) -> int:
+        """:meth:`by_content` of a state with several lexemes alive, through the hash
+        table (the first time it is asked for)."""
+        lexes = [self._lex_by_pattern.get(pattern, -1) for pattern, _ in content]
+        if not self.content_addressable or min(lexes) < 0:
+            return -1
+        pairs = sorted(zip(lexes, (st for _, st in content), strict=True))
+        k, lo = len(pairs), self._n_pairs
+        self._ensure_pairs(k)
+        self._p_lex[lo : lo + k], self._p_st[lo : lo + k] = zip(*pairs, strict=True)
+        sid, _ = _kernels().find_joint(
+            self._slots, self._j_ofs, self._j_len, self._p_lex, self._p_st, lo, lo + k
+        )
+        if sid >= 0:
+            self._contents[sid] = content
+            self._by_content[content] = sid
+        return int(sid)
 
     def is_start(self, state: int) -> bool:
         """Whether ``state`` is the start of a lexeme (no byte consumed yet)."""
@@ -220,9 +244,10 @@ class Lexer:
         singles = lexes >= 0
         self._g_single[self._s_off[lexes[singles]] + states[singles]] = -1
         for sid in [k for k in self._joint if k >= n]:
-            combined = self._joint.pop(sid)
-            if self.content_addressable:
-                del self._by_content[self._content_of(combined)]
+            del self._joint[sid]
+            content = self._contents.pop(sid, None)
+            if content is not None:
+                del self._by_content[content]
         self._n = n
         self._n_pairs = n_pairs
         self._j_len[n:] = 0
@@ -282,8 +307,6 @@ class Lexer:
                 lexes, states = self._p_lex[o : o + k].tolist(), self._p_st[o : o + k].tolist()
                 combined = tuple(zip(lexes, states, strict=True))
                 self._joint[sid] = combined
-                if self.content_addressable:
-                    self._by_content[self._content_of(combined)] = sid
                 done = tuple(lx for lx, s in combined if accept[lx][s])
             self.accept_lexemes.append(done)
             self._rep[sid] = reps.setdefault(done, sid)
