@@ -339,6 +339,18 @@ class Lexer:
         self._n_pairs += k
         self._j_ofs[sid], self._j_len[sid], self._lex_of[sid] = lo, k, -1
         self._accepting[sid] = any(self._accept[lex][0] for lex in lexes)
+        fresh = self._close_joint(sid)
+        self._describe(n0)
+        lex_of = self._lex_of[fresh]
+        for lex in np.unique(lex_of).tolist():
+            curs = fresh[lex_of == lex]
+            self._close_single(lex, curs, self._dfa_state[curs])
+        return n0
+
+    def _close_joint(self, sid: int) -> np.ndarray:
+        """Build the rows of state ``sid`` (several lexemes alive) and of every such state
+        it reaches; returns the new one-lexeme states they reach (rows not built)."""
+        kernels = _kernels()
         todo = np.empty(64, dtype=np.int32)
         fresh = np.empty(64, dtype=np.int32)
         todo[0] = sid
@@ -374,13 +386,7 @@ class Lexer:
             self._ensure_pairs(256 * int(self._j_len[todo[top - 1]]))
             todo = _grown(todo, top + 256)
             fresh = _grown(fresh, int(counts[4]) + 256)
-        self._describe(n0)
-        fresh = fresh[: counts[4]]
-        lex_of = self._lex_of[fresh]
-        for lex in np.unique(lex_of).tolist():
-            curs = fresh[lex_of == lex]
-            self._close_single(lex, curs, self._dfa_state[curs])
-        return n0
+        return fresh[: counts[4]]
 
     def _ensure_pairs(self, k: int) -> None:
         """Room for ``k`` more pairs, and for 256 more states in the hash table."""
