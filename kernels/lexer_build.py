@@ -278,42 +278,38 @@ def close_joint(
             if hi == lo:
                 target[c] = -1
                 continue
-            if hi - lo == 1:
-                g = s_off[p_lex[lo]] + p_st[lo]
-                sid = g_single[g]
-                if sid < 0:
-                    if n >= max_states:
-                        status = LIMIT
-                        break
-                    sid = n
-                    n += 1
-                    g_single[g] = sid
-                    lex_of[sid] = p_lex[lo]
-                    dfa_state[sid] = p_st[lo]
-                    accepting[sid] = g_accept[g]
-                    fresh[n_fresh] = sid
-                    n_fresh += 1
-                target[c] = sid
-                continue
-            sid, slot = find_joint(slots, j_ofs, j_len, p_lex, p_st, lo, hi)
+            single = hi - lo == 1
+            g = s_off[p_lex[lo]] + p_st[lo]
+            if single:
+                sid, slot = g_single[g], -1
+            else:
+                sid, slot = find_joint(slots, j_ofs, j_len, p_lex, p_st, lo, hi)
             if sid < 0:
                 if n >= max_states:
                     status = LIMIT
                     break
                 sid = n
                 n += 1
-                slots[slot] = sid
-                n_joint += 1
-                j_ofs[sid] = lo
-                j_len[sid] = hi - lo
-                n_pairs = hi
-                lex_of[sid] = -1
-                acc = False
-                for q in range(lo, hi):
-                    acc = acc or g_accept[s_off[p_lex[q]] + p_st[q]]
-                accepting[sid] = acc
-                todo[top] = sid
-                top += 1
+                if single:
+                    g_single[g] = sid
+                    lex_of[sid] = p_lex[lo]
+                    dfa_state[sid] = p_st[lo]
+                    accepting[sid] = g_accept[g]
+                    fresh[n_fresh] = sid
+                    n_fresh += 1
+                else:
+                    slots[slot] = sid
+                    n_joint += 1
+                    j_ofs[sid] = lo
+                    j_len[sid] = hi - lo
+                    n_pairs = hi
+                    lex_of[sid] = -1
+                    acc = False
+                    for q in range(lo, hi):
+                        acc = acc or g_accept[s_off[p_lex[q]] + p_st[q]]
+                    accepting[sid] = acc
+                    todo[top] = sid
+                    top += 1
             target[c] = sid
         if status == LIMIT:
             break
