@@ -529,9 +529,8 @@ def compile_regex(pattern: str) -> ByteDFA:
     CompileLimitError
         The DFA (or an intermediate product) exceeds ``max_lexeme_states``.
     """
-    text, words = literal_text(pattern), None
-    if text is None:
-        words = literal_words(pattern)
+    text = literal_text(pattern)
+    words = None if text is not None else literal_words(pattern)
     dfa: ByteDFA | None
     if text is not None:
         dfa = _text_chain(text)
@@ -787,8 +786,8 @@ def _text_chain(text: str) -> ByteDFA:
 
 
 def _word_trie(words: list[str]) -> ByteDFA:
-    """The minimal DFA of a set of non-empty strings (no surrogates), built as their trie
-    of UTF-8 bytes."""
+    """The DFA of a set of non-empty strings (no surrogates): their trie of UTF-8 bytes,
+    minimized up to ``_MINIMIZE_MAX_STATES`` states."""
     edges: dict[tuple[int, int], int] = {}  # (node, byte) -> child; node 0 is the root
     ends = []
     for word in words:
