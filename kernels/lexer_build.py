@@ -16,7 +16,7 @@ from numba import njit
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads the slots
 _FNV_BASIS = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
-DONE, NO_ROOM, LIMIT = 0, 1, 2  # close_joint's status
+DONE, NO_ROOM, LIMIT, NEED_ROWS = 0, 1, 2, 3  # close_joint's status
 
 
 @njit(cache=True)
@@ -214,7 +214,7 @@ def rehash(
 @njit(cache=True)
 def close_joint(
     g_trans: np.ndarray,
-    t_off: np.ndarray,
+    g_row: np.ndarray,
     g_accept: np.ndarray,
     g_single: np.ndarray,
     s_off: np.ndarray,
@@ -229,21 +229,25 @@ def close_joint(
     slots: np.ndarray,
     todo: np.ndarray,
     fresh: np.ndarray,
+    need: np.ndarray,
     counts: np.ndarray,
     max_states: int,
 ) -> int:
     """Build the rows of the states on the stack ``todo`` (several lexemes alive) and of
     every such state they reach, interning each target; returns a status.
 
-    Lexeme ``lex``'s DFA rows are ``g_trans[t_off[lex]:]``; its DFA state ``s`` has
-    acceptance ``g_accept[s_off[lex] + s]`` and one-lexeme state ``g_single[s_off[lex] +
-    s]`` (-1: not built). A new one-lexeme target gets an id and its entries, not its row:
-    it goes to ``fresh``, for the one-lexeme closure. ``counts`` holds the states, pairs,
-    states with several pairs, stack height and fresh states, updated on return.
+    State ``s`` of lexeme ``lex``'s DFA (at ``g = s_off[lex] + s``) has acceptance
+    ``g_accept[g]``, one-lexeme state ``g_single[g]`` (-1: not built) and its DFA row at
+    ``g_trans[g_row[g]]`` (-1: not copied). A new one-lexeme target gets an id and its
+    entries, not its row: it goes to ``fresh``, for the one-lexeme closure. ``counts``
+    holds the states, pairs, states with several pairs, stack height, fresh states and
+    rows needed, updated on return.
 
     Status :data:`DONE`; :data:`NO_ROOM` before a state whose targets might not fit the
-    arrays (grow them for 256 more states and call again); :data:`LIMIT` when a state
-    past ``max_states`` was needed (the tables are then half built: undo them).
+    arrays (grow them for 256 more states and call again); :data:`NEED_ROWS` before a
+    state whose lexemes' DFA rows are not all copied (the (lexeme, DFA state) pairs are
+    in ``need``: copy them and call again); :data:`LIMIT` when a state past
+    ``max_states`` was needed (the tables are then half built: undo them).
     """
     n, n_pairs, n_joint, top, n_fresh = counts[0], counts[1], counts[2], counts[3], counts[4]
     status = DONE
@@ -252,8 +256,19 @@ def close_joint(
         o = j_ofs[cur]
         k = j_len[cur]
         rows = np.empty((k, 256), dtype=g_trans.dtype)
+        missing = 0
         for i in range(k):
-            rows[i] = g_trans[t_off[p_lex[o + i]] + p_st[o + i]]
+            r = g_row[s_off[p_lex[o + i]] + p_st[o + i]]
+            if r < 0:
+                need[missing, 0] = p_lex[o + i]
+                need[missing, 1] = p_st[o + i]
+                missing += 1
+            else:
+                rows[i] = g_trans[r]
+        if missing > 0:
+            counts[5] = missing
+            status = NEED_ROWS
+            break
         cls, first = byte_classes(rows)
         m = first.shape[0]  # at most this many new states
         if (

@@ -92,6 +92,20 @@ def test_states_do_not_depend_on_request_order() -> None:
         assert graphs[1][content][0] == acc and graphs[1][content][2] == row
 
 
+def test_long_lexemes_beside_others_copy_their_rows_in_blocks() -> None:
+    """A long counted string beside a long key: the states with both alive reach deep into
+    the string's DFA, across several blocks of copied rows, and stay the product."""
+    patterns = ['"[a-z]{0,300}"', '"' + "ab" * 80 + '"', '"' + "a" * 130 + 'b"', '"[a-c]+"']
+    dfas = [compile_regex(p) for p in patterns]
+    lexer = Lexer(list(dfas), patterns)
+    lexer.start_state(frozenset({0, 1, 2}))
+    lexer.start_state(frozenset({1, 3}))
+    lexer.start_state(frozenset({0}))
+    # the string is alone past the keys' length: its later blocks are never copied
+    assert lexer._n_rows < sum(len(d.accept) for d in dfas)
+    _check_product(lexer, dfas, patterns)
+
+
 def test_states_are_found_by_the_names_another_lexer_gives_them() -> None:
     """Trie walks shared between grammars name states by content: a lexer that built the
     same states in another order finds each by the other's name (through its hash table

@@ -35,6 +35,7 @@ from formcast.automata.regex_dfa import ByteDFA, compile_regex
 from formcast.errors import CompileLimitError
 
 DEFAULT_MAX_LEXER_STATES = 200_000
+_ROW_BLOCK = 64  # DFA rows copied at a time for states with several lexemes alive
 
 Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
 Content = tuple[tuple[str, int], ...]  # sorted (lexeme pattern, dfa state) pairs
@@ -77,16 +78,17 @@ class Lexer:
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
         self._accept: list[list[bool]] = [[] for _ in range(n_lex)]  # per loaded lexeme
-        # Every loaded lexeme's DFA states, concatenated (from _s_off[lex]): acceptance and
-        # the id of the one-lexeme state (-1: not built); and the DFA rows of the lexemes
-        # that took part in a state with several lexemes alive (from _t_off[lex]).
+        # Every loaded lexeme's DFA states, concatenated (from _s_off[lex]): acceptance,
+        # the id of the one-lexeme state (-1: not built) and where in _g_trans the DFA
+        # row is (-1: not copied; rows are copied in blocks when a state with several
+        # lexemes alive first needs them)
         self._n_g = 0
         self._s_off = np.full(n_lex, -1, dtype=np.int64)
         self._g_accept = np.zeros(256, dtype=np.bool_)
         self._g_single = np.full(256, -1, dtype=np.int32)
-        self._n_t = 0
-        self._t_off = np.full(n_lex, -1, dtype=np.int64)
-        self._g_trans = np.full((16, 256), -1, dtype=np.int32)
+        self._g_row = np.full(256, -1, dtype=np.int64)
+        self._n_rows = 0
+        self._g_trans = np.empty((64, 256), dtype=np.int32)
         # per state: its lexeme and DFA state when one lexeme is alive (else -1), else
         # its (lexeme, DFA state) pairs: _j_len[sid] entries of _p_lex/_p_st from
         # _j_ofs[sid], hash-consed in _slots; _joint: the same pairs as Python tuples
@@ -201,6 +203,7 @@ class Lexer:
             self._s_off[lex], self._n_g = off, off + n
             self._g_accept = _grown(self._g_accept, off + n, False)
             self._g_single = _grown(self._g_single, off + n, -1)
+            self._g_row = _grown(self._g_row, off + n, -1)
             self._g_accept[off : off + n] = dfa.accept
         return dfa
 
@@ -324,13 +327,6 @@ class Lexer:
         )
         if sid >= 0:
             return int(sid)
-        for lex in lexes:
-            if self._t_off[lex] < 0:
-                rows = self.dfa(lex).trans
-                off, n = self._n_t, len(rows)
-                self._t_off[lex], self._n_t = off, off + n
-                self._g_trans = _grown(self._g_trans, off + n)
-                self._g_trans[off : off + n] = rows
         n0 = sid = self._n
         self._reserve(sid + 1)
         self._n += 1
@@ -353,12 +349,13 @@ class Lexer:
         kernels = _kernels()
         todo = np.empty(64, dtype=np.int32)
         fresh = np.empty(64, dtype=np.int32)
+        need = np.empty((len(self._dfas), 2), dtype=np.int64)
         todo[0] = sid
-        counts = np.array([self._n, self._n_pairs, self._n_joint, 1, 0], dtype=np.int64)
+        counts = np.array([self._n, self._n_pairs, self._n_joint, 1, 0, 0], dtype=np.int64)
         while True:
             status = kernels.close_joint(
                 self._g_trans,
-                self._t_off,
+                self._g_row,
                 self._g_accept,
                 self._g_single,
                 self._s_off,
@@ -373,6 +370,7 @@ class Lexer:
                 self._slots,
                 todo,
                 fresh,
+                need,
                 counts,
                 self.max_states,
             )
@@ -381,12 +379,28 @@ class Lexer:
                 break
             if status == kernels.LIMIT:
                 raise self._limit_error()
+            if status == kernels.NEED_ROWS:
+                for lex, st in need[: counts[5]].tolist():
+                    self._copy_rows(lex, st)
+                continue
             top = int(counts[3])
             self._reserve(min(self._n + 256, self.max_states))
             self._ensure_pairs(256 * int(self._j_len[todo[top - 1]]))
             todo = _grown(todo, top + 256)
             fresh = _grown(fresh, int(counts[4]) + 256)
         return fresh[: counts[4]]
+
+    def _copy_rows(self, lex: int, st: int) -> None:
+        """Copy the block of ``_ROW_BLOCK`` DFA rows of lexeme ``lex`` around state ``st``
+        into ``_g_trans`` (a long counted string is copied only where such states reach)."""
+        trans = self.dfa(lex).trans
+        lo = st - st % _ROW_BLOCK
+        hi = min(lo + _ROW_BLOCK, len(trans))
+        base, off = self._n_rows, int(self._s_off[lex])
+        self._g_trans = _grown(self._g_trans, base + hi - lo)
+        self._g_trans[base : base + hi - lo] = trans[lo:hi]
+        self._g_row[off + lo : off + hi] = np.arange(base, base + hi - lo)
+        self._n_rows = base + hi - lo
 
     def _ensure_pairs(self, k: int) -> None:
         """Room for ``k`` more pairs, and for 256 more states in the hash table."""
