@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .lexer_build import byte_classes
+from .lexer_build import _GOLDEN, byte_classes
 
 __all__ = ["DENSE_MAX_PAIRS", "byte_classes", "explore", "live_states", "moore_classes"]
 
@@ -24,7 +24,6 @@ __all__ = ["DENSE_MAX_PAIRS", "byte_classes", "explore", "live_states", "moore_c
 # on some 50,000 transitions); larger products use a hash table.
 DENSE_MAX_PAIRS = 1 << 20
 _EMPTY = -1
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads consecutive keys
 
 
 @njit(cache=True)

@@ -242,7 +242,8 @@ class Lexer:
 
     def _truncate(self, n: int, n_pairs: int) -> None:
         """Forget the states from ``n`` on, and the pairs from ``n_pairs`` on (a closure
-        that failed)."""
+        that failed). Rows, flags and representatives past ``n`` are left as they are: a
+        new state writes them all."""
         lexes, states = self._lex_of[n : self._n], self._dfa_state[n : self._n]
         singles = lexes >= 0
         self._g_single[self._s_off[lexes[singles]] + states[singles]] = -1
@@ -259,9 +260,6 @@ class Lexer:
         _kernels().rehash(self._slots, self._j_ofs, self._j_len, self._p_lex, self._p_st, n)
         del self.accept_lexemes[n:]
         self._representative = {k: v for k, v in self._representative.items() if v < n}
-        self._trans[n:] = -1
-        self._accepting[n:] = False
-        self._rep[n:] = 0
 
     def _reserve(self, n: int) -> None:
         """Room for ``n`` states, or CompileLimitError past ``max_states``."""
