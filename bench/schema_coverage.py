@@ -118,6 +118,8 @@ def judge(
             judged[f"{kind} {'rejected' if test['valid'] else 'accepted'}"] += 1
             if not test["valid"]:
                 invalid_accepted.append(name)
+            else:
+                print(f"  {name}: valid instance rejected", file=sys.stderr)
     judged["schemas passing"] += not wrong
 
 

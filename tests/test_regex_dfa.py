@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from formcast.automata import compiled
 from formcast.automata.regex_dfa import compile_regex, residue_group, utf8_sequences
-from formcast.errors import UnsupportedFeatureError
+from formcast.errors import CompileLimitError, UnsupportedFeatureError
 
 # (pattern, exact): exact patterns must agree with re.fullmatch on every string; the others
 # use \d \w \s or case folding, where formcast reads a subset of Python's Unicode classes.
@@ -144,3 +144,17 @@ def test_residue_groups_are_not_decided_by_pythons_re() -> None:
     pattern = f"(?={residue_group(7, True)}(?![0-9.])){residue_group(7, False)}"
     assert compiled.lexeme_facts(pattern) is None
     assert compile_regex(pattern).is_empty
+
+
+@given(text=st.text(alphabet="ab", max_size=14))
+def test_subset_construction_past_its_first_tables(text: str) -> None:
+    # "an a nine from the end": 512 states, past the kernel's first tables and hash size
+    pattern = "(?:a|b)*a(?:a|b){8}"
+    dfa = compile_regex(pattern)
+    assert dfa.n_states >= 512
+    assert dfa.matches(text.encode()) == bool(re.fullmatch(pattern, text))
+
+
+def test_subset_construction_stops_at_the_state_limit() -> None:
+    with pytest.raises(CompileLimitError, match="max_lexeme_states"):
+        compile_regex("(?:a|b)*a(?:a|b){15}")

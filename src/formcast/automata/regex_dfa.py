@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Container
 from dataclasses import dataclass
 from re import _constants as _c
 from re import _parser
@@ -825,6 +825,14 @@ def _kernels() -> ModuleType:
     return dfa_product
 
 
+@functools.cache
+def _subset_kernel() -> ModuleType:
+    """The numba subset-construction kernel, imported (and compiled) on first use."""
+    from formcast.kernels import nfa_subset
+
+    return nfa_subset
+
+
 def _check_size(n: int, pattern: str) -> None:
     if n > MAX_LEXEME_STATES:
         raise CompileLimitError(
@@ -833,51 +841,33 @@ def _check_size(n: int, pattern: str) -> None:
 
 
 def _subset(nfa: _NFA, start: int, final: int, pattern: str) -> tuple[np.ndarray, np.ndarray]:
-    """Subset construction: (trans, accept) with start 0, ``accept[0]`` = nullable."""
-    eps = nfa.eps
-    closure_cache: dict[frozenset[int], frozenset[int]] = {}
-
-    def closure(states: Iterable[int]) -> frozenset[int]:
-        seen: set[int] = set()
-        stack = list(states)
-        while stack:
-            q = stack.pop()
-            if q in seen:
-                continue
-            seen.add(q)
-            stack.extend(eps[q])
-        return frozenset(q for q in seen if nfa.edges[q] or q == final)
-
-    start_set = closure([start])
-    dfa_ids: dict[frozenset[int], int] = {start_set: 0}
-    rows: list[np.ndarray] = []
-    finals: list[bool] = []
-    todo = [start_set]
-    while todo:
-        cur_set = todo.pop()
-        row = np.full(256, -1, dtype=np.int32)
-        edges = [e for q in cur_set for e in nfa.edges[q]]
-        cuts = sorted({0, 256, *(lo for lo, _, _ in edges), *(hi + 1 for _, hi, _ in edges)})
-        for a, b in itertools.pairwise(cuts):
-            tgt = [t for lo, hi, t in edges if lo <= a <= hi]
-            if not tgt:
-                continue
-            key = frozenset(tgt)
-            target = closure_cache.get(key)
-            if target is None:
-                target = closure_cache[key] = closure(key)
-            if target not in dfa_ids:
-                _check_size(len(dfa_ids) + 1, pattern)
-                dfa_ids[target] = len(dfa_ids)
-                todo.append(target)
-            row[a:b] = dfa_ids[target]
-        idx = dfa_ids[cur_set]
-        while len(rows) <= idx:
-            rows.append(np.full(256, -1, dtype=np.int32))
-            finals.append(False)
-        rows[idx] = row
-        finals[idx] = final in cur_set
-    return np.stack(rows), np.array(finals, dtype=bool)
+    """Subset construction (a numba kernel over the NFA as arrays): (trans, accept) with
+    start 0, ``accept[0]`` = nullable."""
+    n = len(nfa.edges)
+    eps_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, nfa.eps), np.int64, n), out=eps_off[1:])
+    eps_dst = np.fromiter(itertools.chain.from_iterable(nfa.eps), np.int32, int(eps_off[-1]))
+    edge_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, nfa.edges), np.int64, n), out=edge_off[1:])
+    flat = itertools.chain.from_iterable(itertools.chain.from_iterable(nfa.edges))
+    edges = np.fromiter(flat, np.int32, 3 * int(edge_off[-1])).reshape(-1, 3)
+    keep = edge_off[1:] > edge_off[:-1]
+    keep[final] = True
+    trans, accept, ok = _subset_kernel().subset(
+        eps_off,
+        eps_dst,
+        edge_off,
+        np.ascontiguousarray(edges[:, 0]),
+        np.ascontiguousarray(edges[:, 1]),
+        np.ascontiguousarray(edges[:, 2]),
+        keep,
+        start,
+        final,
+        MAX_LEXEME_STATES,
+    )
+    if not ok:
+        _check_size(MAX_LEXEME_STATES + 1, pattern)
+    return trans, accept
 
 
 def _finish(
