@@ -60,6 +60,8 @@ LONG = [
     r"(?=(?:ab)*b)[ab]{16,20}",
     r"(?!a{17})[ab]{16,30}",
     r"(?:a|ab){16,18}",  # not prefix-free: built through the NFA
+    r"x?(?:a|é){0,17}y?",  # nullable pieces glued in one table: the whole is nullable
+    r"[ab]{0,16}b",  # a piece's end continues on the next piece's first byte: pairwise
 ]
 
 

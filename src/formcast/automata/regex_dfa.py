@@ -757,6 +757,9 @@ class _Compiler:
         return _remember(_CHAINS, key, chain)
 
     def _concat_all(self, pieces: list[ByteDFA]) -> ByteDFA:
+        glued = _glue_all(pieces, self.pattern)
+        if glued is not None:
+            return glued
         out = pieces[0]
         for piece in pieces[1:]:
             out = _concat(out, piece, self.pattern)
@@ -975,6 +978,43 @@ def _concat(left: ByteDFA, right: ByteDFA, pattern: str) -> ByteDFA:
     accept = np.concatenate([left.accept & right.nullable, right.accept[1:]])
     accept[0] = left.nullable and right.nullable
     return _finish(trans, accept, trim=False, minimize=False)
+
+
+def _glue_all(pieces: list[ByteDFA], pattern: str) -> ByteDFA | None:
+    """``pieces`` in sequence, glued directly (one table, each piece copied once: a long
+    counted string between quotes is not copied again per quote), where no byte both
+    continues the text read so far at one of its ends and starts the next piece; None
+    where that fails or a piece matches nothing (:func:`_concat`, pairwise, decides)."""
+    if len(pieces) < 2 or any(p.is_empty and not p.nullable for p in pieces):
+        return None
+    first = pieces[0]
+    total = first.n_states + sum(p.n_states - 1 for p in pieces[1:])
+    _check_size(total, pattern)
+    trans = np.empty((total, 256), dtype=np.int32)
+    trans[: first.n_states] = first.trans
+    ends = first.accept.copy()
+    ends[0] = first.nullable
+    ends_at = np.flatnonzero(ends)  # where the text read so far may end, in the whole
+    base = first.n_states
+    for right in pieces[1:]:
+        shift = base - 1  # right's start (no incoming edges) is dropped
+        r0 = right.trans[0] >= 0
+        rows = trans[ends_at]
+        if (rows[:, r0] >= 0).any():
+            return None
+        rows[:, r0] = right.trans[0][r0] + shift
+        trans[ends_at] = rows
+        tail = trans[base : base + right.n_states - 1]
+        tail.fill(-1)
+        np.add(right.trans[1:], shift, out=tail, where=right.trans[1:] >= 0)
+        right_ends = np.flatnonzero(right.accept[1:]) + base
+        ends_at = np.concatenate([ends_at, right_ends]) if right.nullable else right_ends
+        base += right.n_states - 1
+    accept = np.zeros(total, dtype=bool)
+    accept[ends_at] = True
+    if accept[0] or (first.trans == 0).any():  # later pieces never lead to state 0
+        return _finish(trans, accept, trim=False, minimize=False)
+    return ByteDFA(trans, accept, False)
 
 
 @functools.lru_cache(maxsize=1)
