@@ -91,7 +91,8 @@ class Lexer:
         self._g_trans = np.empty((64, 256), dtype=np.int32)
         # per state: its lexeme and DFA state when one lexeme is alive (else -1), else
         # its (lexeme, DFA state) pairs: _j_len[sid] entries of _p_lex/_p_st from
-        # _j_ofs[sid], hash-consed in _slots; _joint: the same pairs as Python tuples
+        # _j_ofs[sid], hash-consed in _slots; _joint: the same pairs as Python tuples,
+        # made when first asked for
         self._n = 0
         self._lex_of = np.zeros(64, dtype=np.int32)
         self._dfa_state = np.zeros(64, dtype=np.int32)
@@ -139,7 +140,7 @@ class Lexer:
             return ((self._patterns[lex], int(self._dfa_state[state])),)
         content = self._contents.get(state)
         if content is None:
-            content = tuple(sorted((self._patterns[lx], s) for lx, s in self._joint[state]))
+            content = tuple(sorted((self._patterns[lx], s) for lx, s in self.combined(state)))
             self._contents[state] = content
             if self.content_addressable:
                 self._by_content[content] = state
@@ -148,7 +149,14 @@ class Lexer:
     def combined(self, state: int) -> Combined:
         """The (lexeme, DFA state) pairs alive in ``state``."""
         lex = int(self._lex_of[state])
-        return ((lex, int(self._dfa_state[state])),) if lex >= 0 else self._joint[state]
+        if lex >= 0:
+            return ((lex, int(self._dfa_state[state])),)
+        combined = self._joint.get(state)
+        if combined is None:
+            o, k = int(self._j_ofs[state]), int(self._j_len[state])
+            lexes, states = self._p_lex[o : o + k].tolist(), self._p_st[o : o + k].tolist()
+            combined = self._joint[state] = tuple(zip(lexes, states, strict=True))
+        return combined
 
     def by_content(self, content: Content) -> int:
         """The state with this :meth:`content` (-1 if it was never built)."""
@@ -255,7 +263,7 @@ class Lexer:
         self._n = n
         self._n_pairs = n_pairs
         self._j_len[n:] = 0
-        self._n_joint = len(self._joint)
+        self._n_joint = int(np.count_nonzero(self._lex_of[:n] < 0))
         self._slots[:] = -1
         _kernels().rehash(self._slots, self._j_ofs, self._j_len, self._p_lex, self._p_st, n)
         del self.accept_lexemes[n:]
@@ -265,6 +273,8 @@ class Lexer:
         """Room for ``n`` states, or CompileLimitError past ``max_states``."""
         if n > self.max_states:
             raise self._limit_error()
+        if n <= self._trans.shape[0]:  # every array has as many rows as _trans
+            return
         self._trans = _grown(self._trans, n)  # every state's row is written whole
         self._accepting = _grown(self._accepting, n, False)
         self._is_start = _grown(self._is_start, n, False)
@@ -297,20 +307,24 @@ class Lexer:
         return sid
 
     def _describe(self, n0: int) -> None:
-        """Complete lexemes, representatives and names of the states from ``n0`` on."""
-        reps, accept = self._representative, self._accept
-        lex_of = self._lex_of[n0 : self._n].tolist()
-        for sid, lex in enumerate(lex_of, n0):
+        """Complete lexemes and representatives of the states from ``n0`` on: Python work
+        only for the accepting ones (a key set's states are mostly inside a key)."""
+        n, reps = self._n, self._representative
+        ends: list[tuple[int, ...]] = [()] * (n - n0)
+        idle = np.flatnonzero(~self._accepting[n0:n])
+        if len(idle):
+            self._rep[n0 + idle] = reps.setdefault((), n0 + int(idle[0]))
+        for i in np.flatnonzero(self._accepting[n0:n]).tolist():
+            sid = n0 + i
+            lex = int(self._lex_of[sid])
             if lex >= 0:
-                done: tuple[int, ...] = (lex,) if accept[lex][self._dfa_state[sid]] else ()
+                done: tuple[int, ...] = (lex,)
             else:
-                o, k = int(self._j_ofs[sid]), int(self._j_len[sid])
-                lexes, states = self._p_lex[o : o + k].tolist(), self._p_st[o : o + k].tolist()
-                combined = tuple(zip(lexes, states, strict=True))
-                self._joint[sid] = combined
-                done = tuple(lx for lx, s in combined if accept[lx][s])
-            self.accept_lexemes.append(done)
+                accept = self._accept
+                done = tuple(lx for lx, s in self.combined(sid) if accept[lx][s])
+            ends[i] = done
             self._rep[sid] = reps.setdefault(done, sid)
+        self.accept_lexemes += ends
 
     def _start_joint(self, lexes: list[int]) -> int:
         """The start state of several lexemes, built with every state it reaches."""
