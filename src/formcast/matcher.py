@@ -168,8 +168,8 @@ class Matcher:
         lexer = self._a.lexer
         base = len(self._text)
         for i, b in enumerate(data):
-            nxt = int(lexer.trans[lx, b]) if lx >= 0 else -1
-            if nxt < 0 and lx >= 0 and lexer.accepting[lx]:
+            nxt = lexer.step(lx, b) if lx >= 0 else -1
+            if nxt < 0 and lx >= 0 and lexer.is_accepting(lx):
                 top = rows[-1]
                 lexes = self._distinct_done(top, lx) if self._distinct else ()
                 drop: tuple[int, ...] = ()
@@ -186,7 +186,7 @@ class Matcher:
                             if x not in drop:
                                 values += [(len(rows) - 1, o, value) for o in self._origins(top, x)]
                     lex_from = base + i
-                    nxt = int(lexer.trans[start, b]) if start >= 0 else -1
+                    nxt = lexer.step(start, b) if start >= 0 else -1
             if nxt < 0:
                 return None
             lx = nxt
@@ -264,7 +264,7 @@ class Matcher:
             return True
         if self._lx < 0 or self._a.lexer.is_start(self._lx):  # -1: no lexeme can follow
             return self._rows[-1].accepting
-        if not self._a.lexer.accepting[self._lx]:
+        if not self._a.lexer.is_accepting(self._lx):
             return False
         top = self._rows[-1]
         lexes = self._distinct_done(top, self._lx) if self._distinct else ()

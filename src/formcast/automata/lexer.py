@@ -128,6 +128,14 @@ class Lexer:
         """``bool [n_states]``: some lexeme is complete in this state."""
         return self._accepting[: self.n_states]
 
+    def step(self, state: int, byte: int) -> int:
+        """The state after ``byte`` from ``state`` (-1: dead); a view-free ``trans`` read."""
+        return int(self._trans.item(state, byte))
+
+    def is_accepting(self, state: int) -> bool:
+        """Whether some lexeme is complete in ``state`` (a view-free ``accepting`` read)."""
+        return bool(self._accepting.item(state))
+
     @property
     def representative(self) -> np.ndarray:
         """``int32 [n_states]``: the first state with the same complete lexemes."""
