@@ -313,6 +313,21 @@ def test_format_max_length_past_the_state_limit_is_lowered_and_noted() -> None:
     assert short.notes == ()
 
 
+def test_pattern_too_large_at_every_length_is_refused_when_compiled() -> None:
+    """A word count of 150 words is past max_lexeme_states on its own: no lower maxLength
+    fits, so the pattern is refused by the compile (not at the first mask), and under
+    ``lenient`` it is not enforced."""
+    words = {"type": "string", "pattern": r"^(?:\S+\s+){0,149}\S+$", "maxLength": 300}
+    schema = {"properties": {"w": words}}
+    with pytest.raises(UnsupportedFeatureError) as info:
+        Grammar.from_json_schema(schema)
+    assert (info.value.feature, info.value.where) == ("pattern", "/properties/w/pattern")
+    with pytest.warns(UserWarning, match="not enforced: pattern at /properties/w/pattern"):
+        g = Grammar.from_json_schema(schema, lenient=True)
+    assert accepts(g, json.dumps({"w": "two  words"}))
+    assert not accepts(g, json.dumps({"w": "a" * 301}))  # maxLength is still enforced
+
+
 def test_min_length_above_the_cap_is_refused_with_its_pointer() -> None:
     schema = {"properties": {"s": {"type": "string", "minLength": 1500, "maxLength": 2000}}}
     with pytest.raises(UnsupportedFeatureError) as info:

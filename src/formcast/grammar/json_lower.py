@@ -348,7 +348,8 @@ class Lowerer:
     def _string_value(self, s: StrC, where: str) -> str | None:
         """The string lexeme of ``s``, keeping out the strings an ``anti`` pattern may
         match; a ``maxLength`` that makes a format's or a pattern's automaton exceed
-        ``max_lexeme_states`` is lowered until it fits (a restriction, noted)."""
+        ``max_lexeme_states`` is lowered until it fits (a restriction, noted), and where
+        nothing fits the pattern or format is refused (under ``lenient``, not enforced)."""
         pattern = self._string_pattern(s)
         if pattern is None or s.max_len is None or s.max_len < FIT_LENGTH_FROM:
             return None if pattern is None else self.b.lexeme(pattern)
@@ -360,8 +361,17 @@ class Lowerer:
                 compile_regex(pattern)  # cached: the grammar's compile reuses it
                 break
             except CompileLimitError:
-                if hi * 3 // 4 < max(s.min_len, 1):
-                    break  # the compile reports the limit, as before
+                if hi * 3 // 4 < max(s.min_len, 1) or self._too_large_alone(s):
+                    # too large at any length: refused now, not at the first mask
+                    kw, at = (s.patterns or s.formats)[0]
+                    self.p.refuse(
+                        "pattern" if s.patterns else "format",
+                        at,
+                        f"{kw!r} with minLength {s.min_len} and maxLength {s.max_len}: "
+                        "its automaton exceeds max_lexeme_states at every length",
+                    )
+                    wide = self._string_pattern(replace(s, patterns=(), formats=()))
+                    return None if wide is None else self.b.lexeme(wide)  # lenient
                 hi = hi * 3 // 4
                 pattern = self._string_pattern(replace(s, max_len=hi))
                 if pattern is None:
@@ -372,6 +382,21 @@ class Lowerer:
                 "(with its format or pattern, a longer bound exceeds max_lexeme_states)"
             )
         return self.b.lexeme(pattern)
+
+    def _too_large_alone(self, s: StrC) -> bool:
+        """Whether the patterns and formats of ``s`` without its length bounds exceed
+        ``max_lexeme_states``, so that no lower ``maxLength`` can fit (the product is built
+        from them); never for one simple repetition ``^C{m,n}$``, which the bound narrows."""
+        if len(s.patterns) == 1 and not s.formats and simple_repeat(s.patterns[0][0]):
+            return False
+        alone = self._string_pattern(replace(s, min_len=0, max_len=None))
+        if alone is None:
+            return False
+        try:
+            compile_regex(alone)  # cached
+        except CompileLimitError:
+            return True
+        return False
 
     def _string_pattern(self, s: StrC) -> str | None:
         """Lexeme regex of the strings ``s`` allows (``anti`` patterns read widely)."""
