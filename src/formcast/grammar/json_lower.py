@@ -384,10 +384,13 @@ class Lowerer:
         return self.b.lexeme(pattern)
 
     def _too_large_alone(self, s: StrC) -> bool:
-        """Whether the patterns and formats of ``s`` without its length bounds exceed
-        ``max_lexeme_states``, so that no lower ``maxLength`` can fit (the product is built
-        from them); never for one simple repetition ``^C{m,n}$``, which the bound narrows."""
-        if len(s.patterns) == 1 and not s.formats and simple_repeat(s.patterns[0][0]):
+        """Whether ``s`` has one pattern and nothing else but length bounds, and that
+        pattern alone exceeds ``max_lexeme_states``, so that no lower ``maxLength`` can fit
+        (the product is built from it). Not for one simple repetition ``^C{m,n}$``, which
+        the bound narrows, nor for several patterns, whose product a bound may trim."""
+        if len(s.patterns) != 1 or s.formats or s.anti or s.exclude:
+            return False
+        if simple_repeat(s.patterns[0][0]):
             return False
         alone = self._string_pattern(replace(s, min_len=0, max_len=None))
         if alone is None:
