@@ -217,3 +217,24 @@ def test_lazy_closure_equals_prediction_by_rules(rules: list[tuple[int, list[int
                     if sym not in tables.nullable:
                         break
         assert tables.closure[nt] == tuple(sorted(expected))
+
+
+@given(KEY_WORDS, st.booleans())
+@example(["a"], False)
+@example(["ab", "a"], True)  # a word ends where another goes on
+@example(['a"', "a"], False)  # a word goes on with the quote after another ends
+def test_key_set_guards_equal_the_parsed_construction(words: list[str], negative: bool) -> None:
+    """ "Any key but these" (and "one of these keys, then anything") built from the words'
+    trie is the DFA the parsed lookahead gives."""
+    body = "(?:" + "|".join(map(re.escape, words)) + ')(?![^"])'
+    rest = '(?:[ab_]|\\\\"|é)*"'
+    regex_dfa._guarded.cache_clear()
+    fast = regex_dfa._guarded(body, negative, rest)
+    parsed = regex_dfa._product(
+        regex_dfa.compile_regex(rest),
+        regex_dfa.compile_regex(f"{body}(?s:.)*"),
+        not negative,
+        "test",
+    )
+    assert _same_language(fast, parsed)
+    assert fast.n_states == parsed.n_states

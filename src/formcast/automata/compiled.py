@@ -608,18 +608,16 @@ def _split_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int] | None:
 
 _Matcher = Callable[[str, int], bool]  # whether a body matches a string at a position
 # a word set closed by "followed by the end or one character" (a set of whole JSON keys)
-_WORDS_END = re.compile(r"(?P<words>.+)\(\?!\[\^(?P<end>[^\\\]^])\]\)", re.DOTALL)
 
 
 def _word_body(text: str) -> tuple[_Matcher, int] | None:
     """(matcher, size estimate) of a lookahead body ``(?:w1|w2|...)(?![^c])`` read
     without a parse; None for any other body. The estimate counts every word's characters
     (an upper bound of :func:`_size`, which sees common prefixes factored out)."""
-    m = _WORDS_END.fullmatch(text)
-    words = None if m is None else regex_dfa.literal_words(m["words"])
-    if m is None or words is None:
+    found = regex_dfa.words_then_end(text)
+    if found is None:
         return None
-    end = m["end"]
+    words, end = found
 
     def matches_at(s: str, pos: int) -> bool:
         for word in words:

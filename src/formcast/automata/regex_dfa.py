@@ -569,12 +569,58 @@ def _guarded(body: str, negative: bool, rest: str) -> ByteDFA:
     """``(?!body)rest`` (or ``(?=body)rest``): the strings of ``rest`` that do not (or do)
     start with a match of ``body``, a product, cached (a key's "is followed by a quote"
     guard recurs in every pattern of declared keys)."""
-    # "starts with a match of body" is body followed by anything, as in _Compiler.sequence;
-    # written without a group where possible, so that a lookahead ending body splits too
-    tail = "(?s:.)*"
-    ahead = f"{body}{tail}" if split_lookahead(f"{body}{tail}") else f"(?:{body}){tail}"
     lookahead = f"(?{'!' if negative else '='}{body}){rest}"
-    return _product(compile_regex(rest), compile_regex(ahead), not negative, lookahead)
+    found = words_then_end(body)
+    ahead = None if found is None else _words_ahead(*found)
+    if ahead is None:
+        # "starts with a match of body" is body followed by anything, as in
+        # _Compiler.sequence; written without a group where possible, so that a lookahead
+        # ending body splits too
+        tail = "(?s:.)*"
+        text = f"{body}{tail}" if split_lookahead(f"{body}{tail}") else f"(?:{body}){tail}"
+        ahead = compile_regex(text)
+    return _product(compile_regex(rest), ahead, not negative, lookahead)
+
+
+# a set of words closed by "followed by the end or one character" (whole JSON keys)
+_WORDS_END = re.compile(r"(?P<words>.+)\(\?!\[\^(?P<end>[^\\\]^])\]\)", re.DOTALL)
+
+
+def words_then_end(text: str) -> tuple[list[str], str] | None:
+    """(words, c) of a lookahead body ``(?:w1|w2|...)(?![^c])`` (a set of whole JSON keys:
+    each word followed by the closing quote or the end), None for any other text."""
+    m = _WORDS_END.fullmatch(text)
+    words = None if m is None else literal_words(m["words"])
+    return None if m is None or words is None else (words, m["end"])
+
+
+def _words_ahead(words: list[str], end: str) -> ByteDFA | None:
+    """The DFA of ``(?:w1|...)(?![^end])`` followed by any bytes (a superset of "followed
+    by any text" that a product with a JSON string body cannot tell apart): the words'
+    trie, whose word ends accept and lead on ``end`` to one absorbing accepting state.
+    Built without a parse or a concatenation; None where a word is empty, ``end`` is not
+    ASCII, or a word goes on with ``end`` after another ends."""
+    if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
+        return None
+    edges: dict[tuple[int, int], int] = {}  # (node, byte) -> child; node 0 is the root
+    ends = []
+    for word in words:
+        node = 0
+        for byte in word.encode():
+            node = edges.setdefault((node, byte), len(edges) + 1)
+        ends.append(node)
+    n = len(edges) + 1
+    trans = np.full((n + 1, 256), -1, dtype=np.int32)
+    src = np.array(list(edges), dtype=np.int64)
+    trans[src[:, 0], src[:, 1]] = np.fromiter(edges.values(), dtype=np.int32)
+    if (trans[ends, ord(end)] >= 0).any():
+        return None
+    trans[ends, ord(end)] = n
+    trans[n] = n
+    accept = np.zeros(n + 1, dtype=bool)
+    accept[ends] = True
+    accept[n] = True
+    return ByteDFA(trans, accept, False)
 
 
 # plain text: characters without a meaning in a regex (no surrogates) and escaped ASCII
