@@ -607,7 +607,6 @@ def _split_facts(pattern: str) -> tuple[tuple[bool, bool] | None, int] | None:
 
 
 _Matcher = Callable[[str, int], bool]  # whether a body matches a string at a position
-# a word set closed by "followed by the end or one character" (a set of whole JSON keys)
 
 
 def _word_body(text: str) -> tuple[_Matcher, int] | None:

@@ -602,17 +602,8 @@ def _words_ahead(words: list[str], end: str) -> ByteDFA | None:
     ASCII, or a word goes on with ``end`` after another ends."""
     if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
         return None
-    edges: dict[tuple[int, int], int] = {}  # (node, byte) -> child; node 0 is the root
-    ends = []
-    for word in words:
-        node = 0
-        for byte in word.encode():
-            node = edges.setdefault((node, byte), len(edges) + 1)
-        ends.append(node)
-    n = len(edges) + 1
-    trans = np.full((n + 1, 256), -1, dtype=np.int32)
-    src = np.array(list(edges), dtype=np.int64)
-    trans[src[:, 0], src[:, 1]] = np.fromiter(edges.values(), dtype=np.int32)
+    trans, ends = _trie(words, extra=1)
+    n = len(trans) - 1
     if (trans[ends, ord(end)] >= 0).any():
         return None
     trans[ends, ord(end)] = n
@@ -834,21 +825,28 @@ def _text_chain(text: str) -> ByteDFA:
     return ByteDFA(trans, accept, False)
 
 
-def _word_trie(words: list[str]) -> ByteDFA:
-    """The DFA of a set of non-empty strings (no surrogates): their trie of UTF-8 bytes,
-    minimized up to ``_MINIMIZE_MAX_STATES`` states."""
-    edges: dict[tuple[int, int], int] = {}  # (node, byte) -> child; node 0 is the root
+def _trie(words: list[str], extra: int = 0) -> tuple[np.ndarray, list[int]]:
+    """The trie of the words' UTF-8 bytes as a transition table (node 0 is the root; then
+    ``extra`` rows with no edges) and each word's end node."""
+    edges: dict[tuple[int, int], int] = {}  # (node, byte) -> child
     ends = []
     for word in words:
         node = 0
         for byte in word.encode():
             node = edges.setdefault((node, byte), len(edges) + 1)
         ends.append(node)
-    n = len(edges) + 1
-    trans = np.full((n, 256), -1, dtype=np.int32)
+    trans = np.full((len(edges) + 1 + extra, 256), -1, dtype=np.int32)
     if edges:
         src = np.array(list(edges), dtype=np.int64)
         trans[src[:, 0], src[:, 1]] = np.fromiter(edges.values(), dtype=np.int32)
+    return trans, ends
+
+
+def _word_trie(words: list[str]) -> ByteDFA:
+    """The DFA of a set of non-empty strings (no surrogates): their trie of UTF-8 bytes,
+    minimized up to ``_MINIMIZE_MAX_STATES`` states."""
+    trans, ends = _trie(words)
+    n = len(trans)
     accept = np.zeros(n, dtype=bool)
     accept[ends] = True
     return _finish(trans, accept, trim=False, minimize=n <= _MINIMIZE_MAX_STATES)
