@@ -368,7 +368,8 @@ class Lowerer:
                         "pattern" if s.patterns else "format",
                         at,
                         f"{kw!r} with minLength {s.min_len} and maxLength {s.max_len}: "
-                        "its automaton exceeds max_lexeme_states at every length",
+                        "its automaton exceeds max_lexeme_states at every length (lenient: "
+                        "the string's patterns and formats are not enforced)",
                     )
                     wide = self._string_pattern(replace(s, patterns=(), formats=()))
                     return None if wide is None else self.b.lexeme(wide)  # lenient
