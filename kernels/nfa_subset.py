@@ -12,15 +12,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["subset"]
+from .lexer_build import _FNV_BASIS, _FNV_PRIME
 
-_FNV_OFFSET = np.uint64(14695981039346656037)
-_FNV_PRIME = np.uint64(1099511628211)
+__all__ = ["subset"]
 
 
 @njit(cache=True)
 def _hash(items: np.ndarray, k: int) -> np.uint64:
-    h = _FNV_OFFSET
+    h = _FNV_BASIS
     for i in range(k):
         h = (h ^ np.uint64(items[i])) * _FNV_PRIME
     return h

@@ -313,29 +313,34 @@ def test_format_max_length_past_the_state_limit_is_lowered_and_noted() -> None:
     assert short.notes == ()
 
 
-def test_pattern_too_large_at_every_length_is_refused_when_compiled() -> None:
-    """A word count of 150 words is past max_lexeme_states on its own: no lower maxLength
-    fits, so the pattern is refused by the compile (not at the first mask), and under
-    ``lenient`` it is not enforced."""
-    words = {"type": "string", "pattern": r"^(?:\S+\s+){0,149}\S+$", "maxLength": 300}
-    schema = {"properties": {"w": words}}
+@pytest.mark.parametrize(
+    ("string", "feature", "where", "relaxed", "still_out"),
+    [
+        # minLength past the cap of counted lengths
+        ({"minLength": 1500, "maxLength": 2000}, "minLength", "/properties/s", "ab", None),
+        # a word count of 150 words is past max_lexeme_states on its own: no lower
+        # maxLength fits, so the compile refuses it (not the first mask); maxLength stays
+        (
+            {"pattern": r"^(?:\S+\s+){0,149}\S+$", "maxLength": 300},
+            "pattern",
+            "/properties/s/pattern",
+            "two  words",
+            "a" * 301,
+        ),
+    ],
+)
+def test_string_refusals_name_their_pointer_and_relax_under_lenient(
+    string: dict, feature: str, where: str, relaxed: str, still_out: str | None
+) -> None:
+    schema = {"properties": {"s": {"type": "string", **string}}}
     with pytest.raises(UnsupportedFeatureError) as info:
         Grammar.from_json_schema(schema)
-    assert (info.value.feature, info.value.where) == ("pattern", "/properties/w/pattern")
-    with pytest.warns(UserWarning, match="not enforced: pattern at /properties/w/pattern"):
-        g = Grammar.from_json_schema(schema, lenient=True)
-    assert accepts(g, json.dumps({"w": "two  words"}))
-    assert not accepts(g, json.dumps({"w": "a" * 301}))  # maxLength is still enforced
-
-
-def test_min_length_above_the_cap_is_refused_with_its_pointer() -> None:
-    schema = {"properties": {"s": {"type": "string", "minLength": 1500, "maxLength": 2000}}}
-    with pytest.raises(UnsupportedFeatureError) as info:
-        Grammar.from_json_schema(schema)
-    assert (info.value.feature, info.value.where) == ("minLength", "/properties/s")
-    with pytest.warns(UserWarning, match="minLength"):
+    assert (info.value.feature, info.value.where) == (feature, where)
+    with pytest.warns(UserWarning, match=f"not enforced: {feature} at {where}"):
         lenient = Grammar.from_json_schema(schema, lenient=True)
-    assert accepts(lenient, json.dumps({"s": "ab"}))
+    assert accepts(lenient, json.dumps({"s": relaxed}))
+    if still_out is not None:
+        assert not accepts(lenient, json.dumps({"s": still_out}))
 
 
 @settings(max_examples=200, deadline=None)
