@@ -195,11 +195,12 @@ def test_falls_back_to_definition_order_above_the_limit() -> None:
         },
         "required": names,  # every name must be remembered
         "additionalProperties": False,
+        "maxProperties": n + 1,  # counted: no once keys (tests/test_json_once_keys.py)
     }
     g = Grammar.from_json_schema(schema, property_order="any")
     assert g.notes == (
-        # the optional "inner" repeats like an extra key: "none or some" doubles the states
-        f"definition order: object at # (any property order would need {2 ** (n + 1)} "
+        # the optional "inner" repeats like an extra key, counted from 0 to n + 1
+        f"definition order: object at # (any property order would need {2**n * (n + 2)} "
         f"states, more than {MAX_ANY_ORDER_STATES})",
     )
     instance = {k: 1 for k in names}

@@ -122,6 +122,10 @@ class GrammarAutomata:
                     rules.append((next_id, (i,)))
                 next_id += 1
 
+        for name in grammar.once:  # such a lexeme is scanned from a rule of its own
+            for x in {x for alt in grammar.rules[name] for x in alt if x in lex_id}:
+                if nullable[lex_id[x]]:
+                    raise GrammarError(f"once rule {name!r}: lexeme {x!r} matches ''")
         sym = nt_id | {n: optional_of.get(i, i) for n, i in lex_id.items()}
         for lhs in nt_names:
             head = nt_id[lhs]
@@ -134,7 +138,11 @@ class GrammarAutomata:
         if not any(lhs == start for lhs, _ in rules):
             raise GrammarError(f"grammar {grammar!r} generates no string (start is unproductive)")
         self.tables = EarleyTables.build(
-            n_lex, rules, start, max_items=self.options.max_items_per_set
+            n_lex,
+            rules,
+            start,
+            max_items=self.options.max_items_per_set,
+            once=frozenset(nt_id[n] for n in grammar.once),
         )
         self.parser = EarleyParser(self.tables)
         self.ignore = frozenset(lex_id[n] for n in grammar.ignore if not empty[lex_id[n]])

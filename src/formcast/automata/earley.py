@@ -5,12 +5,19 @@ rules; advancing the dot is ``item + 1``. Nullable nonterminals are skipped at
 prediction time (Aycock & Horspool), so completion never needs the current set.
 Each :class:`EarleySet` memoizes its successors by scanned lexemes: re-pushing the
 same lexeme after a pop (mask computation, rollback) reuses the row.
+
+*Once* rules (the member lists of a JSON object in any order) scan each lexeme at most
+once per origin: each row carries, per origin, the lexemes that items of once rules of
+that origin have scanned so far (a row fixes the rows below it, so this is a function of
+the row); a scan skips such an item when its origin has scanned the lexeme, and a row
+does not expect a lexeme that only such items expect.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from formcast.errors import CompileLimitError
 from formcast.grammar.ir import derivable
@@ -36,6 +43,9 @@ class EarleyTables:
     own: Mapping[int, tuple[tuple[int, int], ...]]  # nonterminal -> (pos, next symbol)
     closure: Mapping[int, tuple[int, ...]]  # nonterminal -> nonterminals it predicts
     max_items: int = DEFAULT_MAX_ITEMS_PER_SET
+    # positions in once rules before a lexeme, and those lexemes
+    once_pos: frozenset[int] = frozenset()
+    once_lex: frozenset[int] = frozenset()
 
     @classmethod
     def build(
@@ -45,16 +55,21 @@ class EarleyTables:
         start: int,
         *,
         max_items: int = DEFAULT_MAX_ITEMS_PER_SET,
+        once: frozenset[int] = frozenset(),
     ) -> EarleyTables:
-        """``rules`` are (lhs, rhs) over symbol ids; an augmented start rule is added."""
+        """``rules`` are (lhs, rhs) over symbol ids; an augmented start rule is added;
+        ``once``: nonterminals whose rules scan each lexeme at most once per origin."""
         aug = max([start, n_lexemes - 1, *(lhs for lhs, _ in rules)]) + 1
         all_rules = [(aug, (start,)), *[(lhs, tuple(rhs)) for lhs, rhs in rules]]
         next_sym: list[int] = []
         lhs_of: list[int] = []
         rule_starts: dict[int, list[int]] = {}
         final_pos = -1
+        once_pos: list[int] = []
         for lhs, rhs in all_rules:
             rule_starts.setdefault(lhs, []).append(len(next_sym))
+            if lhs in once:
+                once_pos += [len(next_sym) + i for i, x in enumerate(rhs) if x < n_lexemes]
             next_sym += rhs
             if lhs == aug:
                 final_pos = len(next_sym)
@@ -83,6 +98,8 @@ class EarleyTables:
             own=own,
             closure=_Closure(own, n_lexemes),
             max_items=max_items,
+            once_pos=frozenset(once_pos),
+            once_lex=frozenset(next_sym[p] for p in once_pos),
         )
 
 
@@ -110,6 +127,9 @@ class _Closure(dict[int, tuple[int, ...]]):
         return value
 
 
+_NONE_USED: Mapping[int, frozenset[int]] = MappingProxyType({})
+
+
 class EarleySet:
     """One Earley row: its items indexed by the symbol after the dot."""
 
@@ -122,10 +142,14 @@ class EarleySet:
         "index",
         "masks",
         "starts",
+        "used",
     )
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, used: Mapping[int, frozenset[int]] = _NONE_USED) -> None:
         self.index = index
+        # lexemes scanned by once rules so far, per origin (shared with the parent row when
+        # no such scan led to this one; never modified)
+        self.used = used
         self.by_next: dict[int, list[int]] = {}
         self.expected: frozenset[int] = frozenset()
         self.accepting = False
@@ -157,13 +181,40 @@ class EarleyParser:
         top = rows[-1]
         if lexemes in top.children:
             return top.children[lexemes]
-        seeds = [item + 1 for lex in lexemes for item in top.by_next.get(lex, ())]
+        used = top.used
+        if self.t.once_lex.isdisjoint(lexemes):
+            seeds = [item + 1 for lex in lexemes for item in top.by_next.get(lex, ())]
+        else:
+            seeds, used = self._seeds_once(top, lexemes)
         child: EarleySet | None = None
         if seeds:
-            child = EarleySet(top.index + 1)
+            child = EarleySet(top.index + 1, used)
             self._close(child, seeds, rows)
         top.children[lexemes] = child
         return child
+
+    def _seeds_once(
+        self, top: EarleySet, lexemes: tuple[int, ...]
+    ) -> tuple[list[int], Mapping[int, frozenset[int]]]:
+        """The items scanning ``lexemes`` advance (those of once rules only where their
+        origin has not scanned the lexeme) and the child row's scanned lexemes per origin."""
+        once_pos, used = self.t.once_pos, top.used
+        seeds: list[int] = []
+        scanned: dict[int, set[int]] = {}
+        for lex in lexemes:
+            for item in top.by_next.get(lex, ()):
+                if item & POS_MASK in once_pos:
+                    origin = item >> POS_BITS
+                    if lex in used.get(origin, ()):
+                        continue
+                    scanned.setdefault(origin, set()).add(lex)
+                seeds.append(item + 1)
+        if not scanned:
+            return seeds, used
+        grown = dict(used)
+        for origin, lexes in scanned.items():
+            grown[origin] = grown.get(origin, frozenset()) | lexes
+        return seeds, MappingProxyType(grown)
 
     def _close(self, cur: EarleySet, seeds: list[int], rows: list[EarleySet]) -> None:
         t = self.t
@@ -222,4 +273,17 @@ class EarleyParser:
                     "max_items_per_set", max_items, "Earley row too large; simplify the grammar"
                 )
         cur.expected = frozenset([s for s in by_next if s < n_lex])
+        used = cur.used
+        if used and not t.once_lex.isdisjoint(cur.expected):
+            # not expected: a lexeme that only once items whose origin scanned it expect
+            once_pos = t.once_pos
+            spent = [
+                s
+                for s in t.once_lex.intersection(cur.expected)
+                if all(
+                    item & POS_MASK in once_pos and s in used.get(item >> POS_BITS, ())
+                    for item in by_next[s]
+                )
+            ]
+            cur.expected = cur.expected.difference(spent)
         cur.accepting = (0 << POS_BITS | t.final_pos) in seen

@@ -51,6 +51,13 @@ class Grammar:
         spells (escapes decoded). Two scans of such a lexeme from Earley items of the same
         origin (the items of one array, when the array's rules are left recursive) must
         have different values: the matcher drops a scan that repeats one.
+    once:
+        Rules that scan each lexeme at most once per rule instance (the member lists of a
+        JSON object in any order, whose only lexemes are the keys): the parser does not
+        scan a lexeme from an Earley item of these rules whose origin has scanned it from
+        such an item before (all the items of one object, its lists being left
+        recursive), and does not expect a lexeme that only such items expect. Their
+        lexemes must not match the empty string.
     """
 
     start: str
@@ -59,6 +66,7 @@ class Grammar:
     ignore: tuple[str, ...] = ()
     ignore_repeats: bool = True
     distinct: tuple[str, ...] = ()
+    once: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +85,9 @@ class Grammar:
         for name in self.distinct:
             if name not in self.lexemes or name in self.ignore:
                 raise GrammarError(f"distinct symbol {name!r} is not a lexeme (or is ignored)")
+        for name in self.once:
+            if name not in self.rules:
+                raise GrammarError(f"once symbol {name!r} is not a rule")
 
     def fingerprint(self) -> str:
         """A content hash, stable across processes; used as a compile-cache key."""
@@ -88,6 +99,7 @@ class Grammar:
             repr(self.ignore),
             repr(self.ignore_repeats),
             repr(self.distinct),
+            repr(self.once),
         ):
             h.update(part.encode())
             h.update(b"\0")
@@ -288,6 +300,7 @@ class GrammarBuilder:
         ignore: Sequence[str] = (),
         ignore_repeats: bool = True,
         distinct: Sequence[str] = (),
+        once: Sequence[str] = (),
     ) -> Grammar:
         """Freeze into a :class:`Grammar`."""
         rules = {k: tuple(v) for k, v in self._rules.items()}
@@ -298,6 +311,7 @@ class GrammarBuilder:
             ignore=tuple(ignore),
             ignore_repeats=ignore_repeats,
             distinct=tuple(distinct),
+            once=tuple(once),
         )
 
 

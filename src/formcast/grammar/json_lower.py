@@ -83,6 +83,9 @@ MAX_DISTINCT_COUNT = 1024
 #: extra keys where they matter); above it only required and dependency names are
 #: remembered (the others may repeat), and above it again the object keeps definition order
 MAX_ANY_ORDER_STATES = 1024
+#: list alternatives of an object in any order past MAX_ANY_ORDER_STATES, whose keys are once
+#: lexemes: (required names + 1) * (names + 1)
+MAX_ONCE_ALTERNATIVES = 20_000
 #: a string's `maxLength` from which its automaton is built while lowering, to lower the
 #: bound where a format or pattern makes it exceed max_lexeme_states
 FIT_LENGTH_FROM = 64
@@ -124,6 +127,8 @@ class Lowerer:
         self._any_name: str | None = None
         #: distinct lexemes (`uniqueItems` over strings), for the grammar's ``distinct``
         self.distinct: set[str] = set()
+        #: once rules (member lists of objects in any order), for the grammar's ``once``
+        self.once: set[str] = set()
 
     # -- entry ------------------------------------------------------------------------------
     def lower(self, spec: Spec) -> str | None:
@@ -709,6 +714,8 @@ class Lowerer:
             states = 2 ** len(named) * self._extra_counts(o, False)
             if states <= MAX_ANY_ORDER_STATES:
                 return self._object_any_order(o, named, deps, wits=wits)
+            if self._once_fits(o, named, deps, wits):
+                return self._object_once(o, named)
             # too many names to remember each: remember only the required and dependency
             # names; the other declared names may come any number of times, like extra keys
             required = {n for n, _, r in named if r}
@@ -995,6 +1002,19 @@ class Lowerer:
     ) -> list[tuple[str, str, bool]] | None:
         """``(name, key: value rule, required)`` of the members that can appear; None when
         a required one cannot."""
+        values = self._member_values(o, members)
+        if values is None:
+            return None
+        return [
+            (name, self.b.seq(self.b.lexeme(literal(name)), self.colon, value), req)
+            for name, value, req in values
+        ]
+
+    def _member_values(
+        self, o: ObjC, members: list[tuple[str, Spec, bool]]
+    ) -> list[tuple[str, str, bool]] | None:
+        """``(name, value symbol, required)`` of the members that can appear; None when a
+        required one cannot."""
         final: list[tuple[str, str, bool]] = []
         for name, spec, req in members:
             if has_surrogate(name):
@@ -1011,9 +1031,58 @@ class Lowerer:
                 if req:
                     return None
                 continue
-            key = self.b.lexeme(literal(name))
-            final.append((name, self.b.seq(key, self.colon, value), req))
+            final.append((name, value, req))
         return final
+
+    @staticmethod
+    def _once_fits(
+        o: ObjC,
+        members: list[tuple[str, Spec, bool]],
+        deps: tuple[tuple[str, tuple[str, ...]], ...],
+        wits: Witnesses,
+    ) -> bool:
+        """Whether :meth:`_object_once` is exact for ``o``: no witnesses, no
+        ``maxProperties``, a ``minProperties`` the required names meet, dependencies only
+        on required names, and at most ``MAX_ONCE_ALTERNATIVES`` list alternatives."""
+        required = {n for n, _, r in members if r}
+        return (
+            not wits
+            and o.max_props is None
+            and o.min_props <= max(len(required), 1)
+            and all(set(names) <= required for _, names in deps)
+            and (len(required) + 1) * (len(members) + 1) <= MAX_ONCE_ALTERNATIVES
+        )
+
+    def _object_once(self, o: ObjC, members: list[tuple[str, Spec, bool]]) -> str | None:
+        """The object with its named members in any order, each at most once, and extra
+        pairs anywhere, without a state per set of names seen: list rule ``lists[c]``
+        holds exactly ``c`` required members and ``}`` follows ``lists[-1]``. The lists
+        are *once* rules (:attr:`Grammar.once`) whose only lexemes are the keys, so the
+        parser scans each key at most once per object (left recursive, every list of one
+        object shares the origin just after ``{``)."""
+        values = self._member_values(o, members)
+        if values is None:
+            return None
+        extra = self._extra_member(o, [n for n, _, _ in members])
+        sep = self.b.seq(self.comma)
+        pairs: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
+        for name, value, req in values:
+            pairs[req].append((self.b.lexeme(literal(name)), self.b.seq(self.colon, value)))
+        more = [*pairs[False], *([(extra,)] if extra else [])]
+        lists = [self.b.rule() for _ in range(len(pairs[True]) + 1)]
+        for c, head in enumerate(lists):
+            alts: list[tuple[str, ...]] = list(more) if c == 0 else []
+            if c == 1:
+                alts += pairs[True]
+            if c > 0:
+                alts += [(lists[c - 1], sep, *pair) for pair in pairs[True]]
+            alts += [(head, sep, *pair) for pair in more]
+            self.b.define(head, alts)
+        self.once.update(lists)
+        body: list[tuple[str, ...]] = [(self.lbrace, lists[-1], self.rbrace)]
+        if len(lists) == 1 and o.min_props == 0:
+            body.append((self.lbrace, self.rbrace))
+        return self.b.choice(*body)
 
     def _extra_counts(self, o: ObjC, free: bool) -> int:
         """How many counts of extra pairs (``free`` names included) an any-order state may

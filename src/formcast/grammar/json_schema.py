@@ -107,7 +107,9 @@ def _lower(
     start = lowerer.lower(root)
     grammar = None
     if start is not None:
-        grammar = lowerer.b.build(start, distinct=sorted(lowerer.distinct))
+        grammar = lowerer.b.build(
+            start, distinct=sorted(lowerer.distinct), once=sorted(lowerer.once)
+        )
     if grammar is None or not _productive(grammar):  # e.g. {"$ref": "#"}: no way out
         return parser, None
     return parser, grammar

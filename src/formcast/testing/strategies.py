@@ -185,7 +185,8 @@ def from_grammar(
     lexemes); past that, only alternatives of minimal derivation height are taken, so
     generation always ends. Lexemes are drawn with :func:`hypothesis.strategies.from_regex`
     over ``alphabet`` (default: printable ASCII, tab, newlines and a few non-ASCII
-    characters), never empty. Strings that repeat a distinct value are left out.
+    characters), never empty. Strings that repeat a distinct value, or a once rule's lexeme
+    (:attr:`Grammar.once`), are left out.
 
     Parameters
     ----------
@@ -275,6 +276,6 @@ def from_grammar(
         return out
 
     out = pieces().filter(munch.ok).map("".join)
-    if grammar.distinct:  # values the grammar alone does not keep distinct
+    if grammar.distinct or grammar.once:  # scans the rules alone do not keep distinct
         out = out.filter(lambda text: accepts(grammar, text))
     return out
