@@ -36,6 +36,12 @@ WIDE = {
     "additionalProperties": {"type": "boolean"},
 }
 CLOSED = {**WIDE, "additionalProperties": False, "dependentRequired": {"s": ["k0", "k1"]}}
+DEPS = {  # f needs g and h, g needs i: the object is written once per subset of {f, g}
+    "properties": {k: {"type": "integer"} for k in [*REQUIRED, "f", "g", "h", "i"]},
+    "required": REQUIRED,
+    "dependentRequired": {"f": ["g", "h"], "g": ["i"], "k0": ["k1"]},
+    "additionalProperties": False,
+}
 EITHER = {  # the once keys of one branch are the plain keys of the other
     "anyOf": [
         {**CLOSED, "properties": {**CLOSED["properties"], "s": {"const": "a"}}},
@@ -53,7 +59,13 @@ OPTIONAL = {  # no required name: 2**11 sets of optional names
     "minProperties": 1,
 }
 
-SCHEMAS = {"WIDE": WIDE, "CLOSED": CLOSED, "EITHER": EITHER, "OPTIONAL": OPTIONAL}
+SCHEMAS = {
+    "WIDE": WIDE,
+    "CLOSED": CLOSED,
+    "DEPS": DEPS,
+    "EITHER": EITHER,
+    "OPTIONAL": OPTIONAL,
+}
 
 
 @functools.cache
@@ -87,6 +99,11 @@ def test_once_keys_are_used_without_a_note() -> None:
         ("CLOSED", [(k, 1) for k in reversed(REQUIRED)]),
         ("CLOSED", [*[(k, 1) for k in REQUIRED], ("x", True)]),  # closed
         ("CLOSED", [("s", ""), *[(k, 1) for k in REQUIRED]]),  # s requires k0, k1: met
+        ("DEPS", [("i", 1), *[(k, 1) for k in reversed(REQUIRED)], ("g", 1)]),
+        ("DEPS", [("h", 1), ("f", 1), ("i", 1), *[(k, 1) for k in REQUIRED], ("g", 1)]),
+        ("DEPS", [("f", 1), *[(k, 1) for k in REQUIRED], ("g", 1), ("i", 1)]),  # no h
+        ("DEPS", [*[(k, 1) for k in REQUIRED], ("g", 1)]),  # no i
+        ("DEPS", [*[(k, 1) for k in REQUIRED], ("h", 1), ("i", 1)]),
         ("EITHER", [("s", "b"), ("k1", 1), ("k0", "x")]),
         ("EITHER", [("k1", 1), ("s", "b"), ("k1", 1)]),
         ("EITHER", [*[(k, 1) for k in reversed(REQUIRED)], ("s", "a")]),
@@ -130,6 +147,22 @@ def test_drawn_objects(
         assert not got
     elif [k for k, _ in pairs].count("x") <= 1:
         assert got is valid
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    order=st.permutations(REQUIRED),
+    more=st.lists(st.sampled_from(["f", "g", "h", "i", "k3"]), max_size=4),
+    at=st.lists(st.integers(0, N_REQUIRED), min_size=4, max_size=4),
+)
+def test_drawn_dependencies(order: list[str], more: list[str], at: list[int]) -> None:
+    keys = list(order)
+    for key, i in zip(more, at, strict=False):
+        keys.insert(i, key)
+    valid = len(set(keys)) == len(keys) and jsonschema.Draft202012Validator(DEPS).is_valid(
+        dict.fromkeys(keys, 1)
+    )
+    assert accepts(_grammar("DEPS"), _text([(k, 1) for k in keys])) is valid
 
 
 def _vocab() -> fc.TokenizerInfo:

@@ -86,6 +86,9 @@ MAX_ANY_ORDER_STATES = 1024
 #: list alternatives of an object in any order past MAX_ANY_ORDER_STATES, whose keys are once
 #: lexemes: (required names + 1) * (names + 1)
 MAX_ONCE_ALTERNATIVES = 20_000
+#: keys of `dependencies` that such an object may lack while their names are optional (the
+#: object is written once per subset of them present)
+MAX_ONCE_DEPENDENCY_KEYS = 3
 #: a string's `maxLength` from which its automaton is built while lowering, to lower the
 #: bound where a format or pattern makes it exceed max_lexeme_states
 FIT_LENGTH_FROM = 64
@@ -715,7 +718,7 @@ class Lowerer:
             if states <= MAX_ANY_ORDER_STATES:
                 return self._object_any_order(o, named, deps, wits=wits)
             if self._once_fits(o, named, deps, wits):
-                return self._object_once(o, named)
+                return self._object_once(o, named, deps)
             # too many names to remember each: remember only the required and dependency
             # names; the other declared names may come any number of times, like extra keys
             required = {n for n, _, r in named if r}
@@ -1042,28 +1045,55 @@ class Lowerer:
         wits: Witnesses,
     ) -> bool:
         """Whether :meth:`_object_once` is exact for ``o``: no witnesses, no
-        ``maxProperties``, a ``minProperties`` the required names meet, dependencies only
-        on required names, and at most ``MAX_ONCE_ALTERNATIVES`` list alternatives."""
-        required = {n for n, _, r in members if r}
+        ``maxProperties``, a ``minProperties`` the required names meet, at most
+        ``MAX_ONCE_DEPENDENCY_KEYS`` keys whose dependencies are not met anyway, and at
+        most ``MAX_ONCE_ALTERNATIVES`` list alternatives in all."""
+        required = _needed({n for n, _, r in members if r}, deps)
+        keys = _open_keys(required, deps)
         return (
             not wits
             and o.max_props is None
             and o.min_props <= max(len(required), 1)
-            and all(set(names) <= required for _, names in deps)
-            and (len(required) + 1) * (len(members) + 1) <= MAX_ONCE_ALTERNATIVES
+            and len(keys) <= MAX_ONCE_DEPENDENCY_KEYS
+            and 2 ** len(keys) * (len(members) + 1) ** 2 <= MAX_ONCE_ALTERNATIVES
         )
 
-    def _object_once(self, o: ObjC, members: list[tuple[str, Spec, bool]]) -> str | None:
+    def _object_once(
+        self,
+        o: ObjC,
+        members: list[tuple[str, Spec, bool]],
+        deps: tuple[tuple[str, tuple[str, ...]], ...],
+    ) -> str | None:
         """The object with its named members in any order, each at most once, and extra
-        pairs anywhere, without a state per set of names seen: list rule ``lists[c]``
-        holds exactly ``c`` required members and ``}`` follows ``lists[-1]``. The lists
-        are *once* rules (:attr:`Grammar.once`) whose only lexemes are the keys, so the
-        parser scans each key at most once per object (left recursive, every list of one
-        object shares the origin just after ``{``)."""
+        pairs anywhere, without a state per set of names seen (see :meth:`_once_lists`).
+        A dependency whose key may be absent splits the object in two: without the key,
+        and with the key and the names it requires required."""
+        extra = self._extra_member(o, [n for n, _, _ in members])
+        required = _needed({n for n, _, r in members if r}, deps)
+        keys = _open_keys(required, deps)
+        variants = []
+        for present in itertools.product((False, True), repeat=len(keys)):
+            absent = {k for k, p in zip(keys, present, strict=True) if not p}
+            need = _needed(required | (set(keys) - absent), deps)
+            if need & absent:  # a key present requires one absent
+                continue
+            chosen = [(n, spec, n in need) for n, spec, _ in members if n not in absent]
+            found = self._once_lists(o, chosen, extra)
+            if found is not None:
+                variants.append(found)
+        return self.b.alt(*variants) if variants else None
+
+    def _once_lists(
+        self, o: ObjC, members: list[tuple[str, Spec, bool]], extra: str | None
+    ) -> str | None:
+        """``{`` list ``}``, where list rule ``lists[c]`` holds exactly ``c`` required
+        members and ``}`` follows ``lists[-1]``. The lists are *once* rules
+        (:attr:`Grammar.once`) whose only lexemes are the keys, so the parser scans each
+        key at most once per object (left recursive, every list of one object shares the
+        origin just after ``{``)."""
         values = self._member_values(o, members)
         if values is None:
             return None
-        extra = self._extra_member(o, [n for n, _, _ in members])
         sep = self.b.seq(self.comma)
         pairs: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
         for name, value, req in values:
@@ -1316,3 +1346,18 @@ def _conditions(wits: Witnesses) -> int:
 def _integral(v: float) -> bool:
     """Whether ``v`` is a whole number written without an exponent by ``json.dumps``."""
     return isinstance(v, int) or (v.is_integer() and abs(v) < 1e16)
+
+
+def _needed(names: set[str], deps: tuple[tuple[str, tuple[str, ...]], ...]) -> set[str]:
+    """``names`` with every name a present key's dependencies require, to a fixpoint."""
+    need = set(names)
+    while True:
+        more = {n for k, ns in deps if k in need for n in ns} - need
+        if not more:
+            return need
+        need |= more
+
+
+def _open_keys(required: set[str], deps: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
+    """Keys of ``deps`` that may be absent and whose names are not all ``required``."""
+    return sorted({k for k, ns in deps if k not in required and not set(ns) <= required})
