@@ -1,8 +1,9 @@
-"""Objects in any property order past ``MAX_ANY_ORDER_STATES``: *once* keys.
+"""*Once* rules (:attr:`Grammar.once`): objects in any property order past
+``MAX_ANY_ORDER_STATES``, and ``uniqueItems`` arrays of too many listed scalars.
 
-Each name's key (with its colon) is a lexeme the parser scans at most once per object
-(:attr:`Grammar.once`), and the member lists count the required names seen; the reference
-is ``jsonschema`` on the parsed instance, and masks are checked against brute force.
+The parser scans each key (each value) of a once rule at most once per object (array),
+and the member lists count the required names seen (the items); the reference is
+``jsonschema`` on the parsed instance, and masks are checked against brute force.
 """
 
 from __future__ import annotations
@@ -59,7 +60,14 @@ OPTIONAL = {  # no required name: 2**11 sets of optional names
     "minProperties": 1,
 }
 
+TAGS = {  # 2**16 sets of values: too many for a rule each
+    "type": "array",
+    "items": {"enum": [*REQUIRED, "x", 1, 2.5, True, None]},
+    "uniqueItems": True,
+}
 SCHEMAS = {
+    "TAGS": TAGS,
+    "FEW": {**TAGS, "minItems": 2, "maxItems": 5},
     "WIDE": WIDE,
     "CLOSED": CLOSED,
     "DEPS": DEPS,
@@ -78,11 +86,11 @@ def _text(pairs: list[tuple[str, object]]) -> str:
     return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in pairs) + "}"
 
 
-def test_once_keys_are_used_without_a_note() -> None:
+def test_once_rules_are_used_without_a_note() -> None:
     for name in SCHEMAS:
         g = _grammar(name)
         assert not g.notes  # exact: neither definition order nor repeatable names
-        assert len(g.once) >= (N_REQUIRED + 1 if name != "OPTIONAL" else 1)
+        assert g.once
 
 
 @pytest.mark.parametrize(
@@ -149,6 +157,18 @@ def test_drawn_objects(
         assert got is valid
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    items=st.lists(st.sampled_from([*TAGS["items"]["enum"], 1.0, False, 0, "y"]), max_size=18),
+    name=st.sampled_from(["TAGS", "FEW"]),
+)
+def test_drawn_arrays(items: list[object], name: str) -> None:
+    """Repeats (``1`` and ``1.0`` are one value, ``true`` and ``1`` are not), values not
+    listed, and counts: judged like ``jsonschema``."""
+    want = jsonschema.Draft202012Validator(SCHEMAS[name]).is_valid(items)
+    assert accepts(_grammar(name), json.dumps(items)) is want
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     order=st.permutations(REQUIRED),
@@ -168,14 +188,15 @@ def test_drawn_dependencies(order: list[str], more: list[str], at: list[int]) ->
 def _vocab() -> fc.TokenizerInfo:
     """Keys whole, split and run into their colon ("k1" is a prefix of "k10"), and every
     byte the schemas need, so that a mask's every prefix can be completed."""
-    pieces = {*'{},:"0123456789abksxtrue ', "rue"}
+    pieces = {*'{},:"0123456789abksxtrue .', "rue"}
     pieces |= {f'"{k}"' for k in REQUIRED} | {f'"{k}":' for k in REQUIRED[:4]}
     pieces |= {'"k1', '"k10', '0":', '":', ', "', '{"', '"s":', '"x', '": 1', "1,", "1}"}
+    pieces |= {"[", "]", "null", "2.5", "1.0", '["k1"', '", "', '"]'}
     toks = sorted(p.encode() for p in pieces)
     return fc.TokenizerInfo.from_vocab([*toks, b"<eos>"], eos_ids=[len(toks)])
 
 
-@pytest.mark.parametrize("name", ["WIDE", "CLOSED", "EITHER"])
+@pytest.mark.parametrize("name", ["WIDE", "CLOSED", "EITHER", "TAGS", "FEW"])
 @pytest.mark.parametrize("seed", range(4))
 def test_masks_equal_brute_force_and_never_dead_end(name: str, seed: int) -> None:
     tok = _vocab()

@@ -440,9 +440,15 @@ class Lowerer:
             if hi < lo:
                 return None
         if a.unique and (hi is None or hi > 1):
-            values = self._unique_domain(a, hi)
+            values = self._unique_domain(a)
             if values is not None:
-                return self._array_distinct(values, lo, hi)
+                top = len(values) if hi is None else min(hi, len(values))
+                if sum(math.comb(len(values), k) for k in range(top + 1)) <= MAX_UNIQUE_SUBSETS:
+                    return self._array_distinct(values, lo, hi)
+                levels = max(lo, 1) if top == len(values) else top  # rules of _array_once
+                scalars = not any(isinstance(v, (list, dict)) for v in values)
+                if scalars and levels * len(values) <= MAX_ONCE_ALTERNATIVES:
+                    return self._array_once(values, lo, hi)
             lexeme = self._distinct_lexeme(a)
             if lexeme is not None and max(lo, hi or 0) <= MAX_DISTINCT_COUNT:
                 return self._array_of_distinct(lexeme, lo, hi)
@@ -450,8 +456,8 @@ class Lowerer:
                 "uniqueItems",
                 a.pointer,
                 f"only enforced when maxItems <= 1, when `items` lists its values (enum, "
-                f"const, booleans) and at most {MAX_UNIQUE_SUBSETS} sets of them fit, or "
-                f"when `items` are strings that can always grow (no maxLength, at most "
+                f"const, booleans): scalars, or at most {MAX_UNIQUE_SUBSETS} sets of them, "
+                f"or when `items` are strings that can always grow (no maxLength, at most "
                 f"{MAX_DISTINCT_COUNT} counted items)",
             )
         if a.contains is not None:
@@ -491,16 +497,11 @@ class Lowerer:
             return None
         return self.b.seq(self.lbrack, body, self.rbrack)
 
-    def _unique_domain(self, a: ArrC, hi: int | None) -> tuple[TAny, ...] | None:
-        """The values of plain ``items`` when they are listed and their sets are few."""
+    def _unique_domain(self, a: ArrC) -> tuple[TAny, ...] | None:
+        """The values of plain ``items`` when they are listed."""
         if a.items is None or a.prefix or a.contains is not None:
             return None
-        values = self.p.finite_values(a.items)
-        if values is None:
-            return None
-        top = len(values) if hi is None else min(hi, len(values))
-        sets = sum(math.comb(len(values), k) for k in range(top + 1))
-        return values if sets <= MAX_UNIQUE_SUBSETS else None
+        return self.p.finite_values(a.items)
 
     def _array_distinct(self, values: tuple[TAny, ...], lo: int, hi: int | None) -> str | None:
         """Arrays of ``lo`` to ``hi`` distinct ``values``: one rule per set of values used."""
@@ -521,6 +522,34 @@ class Lowerer:
 
         body = rest(frozenset())
         return None if body is None else self.b.seq(self.lbrack, body, self.rbrack)
+
+    def _array_once(self, values: tuple[TAny, ...], lo: int, hi: int | None) -> str | None:
+        """Arrays of ``lo`` to ``hi`` distinct scalar ``values`` (each one lexeme), too many
+        for a rule per set: *once* rules (:attr:`Grammar.once`, left recursive, so every
+        item is scanned from the origin just after ``[``) scan each value at most once;
+        ``chain[j]`` holds exactly ``j + 1`` items, and past ``lo`` items, up to every
+        value or ``hi``, the last level repeats."""
+        lits = [x for x in (self.value(v) for v in values) if x is not None]
+        top = len(lits) if hi is None else min(hi, len(lits))
+        if lo > top:
+            return None
+        sep = self.b.seq(self.comma)
+        chain: list[str] = []
+        for j in range(max(lo, 1) if top == len(lits) else top):
+            head = self.b.rule()
+            alts = [(lit,) for lit in lits] if j == 0 else [(chain[-1], sep, lit) for lit in lits]
+            chain.append(self.b.define(head, alts))
+        ends = chain[max(lo, 1) - 1 :]
+        if top == len(lits):  # each value at most once bounds the count: a loop
+            loop = self.b.rule()
+            self.b.define(loop, [(chain[-1],), *[(loop, sep, lit) for lit in lits]])
+            chain.append(loop)
+            ends = [loop]
+        self.once.update(chain)
+        alts_out: list[tuple[str, ...]] = [(self.lbrack, end, self.rbrack) for end in ends]
+        if lo == 0:
+            alts_out.append((self.lbrack, self.rbrack))
+        return self.b.choice(*alts_out)
 
     def _distinct_lexeme(self, a: ArrC) -> str | None:
         """For `uniqueItems` over plain string ``items`` whose every prefix has infinitely
