@@ -6,11 +6,12 @@ prediction time (Aycock & Horspool), so completion never needs the current set.
 Each :class:`EarleySet` memoizes its successors by scanned lexemes: re-pushing the
 same lexeme after a pop (mask computation, rollback) reuses the row.
 
-*Once* rules (the member lists of a JSON object in any order) scan each lexeme at most
-once per origin: each row carries, per origin, the lexemes that items of once rules of
-that origin have scanned so far (a row fixes the rows below it, so this is a function of
-the row); a scan skips such an item when its origin has scanned the lexeme, and a row
-does not expect a lexeme that only such items expect.
+*Once* rules (the member lists of a JSON object in any order, the item lists of a
+``uniqueItems`` array of listed values) scan each lexeme at most once per origin: each
+row carries, per origin, the lexemes that items of once rules of that origin have scanned
+so far (a row fixes the rows below it, so this is a function of the row); a scan skips
+such an item when its origin has scanned the lexeme, and a row does not expect a lexeme
+that only such items expect.
 """
 
 from __future__ import annotations

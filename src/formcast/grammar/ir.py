@@ -53,11 +53,12 @@ class Grammar:
         have different values: the matcher drops a scan that repeats one.
     once:
         Rules that scan each lexeme at most once per rule instance (the member lists of a
-        JSON object in any order, whose only lexemes are the keys): the parser does not
-        scan a lexeme from an Earley item of these rules whose origin has scanned it from
-        such an item before (all the items of one object, its lists being left
-        recursive), and does not expect a lexeme that only such items expect. Their
-        lexemes must not match the empty string.
+        JSON object in any order, whose only lexemes are the keys; the item lists of a
+        `uniqueItems` array of listed scalars, whose only lexemes are the values): the
+        parser does not scan a lexeme from an Earley item of these rules whose origin has
+        scanned it from such an item before (all the items of one object or array, its
+        lists being left recursive), and does not expect a lexeme that only such items
+        expect. Their lexemes must not match the empty string.
     """
 
     start: str

@@ -83,8 +83,9 @@ MAX_DISTINCT_COUNT = 1024
 #: extra keys where they matter); above it only required and dependency names are
 #: remembered (the others may repeat), and above it again the object keeps definition order
 MAX_ANY_ORDER_STATES = 1024
-#: list alternatives of an object in any order past MAX_ANY_ORDER_STATES, whose keys are once
-#: lexemes: (required names + 1) * (names + 1)
+#: alternatives of once rules: of an object in any order past MAX_ANY_ORDER_STATES,
+#: (required names + 1) * (names + 1) per dependency variant; of a `uniqueItems` array of
+#: listed scalars past MAX_UNIQUE_SUBSETS, values * counted item levels
 MAX_ONCE_ALTERNATIVES = 20_000
 #: keys of `dependencies` that such an object may lack while their names are optional (the
 #: object is written once per subset of them present)
@@ -130,7 +131,8 @@ class Lowerer:
         self._any_name: str | None = None
         #: distinct lexemes (`uniqueItems` over strings), for the grammar's ``distinct``
         self.distinct: set[str] = set()
-        #: once rules (member lists of objects in any order), for the grammar's ``once``
+        #: once rules (member lists of objects in any order, item lists of `uniqueItems`
+        #: arrays of listed scalars), for the grammar's ``once``
         self.once: set[str] = set()
 
     # -- entry ------------------------------------------------------------------------------
@@ -539,12 +541,13 @@ class Lowerer:
             head = self.b.rule()
             alts = [(lit,) for lit in lits] if j == 0 else [(chain[-1], sep, lit) for lit in lits]
             chain.append(self.b.define(head, alts))
-        ends = chain[max(lo, 1) - 1 :]
         if top == len(lits):  # each value at most once bounds the count: a loop
             loop = self.b.rule()
             self.b.define(loop, [(chain[-1],), *[(loop, sep, lit) for lit in lits]])
             chain.append(loop)
             ends = [loop]
+        else:
+            ends = chain[max(lo, 1) - 1 :]
         self.once.update(chain)
         alts_out: list[tuple[str, ...]] = [(self.lbrack, end, self.rbrack) for end in ends]
         if lo == 0:
