@@ -157,6 +157,19 @@ def test_schema_summary(capsys: pytest.CaptureFixture[str], files: dict[str, Pat
     assert "compiled" in out
 
 
+def test_schema_summary_names_distinct_and_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    tags = {"type": "array", "items": {"enum": [f"t{i}" for i in range(12)]}, "uniqueItems": True}
+    names = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"properties": {"tags": tags, "names": names}}))
+    status, out, err = main(capsys, "grammar", "--schema", str(schema))
+    assert status == 0, err
+    assert "distinct lexemes (values differ per array): LEX_" in out
+    assert "once rules (each lexeme once per object or array): rule_" in out
+
+
 def test_schema_not_json(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     status, _, err = main(capsys, "grammar", "--schema", str(files["lark"]))
     assert status == 2 and "is not JSON" in err

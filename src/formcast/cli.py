@@ -161,6 +161,13 @@ def _cmd_grammar(args: argparse.Namespace) -> int:
     if g.ignore:
         repeats = "" if g.ignore_repeats else " (at most one per gap)"
         print(f"ignored between lexemes: {', '.join(g.ignore)}{repeats}", file=out)
+    if g.distinct:
+        print(f"distinct lexemes (values differ per array): {', '.join(g.distinct)}", file=out)
+    if g.once:
+        shown = ", ".join(g.once[: args.max_rules]) + (
+            " ..." if len(g.once) > args.max_rules else ""
+        )
+        print(f"once rules (each lexeme once per object or array): {shown}", file=out)
     print("rules:", file=out)
     names = sorted(g.rules, key=lambda n: n != g.start)  # start first, then definition order
     for name in names[: args.max_rules]:
