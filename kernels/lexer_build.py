@@ -50,6 +50,41 @@ def new_states(trans: np.ndarray, known: np.ndarray, starts: np.ndarray) -> np.n
 
 
 @njit(cache=True)
+def new_states_near(
+    trans: np.ndarray, known: np.ndarray, starts: np.ndarray, depth: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`new_states`, but only those at most ``depth`` bytes from ``starts``
+    (breadth first), and a flag per returned state: exactly ``depth`` bytes away (the
+    frontier, whose own successors are not searched)."""
+    n = trans.shape[0]
+    level = np.full(n, -1, dtype=np.int64)
+    queue = np.empty(n + starts.shape[0], dtype=np.int64)
+    tail = 0
+    for s in starts:
+        if level[s] < 0:
+            level[s] = 0
+            queue[tail] = s
+            tail += 1
+    head = 0
+    while head < tail:
+        s = queue[head]
+        head += 1
+        d = level[s]
+        if d >= depth:
+            continue
+        for b in range(256):
+            t = trans[s, b]
+            if t >= 0 and level[t] < 0 and known[t] < 0:
+                level[t] = d + 1
+                queue[tail] = t
+                tail += 1
+    for s in starts:
+        level[s] = -1
+    new = np.flatnonzero(level > 0)
+    return new, level[new] >= depth
+
+
+@njit(cache=True)
 def byte_classes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The class of each byte (``int64 [256]``), bytes with equal columns in ``table``
     sharing one, and the first byte of each class; classes are numbered in order of first

@@ -29,6 +29,7 @@ def walk_trie(
     trans_flat: np.ndarray,
     accepting: np.ndarray,
     representative: np.ndarray,
+    built: np.ndarray,
     start_nodes: np.ndarray,
     start_state: int,
     out_bits: np.ndarray,
@@ -50,7 +51,8 @@ def walk_trie(
     Subtrees at nodes where ``pure`` is set and ``subtree_depth`` is at most ``skip_depth``
     are not visited (-1: visit all).
 
-    Returns (exits, groups, nonzero words of ``out_bits``).
+    Returns (exits, groups, nonzero words of ``out_bits``), or ``(-1 - state, 0, 0)`` when
+    the walk needs the row of a state not ``built`` (the outputs are then partial).
     """
     stack = np.empty(max_depth + 2, dtype=np.int32)
     n_exits = 0
@@ -66,6 +68,8 @@ def walk_trie(
                 continue
             d = node_depth[i] - base - 1
             st = stack[d]
+            if not built[st]:
+                return -1 - st, 0, 0
             nxt = trans_flat[st * 256 + node_byte[i]]
             if nxt < 0:
                 if accepting[st]:
@@ -111,6 +115,7 @@ def slice_depth(
     slice_trans: np.ndarray,
     budget: int,
     limit: int,
+    built: np.ndarray,
 ) -> int:
     """The largest ``d <= limit`` such that every string of at most ``d`` bytes that the
     automaton ``slice_trans`` (from its state 0) does not kill keeps the lexer alive from
@@ -118,7 +123,8 @@ def slice_depth(
 
     A breadth-first search over (lexer state, slice state) pairs: the first pair with a
     byte that kills the lexer but not the slice, at depth ``d``, bounds the answer by
-    ``d``; after ``budget`` pairs the depth verified so far is returned.
+    ``d``; after ``budget`` pairs the depth verified so far is returned, as it is at a
+    lexer state not ``built`` (its row is not written yet).
     """
     k = slice_trans.shape[0]
     seen = np.zeros(n_states * k, dtype=np.bool_)
@@ -135,6 +141,8 @@ def slice_depth(
             v = level[j]
             q = v // k
             a = v - q * k
+            if not built[q]:
+                return depth
             for b in range(256):
                 a2 = slice_trans[a, b]
                 if a2 < 0:

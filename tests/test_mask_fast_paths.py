@@ -105,6 +105,7 @@ def _walk(trie: TokenTrie, lexer, lx: int, words: int, depth: int) -> tuple:
         lexer.trans.reshape(-1),
         lexer.accepting,
         lexer.representative,
+        lexer.built,
         trie.root_children,
         lx,
         bits,
@@ -142,9 +143,8 @@ def test_walks_that_skip_text_equal_full_walks() -> None:
     words = (tok.vocab_size + 31) // 32
     depths = []
     for lx in range(lexer.n_states):
-        depth = slice_depth(
-            lexer.trans.reshape(-1), lexer.n_states, lx, trie.text_slice.trans, 4096, 99
-        )
+        args = (lexer.n_states, lx, trie.text_slice.trans, 4096, 99, lexer.built)
+        depth = slice_depth(lexer.trans.reshape(-1), *args)
         depths.append(depth)
         short = trie.text_slice.short[min(depth, trie.max_depth)]
         # every plain-text token of at most ``depth`` bytes keeps the lexer alive

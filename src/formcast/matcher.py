@@ -475,43 +475,11 @@ class Matcher:
                     cache[key] = hit
         if hit is not None:
             return hit
-        slice_depth, walk_trie = _kernels()
-        trie = self._trie
-        lexer = self._a.lexer
-        with self._a.lock:
-            trans, accepting, rep = lexer.trans, lexer.accepting, lexer.representative
-        bits = np.zeros(self._n_words, dtype=np.int32)
-        text = trie.text_slice
-        # From the root, plain-text subtrees no deeper than ``depth`` need no visit when no
-        # plain text of that length can end the lexeme: their tokens are all allowed and
-        # none exits.
-        depth = -1
-        if nodes is None:
-            depth = slice_depth(
-                trans.reshape(-1), len(trans), lx, text.trans, _SLICE_CHECK_BUDGET, trie.max_depth
-            )
-            bits[: text.short.shape[1]] = text.short[depth]
-        n, n_groups, n_words = walk_trie(
-            trie.node_byte,
-            trie.node_depth,
-            trie.node_end,
-            trie.node_tok_start,
-            trie.node_tok_end,
-            trie.tok_ids,
-            trans.reshape(-1),
-            accepting,
-            rep,
-            trie.root_children if nodes is None else nodes,
-            lx,
-            bits,
-            self._scratch_nodes,
-            self._scratch_states,
-            self._scratch_groups,
-            trie.max_depth,
-            text.pure,
-            trie.subtree_depth,
-            depth,
-        )
+        while True:
+            bits, n, n_groups, n_words = self._walk_once(lx, nodes)
+            if n >= 0:
+                break
+            self._a.lexer.expand(-1 - n)  # a long lexeme's frontier: build on, walk again
         # exits grouped by what ends there, so the parser is asked once per group
         exits: list[tuple[int, np.ndarray]] = []
         if n:
@@ -526,6 +494,57 @@ class Matcher:
             if len(cache) > self.compiled.automata.options.max_walk_cache_entries:
                 cache.popitem(last=False)
         return res
+
+    def _walk_once(self, lx: int, nodes: np.ndarray | None) -> tuple[np.ndarray, int, int, int]:
+        """One trie walk from ``lx`` over ``nodes`` (None: the root's children): the bits
+        of the tokens inside the lexeme and :func:`walk_trie`'s counts (the exits are in
+        the scratch arrays), or a negative count naming a state whose row is not built."""
+        slice_depth, walk_trie = _kernels()
+        trie = self._trie
+        lexer = self._a.lexer
+        with self._a.lock:
+            trans, accepting = lexer.trans, lexer.accepting
+            rep, built = lexer.representative, lexer.built
+        bits = np.zeros(self._n_words, dtype=np.int32)
+        text = trie.text_slice
+        # From the root, plain-text subtrees no deeper than ``depth`` need no visit when no
+        # plain text of that length can end the lexeme: their tokens are all allowed and
+        # none exits.
+        depth = -1
+        if nodes is None:
+            depth = slice_depth(
+                trans.reshape(-1),
+                len(trans),
+                lx,
+                text.trans,
+                _SLICE_CHECK_BUDGET,
+                trie.max_depth,
+                built,
+            )
+            bits[: text.short.shape[1]] = text.short[depth]
+        n, n_groups, n_words = walk_trie(
+            trie.node_byte,
+            trie.node_depth,
+            trie.node_end,
+            trie.node_tok_start,
+            trie.node_tok_end,
+            trie.tok_ids,
+            trans.reshape(-1),
+            accepting,
+            rep,
+            built,
+            trie.root_children if nodes is None else nodes,
+            lx,
+            bits,
+            self._scratch_nodes,
+            self._scratch_states,
+            self._scratch_groups,
+            trie.max_depth,
+            text.pure,
+            trie.subtree_depth,
+            depth,
+        )
+        return bits, n, n_groups, n_words
 
     def forced_tokens(self) -> list[int]:
         """Tokens the grammar forces next (each the only allowed token); state unchanged."""

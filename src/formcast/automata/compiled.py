@@ -150,7 +150,11 @@ class GrammarAutomata:
         self.ignore_repeats = grammar.ignore_repeats
         self.lock = threading.RLock()  # guards the lazily grown lexer tables
         self.lexer = Lexer(
-            eager, patterns, max_states=self.options.max_lexer_states, load=self._load
+            eager,
+            patterns,
+            max_states=self.options.max_lexer_states,
+            load=self._load,
+            lock=self.lock,
         )
         # the first mask needs these anyway; compiling them here also reports a lexeme
         # too large to compile at compile time for single-regex grammars

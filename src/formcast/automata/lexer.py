@@ -4,7 +4,12 @@ Combined states are hash-consed into dense ids and their byte transitions stored
 one growing ``int32 [n_states, 256]`` table that the numba kernels read directly.
 States are created lazily per *allowed lexeme set* (what the parser accepts next):
 the first request for a set builds the closure of its start state, so every state
-reachable from an existing one is always in the table (kernels never miss).
+reachable from an existing one is in the table, with one exception: the one-lexeme
+states of a DFA past ``LAZY_FROM`` states (a long counted string) are built only up to
+``NEAR_DEPTH`` bytes ahead. The farthest of those are the *frontier*: they have ids,
+acceptance and representatives but no row (``built`` is False); a walk kernel that
+needs such a row reports the state, and :meth:`Lexer.expand` (or :meth:`Lexer.step`)
+builds on from it.
 
 Lexeme DFAs are lazy too: a lexeme's DFA is loaded (compiled) when it first takes part
 in a start state, before any state of that closure is built, so a failed load (a
@@ -26,6 +31,7 @@ propagates, so the tables stay as they were.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
@@ -35,6 +41,10 @@ from formcast.automata.regex_dfa import ByteDFA, compile_regex
 from formcast.errors import CompileLimitError
 
 DEFAULT_MAX_LEXER_STATES = 200_000
+#: lexeme DFAs with more states than this (long counted strings) get their one-lexeme states
+#: built only NEAR_DEPTH bytes ahead of the states that need them
+LAZY_FROM = 4096
+NEAR_DEPTH = 128
 _ROW_BLOCK = 64  # DFA rows copied at a time for states with several lexemes alive
 
 Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
@@ -64,8 +74,11 @@ class Lexer:
         *,
         max_states: int = DEFAULT_MAX_LEXER_STATES,
         load: Callable[[int], ByteDFA] | None = None,
+        lock: threading.RLock | None = None,
     ):
         self.max_states = max_states
+        #: guards :meth:`expand`, which matchers may call while others walk the tables
+        self.lock = lock or threading.RLock()
         self._patterns = list(patterns)
         self._load = load or (lambda lex: compile_regex(self._patterns[lex]))
         # Content keys name a state independently of lexeme numbering, so trie walks can be
@@ -107,6 +120,7 @@ class Lexer:
         self._starts: dict[frozenset[int], int] = {}
         self._trans = np.full((64, 256), -1, dtype=np.int32)
         self._accepting = np.zeros(64, dtype=np.bool_)
+        self._built = np.ones(64, dtype=np.bool_)  # False: row not written yet (frontier)
         self._is_start = np.zeros(64, dtype=np.bool_)
         self.accept_lexemes: list[tuple[int, ...]] = []
         # states with the same complete lexemes end a lexeme the same way for the parser;
@@ -128,9 +142,33 @@ class Lexer:
         """``bool [n_states]``: some lexeme is complete in this state."""
         return self._accepting[: self.n_states]
 
+    @property
+    def built(self) -> np.ndarray:
+        """``bool [n_states]``: the state's row is written (False only for the frontier of
+        a long lexeme, see :meth:`expand`)."""
+        return self._built[: self.n_states]
+
     def step(self, state: int, byte: int) -> int:
         """The state after ``byte`` from ``state`` (-1: dead); a view-free ``trans`` read."""
+        if not self._built.item(state):
+            self.expand(state)
         return int(self._trans.item(state, byte))
+
+    def expand(self, state: int) -> None:
+        """Write the row of frontier ``state`` (one lexeme alive) and build the states up
+        to ``NEAR_DEPTH`` bytes past it (under the lexer's lock; nothing if it is built).
+
+        Raises
+        ------
+        CompileLimitError
+            Past ``max_states`` (the tables stay as they were).
+        """
+        with self.lock:
+            if self._built.item(state):
+                return
+            lex = int(self._lex_of[state])
+            sts = self._dfa_state[state : state + 1]
+            self._close_single(lex, np.array([state], np.int32), sts)
 
     def is_accepting(self, state: int) -> bool:
         """Whether some lexeme is complete in ``state`` (a view-free ``accepting`` read)."""
@@ -263,6 +301,7 @@ class Lexer:
         lexes, states = self._lex_of[n : self._n], self._dfa_state[n : self._n]
         singles = lexes >= 0
         self._g_single[self._s_off[lexes[singles]] + states[singles]] = -1
+        self._built[n : self._n] = True  # states made again later write their rows
         for sid in [k for k in self._joint if k >= n]:
             del self._joint[sid]
             content = self._contents.pop(sid, None)
@@ -285,6 +324,7 @@ class Lexer:
             return
         self._trans = _grown(self._trans, n)  # every state's row is written whole
         self._accepting = _grown(self._accepting, n, False)
+        self._built = _grown(self._built, n, True)
         self._is_start = _grown(self._is_start, n, False)
         self._rep = _grown(self._rep, n, 0)
         self._lex_of = _grown(self._lex_of, n, 0)
@@ -437,12 +477,18 @@ class Lexer:
 
     def _close_single(self, lex: int, curs: np.ndarray, sts: np.ndarray) -> None:
         """Build states ``curs`` (lexeme ``lex`` alone, in DFA states ``sts``) and every
-        new state they reach: all have only ``lex`` alive, so all are built at once."""
+        new state they reach: all have only ``lex`` alive, so all are built at once. For a
+        DFA past ``LAZY_FROM`` states, only those up to ``NEAR_DEPTH`` bytes away; the
+        farthest get no row (the frontier: :meth:`expand` writes it when needed)."""
         dfa = self.dfa(lex)
         off = int(self._s_off[lex])
         single = self._g_single[off : off + len(dfa.accept)]
         kernels = _kernels()
-        new = kernels.new_states(dfa.trans, single, sts)
+        frontier = None
+        if len(dfa.accept) > LAZY_FROM:
+            new, frontier = kernels.new_states_near(dfa.trans, single, sts, NEAR_DEPTH)
+        else:
+            new = kernels.new_states(dfa.trans, single, sts)
         base, k = self.n_states, len(new)
         self._reserve(base + k)
         done = (lex,)
@@ -467,6 +513,10 @@ class Lexer:
         for ends, sid in zip((done, ()), got, strict=True):
             if sid >= 0:
                 reps.setdefault(ends, sid)
+        self._built[curs] = True  # written by write_single, as are the new states' rows
+        self._built[base : base + k] = True
+        if frontier is not None:
+            self._built[base + np.flatnonzero(frontier)] = False
         self._n += k
         self.accept_lexemes += [done if a else () for a in dfa.accept[new].tolist()]
 
