@@ -7,13 +7,17 @@ from __future__ import annotations
 import json
 import random
 
-import numpy as np
 import pytest
 
 import formcast as fc
 from formcast.automata import lexer as lexer_module
 from formcast.automata.compiled import CompiledGrammar, GrammarAutomata
-from formcast.testing.oracle import brute_force_mask, byte_tokenizer, mask_to_bool
+from formcast.testing.oracle import (
+    brute_force_mask,
+    byte_tokenizer,
+    check_masks_along,
+    mask_to_bool,
+)
 
 
 def _vocab() -> fc.TokenizerInfo:
@@ -27,21 +31,6 @@ def _vocab() -> fc.TokenizerInfo:
 def _matcher(grammar: fc.Grammar, tok: fc.TokenizerInfo) -> fc.Matcher:
     """A matcher on automata of its own (the lexer built under the current constants)."""
     return fc.Matcher(CompiledGrammar(GrammarAutomata(grammar), tok))
-
-
-def _check_along(m: fc.Matcher, tok: fc.TokenizerInfo, rng: random.Random, steps: int) -> None:
-    bm = fc.allocate_token_bitmask(1, tok.vocab_size)
-    for _ in range(steps):
-        m.fill_next_token_bitmask(bm)
-        got = mask_to_bool(bm[0], tok.vocab_size)
-        want = brute_force_mask(m)
-        assert (got == want).all(), [tok.token_bytes[t] for t in np.flatnonzero(got != want)]
-        allowed = [int(t) for t in np.flatnonzero(got) if t not in tok.eos_ids]
-        if not allowed:
-            m.reset()
-            continue
-        long = [t for t in allowed if len(tok.token_bytes[t]) > 1]
-        m.accept_token(rng.choice(long if long and rng.random() < 0.6 else allowed))
 
 
 def test_long_string_is_built_near_and_stays_exact() -> None:
@@ -80,7 +69,7 @@ def test_masks_exact_with_a_frontier_everywhere(monkeypatch: pytest.MonkeyPatch,
     }
     tok = _vocab()
     m = _matcher(fc.Grammar.from_json_schema(schema, whitespace="compact"), tok)
-    _check_along(m, tok, random.Random(seed), 60)
+    check_masks_along(m, random.Random(seed), 60, prefer=lambda b: len(b) > 1, p_prefer=0.6)
     assert not m.compiled.automata.lexer.built.all()
 
 

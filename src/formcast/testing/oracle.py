@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+import random
+from collections.abc import Callable
 
 import numpy as np
 
 from formcast.automata.compiled import compile_grammar
 from formcast.grammar.ir import Grammar
+from formcast.kernels.bitmask import allocate_token_bitmask
 from formcast.matcher import Matcher
 from formcast.tokens.vocab import TokenizerInfo
 
@@ -42,3 +45,32 @@ def mask_to_bool(bitmask_row: np.ndarray, vocab_size: int) -> np.ndarray:
     """Unpack one int32 bitmask row into ``bool [vocab_size]``."""
     bits = np.unpackbits(bitmask_row.view(np.uint8), bitorder="little")
     return bits[:vocab_size].astype(bool)
+
+
+def check_masks_along(
+    matcher: Matcher,
+    rng: random.Random,
+    steps: int,
+    prefer: Callable[[bytes], bool] | None = None,
+    p_prefer: float = 0.7,
+    p_reset: float = 0.0,
+) -> None:
+    """Compare every mask with :func:`brute_force_mask` along a random walk of ``steps``
+    tokens, and assert that no mask is a dead end (some token is allowed, or the text may
+    end). The next token is drawn among those ``prefer`` accepts (by their bytes) with
+    probability ``p_prefer``, else among all; the walk restarts where nothing but EOS is
+    allowed, and with probability ``p_reset`` at each step."""
+    tok = matcher.compiled.tokenizer
+    bm = allocate_token_bitmask(1, tok.vocab_size)
+    for _ in range(steps):
+        matcher.fill_next_token_bitmask(bm)
+        got = mask_to_bool(bm[0], tok.vocab_size)
+        want = brute_force_mask(matcher)
+        assert (got == want).all(), [tok.token_bytes[t] for t in np.flatnonzero(got != want)]
+        allowed = [int(t) for t in np.flatnonzero(got) if t not in tok.eos_ids]
+        assert allowed or matcher.can_terminate(), "a dead end: no token, and no end"
+        if not allowed or rng.random() < p_reset:
+            matcher.reset()
+            continue
+        liked = [t for t in allowed if prefer(tok.token_bytes[t])] if prefer else []
+        matcher.accept_token(rng.choice(liked if liked and rng.random() < p_prefer else allowed))
