@@ -20,7 +20,8 @@ from formcast.automata.regex_dfa import compile_regex
 from formcast.errors import CompileLimitError, UnsupportedFeatureError
 from formcast.grammar.ir import Grammar
 from formcast.grammar.json_formats import FORMATS
-from formcast.grammar.json_patterns import pattern_body
+from formcast.grammar.json_keysets import narrow_body
+from formcast.grammar.json_patterns import bound_free_lengths, pattern_body
 from formcast.grammar.json_strings import (
     complement_body,
     exclude_words,
@@ -314,18 +315,70 @@ def test_format_max_length_past_the_state_limit_is_lowered_and_noted() -> None:
 
 
 @pytest.mark.parametrize(
+    ("pattern", "max_len", "dropped"),
+    [
+        (r"^(?:\S+\s+){0,9}\S+$", 19, True),  # 20 characters could hold 10 repeats
+        (r"^(?:\S+\s+){0,9}\S+$", 20, False),
+        (r"^\d{1,15}(?:\.\d{1,5})?$", 5, True),  # both bounds
+        (r"^(?:a?){0,3}$", 2, False),  # an iteration may be empty: never dropped
+        (r"^(?=(?:ab){0,2}$)", 5, True),  # inside a lookahead too
+    ],
+)
+def test_repetition_bounds_a_max_length_implies_are_dropped(
+    pattern: str, max_len: int, dropped: bool
+) -> None:
+    plain, fitted = narrow_body(pattern), narrow_body(pattern, max_len)
+    assert (plain != fitted) == dropped
+    assert (max_len in bound_free_lengths(pattern)) == dropped
+
+
+WORDS = r"^(?:\S+\s+){0,99}\S+$"
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text("ab \n\t\u00a0é", max_size=40))
+def test_dropped_bounds_keep_the_strings_within_the_length(text: str) -> None:
+    """A count of words that a length bound implies is not built: the lexeme accepts
+    exactly the strings of the pattern that fit the length (oracle: Python's re)."""
+    pattern = r"^(?:\S+\s+){0,4}\S+$"  # at most 5 words; 9 characters hold at most 5
+    lexeme = '"' + intersect_bodies([pattern_body(pattern, 9), length_body(0, 9)]) + '"'
+    dfa = compile_regex(lexeme)
+    ok = re.search(pattern.replace("$", "\\Z"), text) is not None and len(text) <= 9
+    assert dfa.matches(json.dumps(text).encode()) == ok
+
+
+def test_word_count_with_a_long_max_length_keeps_sentences() -> None:
+    """A 100-word limit with maxLength 5000: the lowered bound is where the word count is
+    implied (199 characters hold at most 100 words), not where the counted automaton fits
+    (about 20 characters)."""
+    schema = {"properties": {"q": {"type": "string", "pattern": WORDS, "maxLength": 5000}}}
+    g = Grammar.from_json_schema(schema)
+    capped, note = g.notes  # the cap of counted strings, then the fitted bound
+    assert capped == "restricted: maxLength 5000 at /properties/q is enforced as 1000"
+    m = re.fullmatch(r"restricted: maxLength 1000 at /properties/q is enforced as (\d+) .*", note)
+    assert m is not None, note
+    cap = int(m.group(1))
+    assert 150 <= cap <= 199
+    sentence = "What is the primary function of the human brain? " * 3
+    assert accepts(g, json.dumps({"q": sentence.strip()[:cap]}))
+    assert not accepts(g, json.dumps({"q": "a" * (cap + 1)}))
+    assert not accepts(g, json.dumps({"q": "two  spaces "}))  # trailing space: no last word
+
+
+@pytest.mark.parametrize(
     ("string", "feature", "where", "relaxed", "still_out"),
     [
         # minLength past the cap of counted lengths
         ({"minLength": 1500, "maxLength": 2000}, "minLength", "/properties/s", "ab", None),
-        # a word count of 150 words is past max_lexeme_states on its own: no lower
-        # maxLength fits, so the compile refuses it (not the first mask); maxLength stays
+        # a word count of 150 words is past max_lexeme_states on its own, and a minLength
+        # of 300 keeps the count from being implied by any lower maxLength: no lower bound
+        # fits, so the compile refuses it (not the first mask); the lengths stay
         (
-            {"pattern": r"^(?:\S+\s+){0,149}\S+$", "maxLength": 300},
+            {"pattern": r"^(?:\S+\s+){0,149}\S+$", "minLength": 300, "maxLength": 400},
             "pattern",
             "/properties/s/pattern",
-            "two  words",
-            "a" * 301,
+            "two  words " * 30,
+            "a" * 401,
         ),
     ],
 )

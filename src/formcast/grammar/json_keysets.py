@@ -501,22 +501,23 @@ def wide_body(pattern: str) -> str:
     return _tree_body(pattern_tree(pattern, wide=True))
 
 
-def narrow_body(pattern: str) -> str:
+def narrow_body(pattern: str, max_len: int | None = None) -> str:
     """:func:`json_patterns.pattern_body`, also for lookaheads right after a leading
     ``^`` (no ``|`` at the top level): ``^(?=A)(?!B)R`` is the strings that ``^A`` and
     ``^R`` match (narrowly) and ``^B`` does not (widely, in neither dialect), each part a
-    lookahead over the body. Other lookarounds are refused as before."""
+    lookahead over the body. Other lookarounds are refused as before. ``max_len``: as
+    for :func:`~formcast.grammar.json_patterns.pattern_body`."""
     split = _leading_lookaheads(pattern)
     if split is None:
-        return pattern_body(pattern)
+        return pattern_body(pattern, max_len)
     looks, rest = split
     parts = [
         f"(?!(?:{wide_body(f'^(?:{inner})')}){BODY_ENDS})"
         if negative
-        else f"(?=(?:{narrow_body(f'^(?:{inner})')}){BODY_ENDS})"
+        else f"(?=(?:{narrow_body(f'^(?:{inner})', max_len)}){BODY_ENDS})"
         for negative, inner in looks
     ]
-    return "".join(parts) + narrow_body(f"^(?:{rest})")
+    return "".join(parts) + narrow_body(f"^(?:{rest})", max_len)
 
 
 def _leading_lookaheads(pattern: str) -> tuple[list[tuple[bool, str]], str] | None:

@@ -41,7 +41,11 @@ from formcast.grammar.json_numbers import (
     signed_exponents,
     step_pieces,
 )
-from formcast.grammar.json_patterns import PatternUnsupported, simple_repeat
+from formcast.grammar.json_patterns import (
+    PatternUnsupported,
+    bound_free_lengths,
+    simple_repeat,
+)
 from formcast.grammar.json_spec import (
     KINDS,
     ArrC,
@@ -327,7 +331,7 @@ class Lowerer:
             patterns, length = [], False
         for pattern, where in patterns:
             try:
-                rules.append(narrow_body(pattern))
+                rules.append(narrow_body(pattern, hi))
             except PatternUnsupported as exc:
                 self.p.refuse("pattern", where, str(exc.args[0]))
             except re.error as exc:
@@ -383,7 +387,9 @@ class Lowerer:
                     )
                     wide = self._string_pattern(replace(s, patterns=(), formats=()))
                     return None if wide is None else self.b.lexeme(wide)  # lenient
-                hi = hi * 3 // 4
+                # a quarter lower, or the bound at which a repetition bound drops
+                free = (n for p, _ in s.patterns for n in bound_free_lengths(p) if n < hi)
+                hi = max([hi * 3 // 4, *free])
                 pattern = self._string_pattern(replace(s, max_len=hi))
                 if pattern is None:
                     return None
@@ -398,16 +404,19 @@ class Lowerer:
         """Whether ``s`` has one pattern and nothing else but length bounds, and that
         pattern alone exceeds ``max_lexeme_states``, so that no lower ``maxLength`` can fit
         (the product is built from it). Not for one simple repetition ``^C{m,n}$``, which
-        the bound narrows, nor for several patterns, whose product a bound may trim."""
+        the bound narrows, nor for several patterns, whose product a bound may trim. The
+        pattern is read as for the least bound tried, with the most repetition bounds
+        dropped (:func:`~formcast.grammar.json_patterns.pattern_body`)."""
         if len(s.patterns) != 1 or s.formats or s.anti or s.exclude:
             return False
         if simple_repeat(s.patterns[0][0]):
             return False
-        alone = self._string_pattern(replace(s, min_len=0, max_len=None))
-        if alone is None:
+        try:
+            least = narrow_body(s.patterns[0][0], max(s.min_len, 1))
+        except (PatternUnsupported, re.error):
             return False
         try:
-            compile_regex(alone)  # cached
+            compile_regex(f'"{least}"')  # cached
         except CompileLimitError:
             return True
         return False

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from formcast.grammar.json_strings import (
@@ -249,11 +249,14 @@ def _anchored_item(op: Any, av: Any) -> Anchored:
     return {(False, False): (_node(op, av), False)}
 
 
-def pattern_body(pattern: str) -> str:
+def pattern_body(pattern: str, max_len: int | None = None) -> str:
     """Regex for the encoded body of every string in which ``pattern`` finds a match.
 
     Anchors may stand anywhere (``^`` and ``$`` are the ends of the string, as in ECMA-262
     without the ``m`` flag): each match is tied to the ends its anchors require.
+    With ``max_len``, the body is only meant for strings of at most that many characters,
+    and repetition bounds that such a string cannot reach are dropped
+    (:func:`_drop_implied_bounds`): the same strings, a smaller automaton.
     Raises :class:`PatternUnsupported` for constructs we cannot translate exactly and
     :class:`re.error` for malformed patterns.
 
@@ -273,6 +276,8 @@ def pattern_body(pattern: str) -> str:
     tree = sre_p.parse(pattern)
     if tree.state.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
         raise PatternUnsupported("inline flags")
+    if max_len is not None:
+        _drop_implied_bounds(tree, max_len)
     alts = [
         ("" if start else f"{UNIT}*") + regex + ("" if end else f"{UNIT}*")
         for (start, end), (regex, _) in sorted(_anchored_seq(list(tree)).items())
@@ -280,6 +285,58 @@ def pattern_body(pattern: str) -> str:
     if not alts:  # anchors no string satisfies, as in a^b
         return "(?!)"
     return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+
+_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None))
+
+
+def _bounded_repeats(tree: Any) -> Iterator[tuple[list[Any], int, int]]:
+    """Each bounded repetition in Python's parse ``tree`` whose iterations take at least
+    one character, innermost first: (the list holding it, its index, that least width)."""
+    for i, (op, av) in enumerate(tree.data):
+        if op in _REPEATS:
+            yield from _bounded_repeats(av[2])
+            width = av[2].getwidth()[0]
+            if av[1] is not sre_c.MAXREPEAT and width >= 1:
+                yield tree.data, i, width
+        elif op is sre_c.SUBPATTERN:
+            yield from _bounded_repeats(av[3])
+        elif op is sre_c.BRANCH:
+            for alt in av[1]:
+                yield from _bounded_repeats(alt)
+        elif op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
+            yield from _bounded_repeats(av[1])
+
+
+def _drop_implied_bounds(tree: Any, max_len: int) -> None:
+    """Make unbounded, in place, each repetition ``X{lo,hi}`` of Python's parse ``tree``
+    whose ``hi`` a match within ``max_len`` characters cannot exceed: every iteration of
+    ``X`` takes at least ``w >= 1`` characters, so such a match has at most
+    ``max_len // w <= hi`` of them, and ``X{lo,}`` matches the same substrings.
+
+    >>> t = sre_p.parse("^(?:a+ ){0,9}a$")
+    >>> _drop_implied_bounds(t, 19)
+    >>> t[1][1][1] is sre_c.MAXREPEAT
+    True
+    """
+    for data, i, width in list(_bounded_repeats(tree)):
+        op, (lo, hi, sub) = data[i]
+        if max_len // width <= hi:
+            data[i] = (op, (lo, sre_c.MAXREPEAT, sub))
+
+
+def bound_free_lengths(pattern: str) -> list[int]:
+    """The largest ``max_len`` at which :func:`pattern_body` drops each repetition bound
+    of ``pattern`` that it may drop (none for a pattern Python cannot parse)."""
+    try:
+        tree = sre_p.parse(pattern)
+    except re.error:
+        return []
+    out = []
+    for data, i, width in _bounded_repeats(tree):
+        hi = data[i][1][1]
+        out.append((hi + 1) * width - 1)
+    return sorted(set(out))
 
 
 def pattern_tree(pattern: str, *, wide: bool = False) -> Any:
