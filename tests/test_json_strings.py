@@ -365,6 +365,27 @@ def test_word_count_with_a_long_max_length_keeps_sentences() -> None:
     assert not accepts(g, json.dumps({"q": "two  spaces "}))  # trailing space: no last word
 
 
+def test_word_count_too_large_for_an_automaton_is_lowered_and_noted() -> None:
+    """200 words counted take more than max_lexeme_states on their own: the count is
+    lowered by quarters until the pattern's automaton fits (a restriction, noted), at the
+    compile, not at the first mask."""
+    schema = {"properties": {"a": {"type": "string", "pattern": r"^(?:\S+\s+){0,199}\S+$"}}}
+    g = Grammar.from_json_schema(schema)
+    (note,) = g.notes
+    m = re.fullmatch(
+        r"restricted: repetitions of the pattern at /properties/a/pattern are enforced as at "
+        r"most (\d+) \(a larger count exceeds max_lexeme_states\)",
+        note,
+    )
+    assert m is not None, note
+    count = int(m.group(1))
+    assert 64 <= count < 199
+    words = ["word"] * (count + 1)
+    assert accepts(g, json.dumps({"a": " ".join(words)}))
+    assert not accepts(g, json.dumps({"a": " ".join([*words, "more"])}))  # valid, over the cap
+    assert not accepts(g, json.dumps({"a": "ends with a space "}))
+
+
 @pytest.mark.parametrize(
     ("string", "feature", "where", "relaxed", "still_out"),
     [

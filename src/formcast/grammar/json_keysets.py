@@ -501,23 +501,24 @@ def wide_body(pattern: str) -> str:
     return _tree_body(pattern_tree(pattern, wide=True))
 
 
-def narrow_body(pattern: str, max_len: int | None = None) -> str:
+def narrow_body(pattern: str, max_len: int | None = None, max_count: int | None = None) -> str:
     """:func:`json_patterns.pattern_body`, also for lookaheads right after a leading
     ``^`` (no ``|`` at the top level): ``^(?=A)(?!B)R`` is the strings that ``^A`` and
     ``^R`` match (narrowly) and ``^B`` does not (widely, in neither dialect), each part a
-    lookahead over the body. Other lookarounds are refused as before. ``max_len``: as
-    for :func:`~formcast.grammar.json_patterns.pattern_body`."""
+    lookahead over the body. Other lookarounds are refused as before. ``max_len`` and
+    ``max_count``: as for :func:`~formcast.grammar.json_patterns.pattern_body` (the
+    negative parts keep their bounds: lowering one there would let more strings in)."""
     split = _leading_lookaheads(pattern)
     if split is None:
-        return pattern_body(pattern, max_len)
+        return pattern_body(pattern, max_len, max_count)
     looks, rest = split
     parts = [
         f"(?!(?:{wide_body(f'^(?:{inner})')}){BODY_ENDS})"
         if negative
-        else f"(?=(?:{narrow_body(f'^(?:{inner})', max_len)}){BODY_ENDS})"
+        else f"(?=(?:{narrow_body(f'^(?:{inner})', max_len, max_count)}){BODY_ENDS})"
         for negative, inner in looks
     ]
-    return "".join(parts) + narrow_body(f"^(?:{rest})", max_len)
+    return "".join(parts) + narrow_body(f"^(?:{rest})", max_len, max_count)
 
 
 def _leading_lookaheads(pattern: str) -> tuple[list[tuple[bool, str]], str] | None:

@@ -44,6 +44,7 @@ from formcast.grammar.json_numbers import (
 from formcast.grammar.json_patterns import (
     PatternUnsupported,
     bound_free_lengths,
+    largest_bound,
     simple_repeat,
 )
 from formcast.grammar.json_spec import (
@@ -103,6 +104,9 @@ MAX_SOME_KEYS = 5
 MAX_SOME_WAYS = 64
 #: pair rules of an object's witnesses, each with the bit mask of the conditions it meets
 Witnesses = tuple[tuple[str, int], ...]
+#: a pattern's largest repetition bound from which its automaton is built while lowering,
+#: to lower its bounds where they make it exceed max_lexeme_states
+FIT_COUNT_FROM = 32
 #: longest string a `maxLength` lets formcast generate: a counted string costs about 20 DFA
 #: states per character, so a larger bound is enforced as this one (a restriction, noted)
 MAX_STRING_LENGTH = 1000
@@ -331,7 +335,7 @@ class Lowerer:
             patterns, length = [], False
         for pattern, where in patterns:
             try:
-                rules.append(narrow_body(pattern, hi))
+                rules.append(narrow_body(pattern, hi, s.max_count))
             except PatternUnsupported as exc:
                 self.p.refuse("pattern", where, str(exc.args[0]))
             except re.error as exc:
@@ -364,6 +368,8 @@ class Lowerer:
         match; a ``maxLength`` that makes a format's or a pattern's automaton exceed
         ``max_lexeme_states`` is lowered until it fits (a restriction, noted), and where
         nothing fits the pattern or format is refused (under ``lenient``, not enforced)."""
+        if len(s.patterns) == 1 and s.max_count is None:
+            s = self._fit_count(s)
         pattern = self._string_pattern(s)
         if pattern is None or s.max_len is None or s.max_len < FIT_LENGTH_FROM:
             return None if pattern is None else self.b.lexeme(pattern)
@@ -400,6 +406,35 @@ class Lowerer:
             )
         return self.b.lexeme(pattern)
 
+    def _fit_count(self, s: StrC) -> StrC:
+        """``s`` with its one pattern's repetition bounds lowered (by quarters) until the
+        pattern's automaton fits ``max_lexeme_states`` on its own, read as for the least
+        length bound tried (a restriction, noted: ``^(?:\\S+\\s+){0,199}\\S+$`` is
+        enforced as at most 149 repetitions); ``s`` itself where it fits, where its bounds
+        are below :data:`FIT_COUNT_FROM`, or where no lower bound fits."""
+        pattern, at = s.patterns[0]
+        count = largest_bound(pattern)
+        if count < FIT_COUNT_FROM:
+            return s
+        least = None if s.max_len is None else max(s.min_len, 1)
+        lowered = None
+        while count >= 1:
+            try:
+                compile_regex(f'"{narrow_body(pattern, least, lowered)}"')  # cached
+            except (PatternUnsupported, re.error):
+                return s  # refused with its reason by string_body
+            except CompileLimitError:
+                lowered = count = count * 3 // 4
+                continue
+            if lowered is not None:
+                self.p.note(
+                    f"restricted: repetitions of the pattern at {at} are enforced as at most "
+                    f"{lowered} (a larger count exceeds max_lexeme_states)"
+                )
+                return replace(s, max_count=lowered)
+            return s
+        return s
+
     def _too_large_alone(self, s: StrC) -> bool:
         """Whether ``s`` has one pattern and nothing else but length bounds, and that
         pattern alone exceeds ``max_lexeme_states``, so that no lower ``maxLength`` can fit
@@ -412,7 +447,7 @@ class Lowerer:
         if simple_repeat(s.patterns[0][0]):
             return False
         try:
-            least = narrow_body(s.patterns[0][0], max(s.min_len, 1))
+            least = narrow_body(s.patterns[0][0], max(s.min_len, 1), s.max_count)
         except (PatternUnsupported, re.error):
             return False
         try:

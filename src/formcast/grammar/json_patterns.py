@@ -249,14 +249,16 @@ def _anchored_item(op: Any, av: Any) -> Anchored:
     return {(False, False): (_node(op, av), False)}
 
 
-def pattern_body(pattern: str, max_len: int | None = None) -> str:
+def pattern_body(pattern: str, max_len: int | None = None, max_count: int | None = None) -> str:
     """Regex for the encoded body of every string in which ``pattern`` finds a match.
 
     Anchors may stand anywhere (``^`` and ``$`` are the ends of the string, as in ECMA-262
     without the ``m`` flag): each match is tied to the ends its anchors require.
     With ``max_len``, the body is only meant for strings of at most that many characters,
     and repetition bounds that such a string cannot reach are dropped
-    (:func:`_drop_implied_bounds`): the same strings, a smaller automaton.
+    (:func:`_drop_implied_bounds`): the same strings, a smaller automaton. ``max_count``
+    lowers every repetition bound above it to it (or to the repetition's minimum): fewer
+    strings, a restriction for the caller to note.
     Raises :class:`PatternUnsupported` for constructs we cannot translate exactly and
     :class:`re.error` for malformed patterns.
 
@@ -276,6 +278,10 @@ def pattern_body(pattern: str, max_len: int | None = None) -> str:
     tree = sre_p.parse(pattern)
     if tree.state.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
         raise PatternUnsupported("inline flags")
+    if max_count is not None:
+        for data, i, _ in list(_bounded_repeats(tree)):
+            op, (lo, hi, sub) = data[i]
+            data[i] = (op, (lo, max(lo, min(hi, max_count)), sub))
     if max_len is not None:
         _drop_implied_bounds(tree, max_len)
     alts = [
@@ -323,6 +329,16 @@ def _drop_implied_bounds(tree: Any, max_len: int) -> None:
         op, (lo, hi, sub) = data[i]
         if max_len // width <= hi:
             data[i] = (op, (lo, sre_c.MAXREPEAT, sub))
+
+
+def largest_bound(pattern: str) -> int:
+    """The largest repetition bound in ``pattern`` that :func:`pattern_body` may lower
+    (0: none, or a pattern Python cannot parse)."""
+    try:
+        tree = sre_p.parse(pattern)
+    except re.error:
+        return 0
+    return max((data[i][1][1] for data, i, _ in _bounded_repeats(tree)), default=0)
 
 
 def bound_free_lengths(pattern: str) -> list[int]:

@@ -115,6 +115,9 @@ class StrC:
     #: (format, pointer) the string must fail (from `not`): formcast's format regexes are
     #: strict subsets, so no string is known to fail one and none is produced
     anti_formats: tuple[tuple[str, str], ...] = ()
+    #: the bound a pattern's repetitions are lowered to where they are too large for an
+    #: automaton (a restriction, noted)
+    max_count: int | None = None
 
 
 @dataclass(frozen=True)
