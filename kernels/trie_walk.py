@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: spreads consecutive keys
+
 
 @njit(nogil=True, cache=True)
 def walk_trie(
@@ -110,7 +112,6 @@ def walk_trie(
 @njit(nogil=True, cache=True)
 def slice_depth(
     trans_flat: np.ndarray,
-    n_states: int,
     start_state: int,
     slice_trans: np.ndarray,
     budget: int,
@@ -124,14 +125,19 @@ def slice_depth(
     A breadth-first search over (lexer state, slice state) pairs: the first pair with a
     byte that kills the lexer but not the slice, at depth ``d``, bounds the answer by
     ``d``; after ``budget`` pairs the depth verified so far is returned, as it is at a
-    lexer state not ``built`` (its row is not written yet).
+    lexer state not ``built`` (its row is not written yet). The pairs seen are kept in an
+    open-addressing set at most half full, sized by ``budget``, not by the lexer (whose
+    states may number hundreds of thousands).
     """
     k = slice_trans.shape[0]
-    seen = np.zeros(n_states * k, dtype=np.bool_)
+    size = 16
+    while size < 2 * (budget + 1):
+        size *= 2
+    seen = np.full(size, -1, dtype=np.int64)
     level = np.empty(budget + 1, dtype=np.int64)
     following = np.empty(budget + 1, dtype=np.int64)
     level[0] = start_state * k
-    seen[start_state * k] = True
+    seen[_slot(seen, start_state * k)] = start_state * k
     n_level = 1
     explored = 1
     depth = 0
@@ -151,17 +157,36 @@ def slice_depth(
                 if q2 < 0:
                     return depth
                 w = q2 * k + a2
-                if not seen[w]:
+                h = _slot(seen, w)
+                if seen[h] < 0:
                     explored += 1
                     if explored > budget:
                         return depth
-                    seen[w] = True
+                    seen[h] = w
                     following[n_next] = w
                     n_next += 1
         level, following = following, level
         n_level = n_next
         depth += 1
     return limit
+
+
+@njit(nogil=True, cache=True)
+def or_words(out: np.ndarray, words: np.ndarray, values: np.ndarray) -> None:
+    """``out[words[i]] |= values[i]`` for every ``i`` (a sparse walk result into a mask)."""
+    for i in range(words.shape[0]):
+        out[words[i]] |= values[i]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _slot(table: np.ndarray, key: int) -> int:
+    """Where ``key`` is in the open-addressing ``table`` (power-of-two size, -1: empty),
+    or the empty slot where it goes."""
+    mask = table.shape[0] - 1
+    h = np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(40)) & mask
+    while table[h] >= 0 and table[h] != key:
+        h = (h + 1) & mask
+    return h
 
 
 @njit(cache=True)

@@ -143,7 +143,7 @@ def test_walks_that_skip_text_equal_full_walks() -> None:
     words = (tok.vocab_size + 31) // 32
     depths = []
     for lx in range(lexer.n_states):
-        args = (lexer.n_states, lx, trie.text_slice.trans, 4096, 99, lexer.built)
+        args = (lx, trie.text_slice.trans, 4096, 99, lexer.built)
         depth = slice_depth(lexer.trans.reshape(-1), *args)
         depths.append(depth)
         short = trie.text_slice.short[min(depth, trie.max_depth)]

@@ -514,7 +514,6 @@ class Matcher:
         if nodes is None:
             depth = slice_depth(
                 trans.reshape(-1),
-                len(trans),
                 lx,
                 text.trans,
                 _SLICE_CHECK_BUDGET,

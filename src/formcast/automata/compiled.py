@@ -213,9 +213,12 @@ class WalkResult:
         words = self.words
         if words is None:
             n = len(self.inside)
-            np.bitwise_or(out[:n], self.inside, out=out[:n])
+            if n == len(out):
+                np.bitwise_or(out, self.inside, out=out)
+            else:
+                np.bitwise_or(out[:n], self.inside, out=out[:n])
         elif words.size:
-            out[words] |= self.inside
+            _or_words()(out, words, self.inside)
 
     @classmethod
     def pack(
@@ -227,6 +230,14 @@ class WalkResult:
             words = np.flatnonzero(bits)
             return cls(bits[words], exits, words.astype(np.int32))
         return cls(bits, exits)
+
+
+@functools.cache
+def _or_words() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
+    """The numba kernel ORing a sparse walk into a mask, imported on first use."""
+    from formcast.kernels.trie_walk import or_words
+
+    return or_words
 
 
 @dataclass(eq=False)
