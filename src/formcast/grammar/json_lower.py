@@ -136,6 +136,8 @@ class Lowerer:
         self._refs: dict[str, str] = {}
         self._meets: dict[tuple[str, ...], str] = {}  # see _meet_all
         self._lowered: dict[int, tuple[Typed, str | None]] = {}  # see lower
+        self._fitted_lengths: dict[StrC, int | None] = {}  # see _fitted_length
+        self._fitted_counts: dict[tuple[str, int | None], int | None] = {}  # see _fit_count
         self._any_name: str | None = None
         #: distinct lexemes (`uniqueItems` over strings), for the grammar's ``distinct``
         self.distinct: set[str] = set()
@@ -375,36 +377,56 @@ class Lowerer:
             return None if pattern is None else self.b.lexeme(pattern)
         if not (s.formats or s.patterns):
             return self.b.lexeme(pattern)
-        hi = s.max_len
-        while True:
-            try:
-                compile_regex(pattern)  # cached: the grammar's compile reuses it
-                break
-            except CompileLimitError:
-                if hi * 3 // 4 < max(s.min_len, 1) or self._too_large_alone(s):
-                    # too large at any length: refused now, not at the first mask
-                    kw, at = (s.patterns or s.formats)[0]
-                    self.p.refuse(
-                        "pattern" if s.patterns else "format",
-                        at,
-                        f"{kw!r} with minLength {s.min_len} and maxLength {s.max_len}: "
-                        "its automaton exceeds max_lexeme_states at every length (lenient: "
-                        "the string's patterns and formats are not enforced)",
-                    )
-                    wide = self._string_pattern(replace(s, patterns=(), formats=()))
-                    return None if wide is None else self.b.lexeme(wide)  # lenient
-                # a quarter lower, or the bound at which a repetition bound drops
-                free = (n for p, _ in s.patterns for n in bound_free_lengths(p) if n < hi)
-                hi = max([hi * 3 // 4, *free])
-                pattern = self._string_pattern(replace(s, max_len=hi))
-                if pattern is None:
-                    return None
+        hi = self._fitted_length(s, pattern, s.max_len)
+        if hi is None:  # too large at any length: refused now, not at the first mask
+            kw, at = (s.patterns or s.formats)[0]
+            self.p.refuse(
+                "pattern" if s.patterns else "format",
+                at,
+                f"{kw!r} with minLength {s.min_len} and maxLength {s.max_len}: "
+                "its automaton exceeds max_lexeme_states at every length (lenient: "
+                "the string's patterns and formats are not enforced)",
+            )
+            wide = self._string_pattern(replace(s, patterns=(), formats=()))
+            return None if wide is None else self.b.lexeme(wide)  # lenient
         if hi < s.max_len:
+            lowered = self._string_pattern(replace(s, max_len=hi))
+            if lowered is None:
+                return None
+            pattern = lowered
             self.p.note(
                 f"restricted: maxLength {s.max_len} at {where or '#'} is enforced as {hi} "
                 "(with its format or pattern, a longer bound exceeds max_lexeme_states)"
             )
         return self.b.lexeme(pattern)
+
+    def _fitted_length(self, s: StrC, pattern: str, max_len: int) -> int | None:
+        """The ``maxLength`` at which ``pattern``, the lexeme of ``s``, fits
+        ``max_lexeme_states``: ``max_len`` (that of ``s``), or lower by quarters (stopping
+        first where a repetition bound drops); None where no length fits. Remembered by the
+        shape of ``s`` (pointers aside), as schemas repeat a string rule over many
+        properties."""
+        key = _shape(s)
+        if key in self._fitted_lengths:
+            return self._fitted_lengths[key]
+        hi, fitted = max_len, None
+        while True:
+            try:
+                compile_regex(pattern)  # cached: the grammar's compile reuses it
+            except CompileLimitError:
+                if hi * 3 // 4 < max(s.min_len, 1) or self._too_large_alone(s):
+                    break
+                # a quarter lower, or the bound at which a repetition bound drops
+                free = (n for p, _ in s.patterns for n in bound_free_lengths(p) if n < hi)
+                hi = max([hi * 3 // 4, *free])
+                lowered = self._string_pattern(replace(s, max_len=hi))
+                if lowered is not None:
+                    pattern = lowered
+                    continue
+            fitted = hi  # fits, or no string does at this bound (the caller finds so too)
+            break
+        self._fitted_lengths[key] = fitted
+        return fitted
 
     def _fit_count(self, s: StrC) -> StrC:
         """``s`` with its one pattern's repetition bounds lowered (by quarters) until the
@@ -417,23 +439,28 @@ class Lowerer:
         if count < FIT_COUNT_FROM:
             return s
         least = None if s.max_len is None else max(s.min_len, 1)
-        lowered = None
-        while count >= 1:
-            try:
-                compile_regex(f'"{narrow_body(pattern, least, lowered)}"')  # cached
-            except (PatternUnsupported, re.error):
-                return s  # refused with its reason by string_body
-            except CompileLimitError:
-                lowered = count = count * 3 // 4
-                continue
-            if lowered is not None:
-                self.p.note(
-                    f"restricted: repetitions of the pattern at {at} are enforced as at most "
-                    f"{lowered} (a larger count exceeds max_lexeme_states)"
-                )
-                return replace(s, max_count=lowered)
+        key = (pattern, least)
+        if key not in self._fitted_counts:
+            self._fitted_counts[key] = None
+            lowered = None
+            while count >= 1:
+                try:
+                    compile_regex(f'"{narrow_body(pattern, least, lowered)}"')  # cached
+                except (PatternUnsupported, re.error):
+                    break  # refused with its reason by string_body
+                except CompileLimitError:
+                    lowered = count = count * 3 // 4
+                    continue
+                self._fitted_counts[key] = lowered
+                break
+        lowered = self._fitted_counts[key]
+        if lowered is None:
             return s
-        return s
+        self.p.note(
+            f"restricted: repetitions of the pattern at {at} are enforced as at most "
+            f"{lowered} (a larger count exceeds max_lexeme_states)"
+        )
+        return replace(s, max_count=lowered)
 
     def _too_large_alone(self, s: StrC) -> bool:
         """Whether ``s`` has one pattern and nothing else but length bounds, and that
@@ -1412,6 +1439,18 @@ class Lowerer:
 
 
 __all__ = ["Lowerer", "kind_of"]
+
+
+def _shape(s: StrC) -> StrC:
+    """``s`` without the pointers it carries: what a string lowers to, wherever it is."""
+    return replace(
+        s,
+        patterns=tuple((p, "") for p, _ in s.patterns),
+        formats=tuple((f, "") for f, _ in s.formats),
+        anti=tuple((p, "") for p, _ in s.anti),
+        anti_formats=tuple((f, "") for f, _ in s.anti_formats),
+        exclude_at="",
+    )
 
 
 def _conditions(wits: Witnesses) -> int:
