@@ -432,7 +432,7 @@ class Lowerer:
         """``s`` with its one pattern's repetition bounds lowered (by quarters) until the
         pattern's automaton fits ``max_lexeme_states`` on its own, read as for the least
         length bound tried (a restriction, noted: ``^(?:\\S+\\s+){0,199}\\S+$`` is
-        enforced as at most 149 repetitions); ``s`` itself where it fits, where its bounds
+        enforced as at most 111 repetitions); ``s`` itself where it fits, where its bounds
         are below :data:`FIT_COUNT_FROM`, or where no lower bound fits."""
         pattern, at = s.patterns[0]
         count = largest_bound(pattern)

@@ -76,6 +76,8 @@ _WIDE: dict[object, CharSet] = {
     sre_c.CATEGORY_NOT_SPACE: minus(ALL, _SPACE),
 }
 _WIDE_DOT = minus(ALL, charset([(0x0A, 0x0A)]))
+#: the parse ops of a repetition (possessive ones from Python 3.11 on)
+_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None))
 
 
 def _charset_of(items: list, wide: bool = False) -> CharSet:
@@ -138,7 +140,7 @@ def _node(op: Any, av: Any, enc: SetFn = _set, wide: bool = False) -> Any:
         if add_flags or del_flags:
             raise PatternUnsupported("inline flags")
         return _seq(list(sub), enc, wide) if tree else "(?:" + _seq(list(sub)) + ")"
-    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None)):
+    if op in _REPEATS:
         lo, hi, sub = av
         if tree:
             sub_tree = _seq(list(sub), enc, wide)
@@ -224,7 +226,7 @@ def _anchored_item(op: Any, av: Any) -> Anchored:
         if av[1] or av[2]:
             raise PatternUnsupported("inline flags")
         return {k: (f"(?:{r})", n) for k, (r, n) in _anchored_seq(list(av[3])).items()}
-    if op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None)):
+    if op in _REPEATS:
         lo, hi, sub = av
         once = _anchored_seq(list(sub))
         if set(once) <= {(False, False)}:
@@ -291,9 +293,6 @@ def pattern_body(pattern: str, max_len: int | None = None, max_count: int | None
     if not alts:  # anchors no string satisfies, as in a^b
         return "(?!)"
     return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-
-_REPEATS = (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT, getattr(sre_c, "POSSESSIVE_REPEAT", None))
 
 
 def _bounded_repeats(tree: Any) -> Iterator[tuple[list[Any], int, int]]:
