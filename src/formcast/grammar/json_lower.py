@@ -410,6 +410,7 @@ class Lowerer:
         if key in self._fitted_lengths:
             return self._fitted_lengths[key]
         hi, fitted = max_len, None
+        free_at = {n for p, _ in s.patterns for n in bound_free_lengths(p)}
         while True:
             try:
                 compile_regex(pattern)  # cached: the grammar's compile reuses it
@@ -417,8 +418,7 @@ class Lowerer:
                 if hi * 3 // 4 < max(s.min_len, 1) or self._too_large_alone(s):
                     break
                 # a quarter lower, or the bound at which a repetition bound drops
-                free = (n for p, _ in s.patterns for n in bound_free_lengths(p) if n < hi)
-                hi = max([hi * 3 // 4, *free])
+                hi = max([hi * 3 // 4, *(n for n in free_at if n < hi)])
                 lowered = self._string_pattern(replace(s, max_len=hi))
                 if lowered is not None:
                     pattern = lowered
