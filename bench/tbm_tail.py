@@ -82,6 +82,8 @@ def instrument(prof: Profile) -> None:
         (lexer.Lexer, "_close", "closure"),
         (lexer.Lexer, "_start_joint", "closure"),
         (lexer.Lexer, "_close_single", "closure"),
+        (lexer.Lexer, "_close_singles", "closure"),
+        (lexer.Lexer, "_close_near", "closure"),
         (matcher.Matcher, "_walk", "trie walk"),
         (compiled.SharedWalks, "get", "shared walks"),
         (compiled.SharedWalks, "put", "shared walks"),

@@ -241,13 +241,16 @@ def _same_signature(trans: np.ndarray, cls: np.ndarray, s: int, r: int) -> bool:
 
 
 @njit(cache=True)
-def moore_classes(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
+def moore_classes(trans: np.ndarray, accept: np.ndarray, rounds: int = -1) -> np.ndarray:
     """Moore partition refinement: the class of each state (``int64 [n]``), numbered in
     order of first occurrence (state 0 is in class 0).
 
     A round gives each state the signature (its class, the class of each successor or
     -1 for dead) and numbers the distinct signatures in order of first occurrence; the
-    rounds stop when one splits no class or every state is alone.
+    rounds stop when one splits no class, every state is alone, or after ``rounds``
+    rounds (-1: no limit). After ``k`` rounds, two states share a class exactly when
+    every string of at most ``k`` columns leads both to a dead state, or both to live
+    states that agree on acceptance.
     """
     n = trans.shape[0]
     cls = accept.astype(np.int64)
@@ -258,7 +261,8 @@ def moore_classes(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
     size = 1 << (64 - shift)
     table = np.empty(size, dtype=np.int64)  # a state with each signature seen, or -1
     new = np.empty(n, dtype=np.int64)
-    while True:
+    done = 0
+    while done != rounds:
         table[:] = -1
         count = 0
         for s in range(n):
@@ -279,3 +283,5 @@ def moore_classes(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
         if count in (n_cls, n):  # stable, or every state alone
             return cls
         n_cls = count
+        done += 1
+    return cls

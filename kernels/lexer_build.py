@@ -20,42 +20,64 @@ DONE, NO_ROOM, LIMIT, NEED_ROWS = 0, 1, 2, 3  # close_joint's status
 
 
 @njit(cache=True)
-def new_states(trans: np.ndarray, known: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """DFA states reachable from ``starts`` through states with ``known < 0``, sorted.
-
-    ``starts`` themselves are not returned; a known state is not searched past (its
-    successors are known or queued elsewhere).
-    """
-    n = trans.shape[0]
-    seen = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(n + starts.shape[0], dtype=np.int64)
+def close_singles(
+    g_trans: np.ndarray,
+    g_row: np.ndarray,
+    g_accept: np.ndarray,
+    g_single: np.ndarray,
+    s_off: np.ndarray,
+    trans: np.ndarray,
+    accepting: np.ndarray,
+    lex_of: np.ndarray,
+    dfa_state: np.ndarray,
+    starts: np.ndarray,
+    n: int,
+    max_states: int,
+) -> tuple[int, bool]:
+    """Write the rows of the one-lexeme states ``starts`` (entries set, rows not) and of
+    every new state they reach, numbered from ``n``; their lexemes' DFA rows are all in
+    ``g_trans`` (see :func:`close_joint` for the ``g_`` arrays). Returns the state count
+    and False when a state past ``max_states`` was needed (the tables are then half
+    built: undo them). ``trans`` has room for every new state (at most ``max_states``)."""
+    stack = np.empty(starts.shape[0] + trans.shape[0] - n, dtype=np.int64)
     top = 0
     for s in starts:
-        if not seen[s]:
-            seen[s] = True
-            stack[top] = s
-            top += 1
+        stack[top] = s
+        top += 1
     while top > 0:
         top -= 1
-        s = stack[top]
+        sid = stack[top]
+        off = s_off[lex_of[sid]]
+        r = g_row[off + dfa_state[sid]]
         for b in range(256):
-            t = trans[s, b]
-            if t >= 0 and not seen[t] and known[t] < 0:
-                seen[t] = True
-                stack[top] = t
+            t = g_trans[r, b]
+            if t < 0:
+                trans[sid, b] = -1
+                continue
+            nxt = g_single[off + t]
+            if nxt < 0:
+                if n >= max_states:
+                    return n, False
+                nxt = n
+                n += 1
+                g_single[off + t] = nxt
+                lex_of[nxt] = lex_of[sid]
+                dfa_state[nxt] = t
+                accepting[nxt] = g_accept[off + t]
+                stack[top] = nxt
                 top += 1
-    for s in starts:
-        seen[s] = False
-    return np.flatnonzero(seen)
+            trans[sid, b] = nxt
+    return n, True
 
 
 @njit(cache=True)
 def new_states_near(
     trans: np.ndarray, known: np.ndarray, starts: np.ndarray, depth: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Like :func:`new_states`, but only those at most ``depth`` bytes from ``starts``
-    (breadth first), and a flag per returned state: exactly ``depth`` bytes away (the
-    frontier, whose own successors are not searched)."""
+    """DFA states reachable from ``starts`` through states with ``known < 0``, at most
+    ``depth`` bytes away (breadth first; ``starts`` themselves are not returned), and a
+    flag per returned state: exactly ``depth`` bytes away (the frontier, whose own
+    successors are not searched)."""
     n = trans.shape[0]
     level = np.full(n, -1, dtype=np.int64)
     queue = np.empty(n + starts.shape[0], dtype=np.int64)
@@ -139,7 +161,6 @@ def byte_classes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def write_single(
     out: np.ndarray,
     accepting: np.ndarray,
-    rep: np.ndarray,
     lex_of: np.ndarray,
     dfa_state: np.ndarray,
     trans: np.ndarray,
@@ -150,13 +171,10 @@ def write_single(
     new: np.ndarray,
     base: int,
     lex: int,
-    rep_done: int,
-    rep_none: int,
-) -> tuple[int, int]:
+) -> None:
     """Number the DFA states ``new`` from ``base`` (lexeme ``lex`` alone) and write their
-    rows and the rows of states ``curs`` (DFA states ``starts``), with their accepting flags,
-    representatives (``rep_done``/``rep_none``, -1: the first such new state) and
-    lexeme/DFA state entries. Returns the two representatives used."""
+    rows and the rows of states ``curs`` (DFA states ``starts``), with their accepting
+    flags and lexeme/DFA state entries (a target not numbered reads as dead)."""
     k = new.shape[0]
     for i in range(k):
         sid = base + i
@@ -164,16 +182,7 @@ def write_single(
         single[s] = sid
         lex_of[sid] = lex
         dfa_state[sid] = s
-        acc = accept[s]
-        accepting[sid] = acc
-        if acc:
-            if rep_done < 0:
-                rep_done = sid
-            rep[sid] = rep_done
-        else:
-            if rep_none < 0:
-                rep_none = sid
-            rep[sid] = rep_none
+        accepting[sid] = accept[s]
     for j in range(curs.shape[0]):
         for b in range(256):
             t = trans[starts[j], b]
@@ -183,7 +192,56 @@ def write_single(
         for b in range(256):
             t = trans[s, b]
             out[base + i, b] = single[t] if t >= 0 else -1
-    return rep_done, rep_none
+
+
+@njit(cache=True)
+def describe_states(
+    accepting: np.ndarray,
+    lex_of: np.ndarray,
+    j_ofs: np.ndarray,
+    j_len: np.ndarray,
+    p_lex: np.ndarray,
+    p_st: np.ndarray,
+    s_off: np.ndarray,
+    g_accept: np.ndarray,
+    rep: np.ndarray,
+    n0: int,
+    n: int,
+    rep_idle: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """For the states ``n0:n``: the accepting ones, the lexemes complete in each of them
+    (concatenated, increasing lexeme ids) and their count per state. The others get the
+    representative ``rep_idle`` (-1: the first of them), which is returned."""
+    found = np.empty(n - n0, dtype=np.int64)
+    counts = np.empty(n - n0, dtype=np.int64)
+    total = 0
+    m = 0
+    for s in range(n0, n):
+        if not accepting[s]:
+            if rep_idle < 0:
+                rep_idle = s
+            rep[s] = rep_idle
+            continue
+        found[m] = s
+        m += 1
+        total += 1 if lex_of[s] >= 0 else j_len[s]
+    out = np.empty(total, dtype=np.int64)
+    at = 0
+    for j in range(m):
+        s = found[j]
+        if lex_of[s] >= 0:
+            out[at] = lex_of[s]
+            at += 1
+            counts[j] = 1
+            continue
+        c = 0
+        for q in range(j_ofs[s], j_ofs[s] + j_len[s]):
+            if g_accept[s_off[p_lex[q]] + p_st[q]]:
+                out[at] = p_lex[q]
+                at += 1
+                c += 1
+        counts[j] = c
+    return found[:m], out[:at], counts[:m], rep_idle
 
 
 @njit(cache=True)

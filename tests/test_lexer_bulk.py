@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formcast.automata.lexer import Lexer
+from formcast.automata.lexer import Lexer, depth_classes
 from formcast.automata.regex_dfa import compile_regex
 from formcast.errors import CompileLimitError
 from formcast.kernels.lexer_build import byte_classes
@@ -93,9 +93,10 @@ def test_states_do_not_depend_on_request_order() -> None:
 
 
 def test_long_lexemes_beside_others_copy_their_rows_in_blocks() -> None:
-    """A long counted string beside a long key: the states with both alive reach deep into
-    the string's DFA, across several blocks of copied rows, and stay the product."""
-    patterns = ['"[a-z]{0,300}"', '"' + "ab" * 80 + '"', '"' + "a" * 130 + 'b"', '"[a-c]+"']
+    """A long counted string (past LAZY_FROM states) beside a long key: the states with
+    both alive reach deep into the string's DFA, across several blocks of copied rows,
+    and stay the product."""
+    patterns = ['"[a-z]{0,5000}"', '"' + "ab" * 80 + '"', '"' + "a" * 130 + 'b"', '"[a-c]+"']
     dfas = [compile_regex(p) for p in patterns]
     lexer = Lexer(list(dfas), patterns)
     lexer.start_state(frozenset({0, 1, 2}))
@@ -103,6 +104,8 @@ def test_long_lexemes_beside_others_copy_their_rows_in_blocks() -> None:
     lexer.start_state(frozenset({0}))
     # the string is alone past the keys' length: its later blocks are never copied
     assert lexer._n_rows < sum(len(d.accept) for d in dfas)
+    while not lexer.built.all():  # the string's frontier, built on as walks would
+        lexer.expand(int(np.flatnonzero(~lexer.built)[0]))
     _check_product(lexer, dfas, patterns)
 
 
@@ -195,3 +198,35 @@ def test_byte_classes_are_equal_columns_in_order(table: np.ndarray) -> None:
         want = [seen.setdefault(t[:, b].tobytes(), len(seen)) for b in range(256)]
         assert classes.tolist() == want
         assert first.tolist() == [want.index(c) for c in range(len(seen))]
+
+
+def _outcomes(trans: np.ndarray, accept: np.ndarray, state: int, columns: list[int], depth: int):
+    """What every string of at most ``depth`` bytes (one per byte class, the empty one
+    too) does from ``state``: -1 dead, 0 live, 1 accepting, in a fixed order of strings."""
+    out, level = [int(accept[state])], [state]
+    for _ in range(depth):
+        level = [int(trans[s, b]) if s >= 0 else -1 for s in level for b in columns]
+        out += [-1 if s < 0 else int(accept[s]) for s in level]
+    return tuple(out)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ['"[a-z]{0,40}"', "(?:ab|a){2,9}c?", PATTERNS[0], "[ab]*a[ab]{4}", "x{3,30}|y{5,20}"],
+)
+@pytest.mark.parametrize("depth", [1, 2, 3, 5])
+def test_depth_classes_are_states_no_short_string_tells_apart(pattern: str, depth: int) -> None:
+    """Two states share a class exactly when every string of at most ``depth`` bytes
+    leads both to death, or both to life with the same acceptance (by enumeration)."""
+    dfa = compile_regex(pattern)
+    classes = depth_classes(dfa, depth)
+    _, first = byte_classes(dfa.trans)
+    seen = [_outcomes(dfa.trans, dfa.accept, s, first.tolist(), depth) for s in range(dfa.n_states)]
+    if classes is None:  # claimed only where every state is alone
+        assert len(set(seen)) == dfa.n_states or dfa.n_states <= depth + 1
+        return
+    for s in range(dfa.n_states):
+        for t in range(s):
+            assert (classes[s] == classes[t]) == (seen[s] == seen[t]), (s, t)
+    if pattern.startswith('"[a-z]'):  # positions more than depth + 1 from the bound
+        assert int(classes.max()) + 1 <= depth + 4

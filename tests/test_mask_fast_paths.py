@@ -232,3 +232,27 @@ def test_masks_inside_bounded_strings_are_exact() -> None:
     compiled = fc.compile(fc.Grammar.from_regex('"[abidnu é]{0,6}"|\\{[a1]{0,3}\\}'), tok)
     for seed in range(6):
         walk_exact(compiled, tok, seed, 12)
+
+
+def test_positions_far_from_a_bound_share_one_walk() -> None:
+    """Inside a long bounded string, no token tells apart the positions more than the
+    trie's depth from the bound: their root walks are one shared walk (keyed by the class
+    of the DFA state, see Lexer.walk_content), and every mask stays exact."""
+    tok = text_vocab(5)
+    compiled = fc.compile(fc.Grammar.from_regex('"[abidnu é]{0,90}"'), tok)
+    lexer = compiled.automata.lexer
+    positions = set()
+
+    def note(m: fc.Matcher, _: np.ndarray) -> None:
+        positions.add(m._lx)
+
+    for seed in range(3):
+        walk_exact(compiled, tok, seed, 30, note)
+    roots = {
+        key[1]
+        for key in SHARED_WALKS._data
+        if key[0] == tok.fingerprint() and key[2] is None and lexer.pattern(0) in key[1][0]
+    }
+    assert len(positions) > tok.trie.max_depth + 8
+    assert len(roots) <= tok.trie.max_depth + 3
+    assert any(state < 0 for ((_, state),) in roots)

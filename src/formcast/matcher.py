@@ -484,9 +484,9 @@ class Matcher:
         exits: list[tuple[int, np.ndarray]] = []
         if n:
             cuts = self._scratch_groups[: n_groups + 1].tolist()
-            states = self._scratch_states[:n].tolist()
-            for a, b in itertools.pairwise(cuts):
-                exits.append((states[a], self._scratch_nodes[a:b].copy()))
+            states = self._scratch_states[cuts[:-1]].tolist()  # one per group
+            for (a, b), state in zip(itertools.pairwise(cuts), states, strict=True):
+                exits.append((state, self._scratch_nodes[a:b].copy()))
         res = WalkResult.pack(bits, exits, n_words)
         SHARED_WALKS.put(self.compiled.tokenizer, self._a.lexer, lx, nodes, res)
         with self.compiled.lock:

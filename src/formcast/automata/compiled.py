@@ -276,7 +276,8 @@ class SharedWalks:
     def _key(
         tok: TokenizerInfo, lexer: Lexer, state: int, nodes: np.ndarray | None
     ) -> tuple[str, object, bytes | None]:
-        return tok.fingerprint(), lexer.content(state), None if nodes is None else nodes.tobytes()
+        content = lexer.walk_content(state, tok.trie.max_depth)
+        return tok.fingerprint(), content, None if nodes is None else nodes.tobytes()
 
     def get(
         self, tok: TokenizerInfo, lexer: Lexer, state: int, nodes: np.ndarray | None = None

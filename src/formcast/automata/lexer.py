@@ -46,6 +46,9 @@ DEFAULT_MAX_LEXER_STATES = 200_000
 LAZY_FROM = 4096
 NEAR_DEPTH = 128
 _ROW_BLOCK = 64  # DFA rows copied at a time for states with several lexemes alive
+# depth classes of larger DFAs (long counted strings) take milliseconds (a round per byte
+# of depth), more than the walks they share in a few instances
+_CLASSES_MAX_STATES = 1024
 
 Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
 Content = tuple[tuple[str, int], ...]  # sorted (lexeme pattern, dfa state) pairs
@@ -87,10 +90,12 @@ class Lexer:
         self._lex_by_pattern = {p: i for i, p in enumerate(self._patterns)}
         # names of states with several lexemes alive, both ways, filled when first asked for
         self._contents: dict[int, Content] = {}
+        self._walk_contents: dict[tuple[int, int], Content] = {}  # (state, depth) -> content
         self._by_content: dict[Content, int] = {}
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
         self._accept: list[list[bool]] = [[] for _ in range(n_lex)]  # per loaded lexeme
+        self._lazy: set[int] = set()  # loaded lexemes past LAZY_FROM states
         # Every loaded lexeme's DFA states, concatenated (from _s_off[lex]): acceptance,
         # the id of the one-lexeme state (-1: not built) and where in _g_trans the DFA
         # row is (-1: not copied; rows are copied in blocks when a state with several
@@ -166,9 +171,10 @@ class Lexer:
         with self.lock:
             if self._built.item(state):
                 return
-            lex = int(self._lex_of[state])
+            lex, n0 = int(self._lex_of[state]), self._n
             sts = self._dfa_state[state : state + 1]
-            self._close_single(lex, np.array([state], np.int32), sts)
+            self._close_near(lex, np.array([state], np.int32), sts)
+            self._describe(n0)
 
     def is_accepting(self, state: int) -> bool:
         """Whether some lexeme is complete in ``state`` (a view-free ``accepting`` read)."""
@@ -191,6 +197,27 @@ class Lexer:
             if self.content_addressable:
                 self._by_content[content] = state
         return content
+
+    def walk_content(self, state: int, depth: int) -> Content:
+        """:meth:`content` up to ``depth`` bytes: each DFA state is replaced by its class
+        (written ``-1 - class``) of states that no string of at most ``depth`` bytes tells
+        apart (dead or not, accepting or not), where the lexeme's DFA has such classes.
+
+        A trie walk reads no token past its ``depth`` bytes, so states with equal walk
+        contents at the trie's depth have equal walks: the positions of a long counted
+        string far from its bound share one (:class:`~formcast.automata.compiled.SharedWalks`).
+        """
+        key = (state, depth)
+        found = self._walk_contents.get(key)
+        if found is None:
+            pairs = []
+            for lex, st in self.combined(state):
+                classes = depth_classes(self.dfa(lex), depth)
+                pairs.append(
+                    (self._patterns[lex], st if classes is None else -1 - classes.item(st))
+                )
+            found = self._walk_contents[key] = tuple(sorted(pairs))
+        return found
 
     def combined(self, state: int) -> Combined:
         """The (lexeme, DFA state) pairs alive in ``state``."""
@@ -259,6 +286,11 @@ class Lexer:
             self._g_single = _grown(self._g_single, off + n, -1)
             self._g_row = _grown(self._g_row, off + n, -1)
             self._g_accept[off : off + n] = dfa.accept
+            if n > LAZY_FROM:
+                self._lazy.add(lex)
+                self._copy_rows(lex, 0, _ROW_BLOCK)  # joint start states read these rows
+            else:
+                self._copy_rows(lex, 0, n)  # one-lexeme closures read them all
         return dfa
 
     def start_state(self, allowed: frozenset[int]) -> int:
@@ -283,8 +315,8 @@ class Lexer:
             if len(lexes) == 1:
                 sid = self._intern_single(lexes[0], 0)
                 if sid >= n_before:  # new (a state built before is closed)
-                    self._describe(sid)
-                    self._close_single(lexes[0], np.array([sid], np.int32), np.zeros(1, np.int32))
+                    self._close_singles(np.array([sid], np.int32))
+                    self._describe(n_before)
             else:
                 sid = self._start_joint(lexes)
         except CompileLimitError:
@@ -307,6 +339,7 @@ class Lexer:
             content = self._contents.pop(sid, None)
             if content is not None:
                 del self._by_content[content]
+        self._walk_contents = {k: v for k, v in self._walk_contents.items() if k[0] < n}
         self._n = n
         self._n_pairs = n_pairs
         self._j_len[n:] = 0
@@ -358,19 +391,28 @@ class Lexer:
         """Complete lexemes and representatives of the states from ``n0`` on: Python work
         only for the accepting ones (a key set's states are mostly inside a key)."""
         n, reps = self._n, self._representative
+        found, lexes, counts, idle = _kernels().describe_states(
+            self._accepting,
+            self._lex_of,
+            self._j_ofs,
+            self._j_len,
+            self._p_lex,
+            self._p_st,
+            self._s_off,
+            self._g_accept,
+            self._rep,
+            n0,
+            n,
+            reps.get((), -1),
+        )
+        if idle >= 0:
+            reps.setdefault((), idle)
         ends: list[tuple[int, ...]] = [()] * (n - n0)
-        idle = np.flatnonzero(~self._accepting[n0:n])
-        if len(idle):
-            self._rep[n0 + idle] = reps.setdefault((), n0 + int(idle[0]))
-        for i in np.flatnonzero(self._accepting[n0:n]).tolist():
-            sid = n0 + i
-            lex = int(self._lex_of[sid])
-            if lex >= 0:
-                done: tuple[int, ...] = (lex,)
-            else:
-                accept = self._accept
-                done = tuple(lx for lx, s in self.combined(sid) if accept[lx][s])
-            ends[i] = done
+        flat, at = lexes.tolist(), 0
+        for sid, k in zip(found.tolist(), counts.tolist(), strict=True):
+            done = tuple(flat[at : at + k])
+            at += k
+            ends[sid - n0] = done
             self._rep[sid] = reps.setdefault(done, sid)
         self.accept_lexemes += ends
 
@@ -395,13 +437,25 @@ class Lexer:
         self._n_pairs += k
         self._j_ofs[sid], self._j_len[sid], self._lex_of[sid] = lo, k, -1
         self._accepting[sid] = any(self._accept[lex][0] for lex in lexes)
-        fresh = self._close_joint(sid)
+        self._close_singles(self._close_joint(sid))
         self._describe(n0)
-        lex_of = self._lex_of[fresh]
-        for lex in np.unique(lex_of).tolist():
-            curs = fresh[lex_of == lex]
-            self._close_single(lex, curs, self._dfa_state[curs])
         return n0
+
+    def _rows_and_states(self) -> tuple[np.ndarray, ...]:
+        """The tables the closure kernels share: the copied DFA rows and their lexeme-state
+        entries (the ``g_`` arrays of :func:`~formcast.kernels.lexer_build.close_joint`),
+        then the states' rows, flags and (lexeme, DFA state) entries."""
+        return (
+            self._g_trans,
+            self._g_row,
+            self._g_accept,
+            self._g_single,
+            self._s_off,
+            self._trans,
+            self._accepting,
+            self._lex_of,
+            self._dfa_state,
+        )
 
     def _close_joint(self, sid: int) -> np.ndarray:
         """Build the rows of state ``sid`` (several lexemes alive) and of every such state
@@ -414,15 +468,7 @@ class Lexer:
         counts = np.array([self._n, self._n_pairs, self._n_joint, 1, 0, 0], dtype=np.int64)
         while True:
             status = kernels.close_joint(
-                self._g_trans,
-                self._g_row,
-                self._g_accept,
-                self._g_single,
-                self._s_off,
-                self._trans,
-                self._accepting,
-                self._lex_of,
-                self._dfa_state,
+                *self._rows_and_states(),
                 self._j_ofs,
                 self._j_len,
                 self._p_lex,
@@ -441,7 +487,8 @@ class Lexer:
                 raise self._limit_error()
             if status == kernels.NEED_ROWS:
                 for lex, st in need[: counts[5]].tolist():
-                    self._copy_rows(lex, st)
+                    lo = st - st % _ROW_BLOCK
+                    self._copy_rows(lex, lo, lo + _ROW_BLOCK)
                 continue
             top = int(counts[3])
             self._reserve(min(self._n + 256, self.max_states))
@@ -450,12 +497,11 @@ class Lexer:
             fresh = _grown(fresh, int(counts[4]) + 256)
         return fresh[: counts[4]]
 
-    def _copy_rows(self, lex: int, st: int) -> None:
-        """Copy the block of ``_ROW_BLOCK`` DFA rows of lexeme ``lex`` around state ``st``
-        into ``_g_trans`` (a long counted string is copied only where such states reach)."""
+    def _copy_rows(self, lex: int, lo: int, hi: int) -> None:
+        """Copy the DFA rows ``lo:hi`` of lexeme ``lex`` into ``_g_trans`` (a long counted
+        string is copied in blocks, where states with several lexemes alive reach)."""
         trans = self.dfa(lex).trans
-        lo = st - st % _ROW_BLOCK
-        hi = min(lo + _ROW_BLOCK, len(trans))
+        hi = min(hi, len(trans))
         base, off = self._n_rows, int(self._s_off[lex])
         self._g_trans = _grown(self._g_trans, base + hi - lo)
         self._g_trans[base : base + hi - lo] = trans[lo:hi]
@@ -475,28 +521,48 @@ class Lexer:
                 self._slots, self._j_ofs, self._j_len, self._p_lex, self._p_st, self._n
             )
 
-    def _close_single(self, lex: int, curs: np.ndarray, sts: np.ndarray) -> None:
-        """Build states ``curs`` (lexeme ``lex`` alone, in DFA states ``sts``) and every
-        new state they reach: all have only ``lex`` alive, so all are built at once. For a
-        DFA past ``LAZY_FROM`` states, only those up to ``NEAR_DEPTH`` bytes away; the
+    def _close_singles(self, starts: np.ndarray) -> None:
+        """Build the one-lexeme states ``starts`` (entries set, rows not) and every new
+        state they reach: all have only their own lexeme alive, so one graph search over
+        the DFA rows builds them. For a DFA past ``LAZY_FROM`` states, see
+        :meth:`_close_near`. Complete lexemes and representatives are left to
+        :meth:`_describe`."""
+        lex_of = self._lex_of[starts]
+        lexes = set(lex_of.tolist())
+        lazy = lexes & self._lazy
+        if lazy:
+            near = np.isin(lex_of, list(lazy))
+            starts, rest = starts[~near], starts[near]
+            lexes -= lazy
+        room = sum(len(self._accept[lex]) for lex in lexes)
+        self._reserve(min(self._n + room, self.max_states))
+        n, ok = _kernels().close_singles(
+            *self._rows_and_states(),
+            starts,
+            self._n,
+            self.max_states,
+        )
+        self._n = n  # undone by the caller on failure
+        if not ok:
+            raise self._limit_error()
+        for lex in sorted(lazy):
+            curs = rest[self._lex_of[rest] == lex]
+            self._close_near(lex, curs, self._dfa_state[curs])
+
+    def _close_near(self, lex: int, curs: np.ndarray, sts: np.ndarray) -> None:
+        """Build states ``curs`` (lexeme ``lex`` alone, in DFA states ``sts``, a DFA past
+        ``LAZY_FROM`` states) and the new states up to ``NEAR_DEPTH`` bytes away; the
         farthest get no row (the frontier: :meth:`expand` writes it when needed)."""
         dfa = self.dfa(lex)
         off = int(self._s_off[lex])
         single = self._g_single[off : off + len(dfa.accept)]
         kernels = _kernels()
-        frontier = None
-        if len(dfa.accept) > LAZY_FROM:
-            new, frontier = kernels.new_states_near(dfa.trans, single, sts, NEAR_DEPTH)
-        else:
-            new = kernels.new_states(dfa.trans, single, sts)
+        new, frontier = kernels.new_states_near(dfa.trans, single, sts, NEAR_DEPTH)
         base, k = self.n_states, len(new)
         self._reserve(base + k)
-        done = (lex,)
-        reps = self._representative
-        got = kernels.write_single(
+        kernels.write_single(
             self._trans,
             self._accepting,
-            self._rep,
             self._lex_of,
             self._dfa_state,
             dfa.trans,
@@ -507,18 +573,28 @@ class Lexer:
             new,
             base,
             lex,
-            reps.get(done, -1),
-            reps.get((), -1),
         )
-        for ends, sid in zip((done, ()), got, strict=True):
-            if sid >= 0:
-                reps.setdefault(ends, sid)
         self._built[curs] = True  # written by write_single, as are the new states' rows
         self._built[base : base + k] = True
-        if frontier is not None:
-            self._built[base + np.flatnonzero(frontier)] = False
+        self._built[base + np.flatnonzero(frontier)] = False
         self._n += k
-        self.accept_lexemes += [done if a else () for a in dfa.accept[new].tolist()]
+
+
+@functools.lru_cache(maxsize=1024)
+def depth_classes(dfa: ByteDFA, depth: int) -> np.ndarray | None:
+    """``int64 [n_states]``: classes of the states of ``dfa`` that no string of at most
+    ``depth`` bytes tells apart (Moore's refinement stopped after ``depth`` rounds); None
+    where each state is alone (a minimal DFA of at most ``depth + 1`` states) or the DFA
+    is past ``_CLASSES_MAX_STATES`` states."""
+    n = dfa.n_states
+    if n <= depth + 1 or n > _CLASSES_MAX_STATES:
+        return None
+    from formcast.kernels.dfa_product import byte_classes, moore_classes
+
+    _, first = byte_classes(dfa.trans)
+    table = np.ascontiguousarray(dfa.trans[:, first])
+    classes = moore_classes(table, np.ascontiguousarray(dfa.accept), depth)
+    return None if int(classes.max()) + 1 == n else classes
 
 
 def _grown(a: np.ndarray, n: int, fill: object = None) -> np.ndarray:
