@@ -17,7 +17,14 @@ from numba import njit
 
 from .lexer_build import _GOLDEN, byte_classes
 
-__all__ = ["DENSE_MAX_PAIRS", "byte_classes", "explore", "live_states", "moore_classes"]
+__all__ = [
+    "DENSE_MAX_PAIRS",
+    "byte_classes",
+    "explore",
+    "live_states",
+    "moore_classes",
+    "same_within",
+]
 
 # Callers keep pair ids in a dense table of ``n_left * n_right`` entries up to this size
 # (4 MiB of int32, a quarter of a millisecond to fill, the time the hash table loses
@@ -241,16 +248,13 @@ def _same_signature(trans: np.ndarray, cls: np.ndarray, s: int, r: int) -> bool:
 
 
 @njit(cache=True)
-def moore_classes(trans: np.ndarray, accept: np.ndarray, rounds: int = -1) -> np.ndarray:
+def moore_classes(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
     """Moore partition refinement: the class of each state (``int64 [n]``), numbered in
     order of first occurrence (state 0 is in class 0).
 
     A round gives each state the signature (its class, the class of each successor or
     -1 for dead) and numbers the distinct signatures in order of first occurrence; the
-    rounds stop when one splits no class, every state is alone, or after ``rounds``
-    rounds (-1: no limit). After ``k`` rounds, two states share a class exactly when
-    every string of at most ``k`` columns leads both to a dead state, or both to live
-    states that agree on acceptance.
+    rounds stop when one splits no class or every state is alone.
     """
     n = trans.shape[0]
     cls = accept.astype(np.int64)
@@ -261,8 +265,7 @@ def moore_classes(trans: np.ndarray, accept: np.ndarray, rounds: int = -1) -> np
     size = 1 << (64 - shift)
     table = np.empty(size, dtype=np.int64)  # a state with each signature seen, or -1
     new = np.empty(n, dtype=np.int64)
-    done = 0
-    while done != rounds:
+    while True:
         table[:] = -1
         count = 0
         for s in range(n):
@@ -283,5 +286,52 @@ def moore_classes(trans: np.ndarray, accept: np.ndarray, rounds: int = -1) -> np
         if count in (n_cls, n):  # stable, or every state alone
             return cls
         n_cls = count
-        done += 1
-    return cls
+
+
+@njit(cache=True)
+def same_within(
+    trans: np.ndarray, accept: np.ndarray, s: int, t: int, depth: int, budget: int
+) -> int:
+    """Whether no string of at most ``depth`` columns tells states ``s`` and ``t`` apart
+    (leads one to a dead state and not the other, or to live states that disagree on
+    acceptance): 1 or 0, or -1 when more than ``budget`` state pairs would be visited.
+
+    Breadth first over the pairs the same strings reach, each pair once (first reached
+    at its least depth, so its successors are checked as deep as they need).
+    """
+    n = trans.shape[0]
+    size = 16
+    while size < 2 * budget:
+        size *= 2
+    shift = 64 - int(np.log2(size))
+    seen = np.full(size, _EMPTY, dtype=np.int64)
+    queue = np.empty(budget + 1, dtype=np.int64)
+    level = np.empty(budget + 1, dtype=np.int64)
+    key = s * n + t
+    seen[_slot(seen, key, shift)] = key
+    queue[0], level[0] = key, 0
+    head, tail = 0, 1
+    while head < tail:
+        a, b = queue[head] // n, queue[head] % n
+        d = level[head]
+        head += 1
+        if accept[a] != accept[b]:
+            return 0
+        if d == depth:
+            continue
+        for c in range(trans.shape[1]):
+            x, y = trans[a, c], trans[b, c]
+            if (x < 0) != (y < 0):
+                return 0
+            if x < 0 or x == y:  # equal states agree on every string
+                continue
+            key = x * n + y
+            i = _slot(seen, key, shift)
+            if seen[i] == key:
+                continue
+            if tail > budget:
+                return -1
+            seen[i] = key
+            queue[tail], level[tail] = key, d + 1
+            tail += 1
+    return 1

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formcast.automata.lexer import Lexer, depth_classes
+from formcast.automata.lexer import Lexer, _walk_aliases
 from formcast.automata.regex_dfa import compile_regex
 from formcast.errors import CompileLimitError
+from formcast.kernels.dfa_product import same_within
 from formcast.kernels.lexer_build import byte_classes
 
 PATTERNS = [
@@ -215,18 +216,27 @@ def _outcomes(trans: np.ndarray, accept: np.ndarray, state: int, columns: list[i
     ['"[a-z]{0,40}"', "(?:ab|a){2,9}c?", PATTERNS[0], "[ab]*a[ab]{4}", "x{3,30}|y{5,20}"],
 )
 @pytest.mark.parametrize("depth", [1, 2, 3, 5])
-def test_depth_classes_are_states_no_short_string_tells_apart(pattern: str, depth: int) -> None:
-    """Two states share a class exactly when every string of at most ``depth`` bytes
-    leads both to death, or both to life with the same acceptance (by enumeration)."""
+def test_states_alike_to_a_depth_are_those_no_short_string_tells_apart(
+    pattern: str, depth: int
+) -> None:
+    """``same_within`` holds exactly when every string of at most ``depth`` bytes leads
+    both states to death, or both to life with the same acceptance (by enumeration); a
+    walk alias is always such a state, and far positions of a counted string share one."""
     dfa = compile_regex(pattern)
-    classes = depth_classes(dfa, depth)
     _, first = byte_classes(dfa.trans)
+    table = np.ascontiguousarray(dfa.trans[:, first])
     seen = [_outcomes(dfa.trans, dfa.accept, s, first.tolist(), depth) for s in range(dfa.n_states)]
-    if classes is None:  # claimed only where every state is alone
-        assert len(set(seen)) == dfa.n_states or dfa.n_states <= depth + 1
-        return
     for s in range(dfa.n_states):
-        for t in range(s):
-            assert (classes[s] == classes[t]) == (seen[s] == seen[t]), (s, t)
+        for t in range(s + 1):
+            got = same_within(table, dfa.accept, s, t, depth, 10_000)
+            assert got == int(seen[s] == seen[t]), (s, t)
+            assert same_within(table, dfa.accept, s, t, depth, 0) in (got, -1)
+    aliases = _walk_aliases(dfa, depth)
+    if aliases is None:  # claimed only where no two states can be alike
+        assert dfa.n_states <= depth + 1
+        return
+    reps = {aliases.of(s) for s in range(dfa.n_states)}
+    for s in range(dfa.n_states):
+        assert seen[aliases.of(s)] == seen[s]
     if pattern.startswith('"[a-z]'):  # positions more than depth + 1 from the bound
-        assert int(classes.max()) + 1 <= depth + 4
+        assert len(reps) <= depth + 4

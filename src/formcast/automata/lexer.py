@@ -46,9 +46,10 @@ DEFAULT_MAX_LEXER_STATES = 200_000
 LAZY_FROM = 4096
 NEAR_DEPTH = 128
 _ROW_BLOCK = 64  # DFA rows copied at a time for states with several lexemes alive
-# depth classes of larger DFAs (long counted strings) take milliseconds (a round per byte
-# of depth), more than the walks they share in a few instances
-_CLASSES_MAX_STATES = 1024
+# a state's walk alias is looked for among this many representatives, newest first (the
+# positions of a counted string come in order), each check visiting at most this many pairs
+_ALIAS_TRIES = 2
+_ALIAS_PAIRS = 2048
 
 Combined = tuple[tuple[int, int], ...]  # sorted (lexeme id, dfa state) pairs
 Content = tuple[tuple[str, int], ...]  # sorted (lexeme pattern, dfa state) pairs
@@ -199,9 +200,9 @@ class Lexer:
         return content
 
     def walk_content(self, state: int, depth: int) -> Content:
-        """:meth:`content` up to ``depth`` bytes: each DFA state is replaced by its class
-        (written ``-1 - class``) of states that no string of at most ``depth`` bytes tells
-        apart (dead or not, accepting or not), where the lexeme's DFA has such classes.
+        """:meth:`content` up to ``depth`` bytes: each DFA state is replaced by the state
+        standing for it, one that no string of at most ``depth`` bytes tells apart from it
+        (dead or not, accepting or not), where one was found.
 
         A trie walk reads no token past its ``depth`` bytes, so states with equal walk
         contents at the trie's depth have equal walks: the positions of a long counted
@@ -212,10 +213,8 @@ class Lexer:
         if found is None:
             pairs = []
             for lex, st in self.combined(state):
-                classes = depth_classes(self.dfa(lex), depth)
-                pairs.append(
-                    (self._patterns[lex], st if classes is None else -1 - classes.item(st))
-                )
+                aliases = _walk_aliases(self.dfa(lex), depth)
+                pairs.append((self._patterns[lex], st if aliases is None else aliases.of(st)))
             found = self._walk_contents[key] = tuple(sorted(pairs))
         return found
 
@@ -580,21 +579,47 @@ class Lexer:
         self._n += k
 
 
-@functools.lru_cache(maxsize=1024)
-def depth_classes(dfa: ByteDFA, depth: int) -> np.ndarray | None:
-    """``int64 [n_states]``: classes of the states of ``dfa`` that no string of at most
-    ``depth`` bytes tells apart (Moore's refinement stopped after ``depth`` rounds); None
-    where each state is alone (a minimal DFA of at most ``depth + 1`` states) or the DFA
-    is past ``_CLASSES_MAX_STATES`` states."""
-    n = dfa.n_states
-    if n <= depth + 1 or n > _CLASSES_MAX_STATES:
-        return None
-    from formcast.kernels.dfa_product import byte_classes, moore_classes
+class _WalkAliases:
+    """States of one DFA that stand for others in walk keys: a state stands for itself, or
+    for an earlier one that no string of at most ``depth`` bytes tells apart from it (one
+    of the ``_ALIAS_TRIES`` newest such representatives, checked pair by pair)."""
 
-    _, first = byte_classes(dfa.trans)
-    table = np.ascontiguousarray(dfa.trans[:, first])
-    classes = moore_classes(table, np.ascontiguousarray(dfa.accept), depth)
-    return None if int(classes.max()) + 1 == n else classes
+    def __init__(self, dfa: ByteDFA, depth: int) -> None:
+        from formcast.kernels.dfa_product import byte_classes
+
+        _, first = byte_classes(dfa.trans)
+        self._table = np.ascontiguousarray(dfa.trans[:, first])  # one column per class
+        self._accept = np.ascontiguousarray(dfa.accept)
+        self._depth = depth
+        self._reps: list[int] = []
+        self._of: dict[int, int] = {}
+
+    def of(self, state: int) -> int:
+        """The state standing for ``state``."""
+        rep = self._of.get(state)
+        if rep is None:
+            from formcast.kernels.dfa_product import same_within
+
+            rep = state
+            for other in reversed(self._reps[-_ALIAS_TRIES:]):
+                found = same_within(
+                    self._table, self._accept, state, other, self._depth, _ALIAS_PAIRS
+                )
+                if found == 1:
+                    rep = other
+                    break
+            if rep == state:
+                self._reps.append(state)
+            self._of[state] = rep
+        return rep
+
+
+@functools.lru_cache(maxsize=1024)
+def _walk_aliases(dfa: ByteDFA, depth: int) -> _WalkAliases | None:
+    """The walk aliases of ``dfa``'s states up to ``depth`` bytes, shared by every lexer
+    (and grammar) using it; None where no two states can be alike that far (a minimal
+    DFA of at most ``depth + 1`` states)."""
+    return None if dfa.n_states <= depth + 1 else _WalkAliases(dfa, depth)
 
 
 def _grown(a: np.ndarray, n: int, fill: object = None) -> np.ndarray:
