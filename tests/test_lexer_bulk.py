@@ -94,15 +94,24 @@ def test_states_do_not_depend_on_request_order() -> None:
 
 
 def test_long_lexemes_beside_others_copy_their_rows_in_blocks() -> None:
-    """A long counted string (past LAZY_FROM states) beside a long key: the states with
-    both alive reach deep into the string's DFA, across several blocks of copied rows,
-    and stay the product."""
-    patterns = ['"[a-z]{0,5000}"', '"' + "ab" * 80 + '"', '"' + "a" * 130 + 'b"', '"[a-c]+"']
+    """Long counted strings (past LAZY_FROM states, and past _COPY_WHOLE but not
+    LAZY_FROM) beside a long key: the states with both alive reach deep into the strings'
+    DFAs, across several blocks of copied rows, and stay the product; the strings alone
+    are closed from their own tables."""
+    patterns = [
+        '"[a-z]{0,5000}"',
+        '"' + "ab" * 80 + '"',
+        '"' + "a" * 130 + 'b"',
+        '"[a-c]+"',
+        '"[ab]{0,300}"',
+    ]
     dfas = [compile_regex(p) for p in patterns]
     lexer = Lexer(list(dfas), patterns)
     lexer.start_state(frozenset({0, 1, 2}))
     lexer.start_state(frozenset({1, 3}))
+    lexer.start_state(frozenset({1, 4}))
     lexer.start_state(frozenset({0}))
+    lexer.start_state(frozenset({4}))
     # the string is alone past the keys' length: its later blocks are never copied
     assert lexer._n_rows < sum(len(d.accept) for d in dfas)
     while not lexer.built.all():  # the string's frontier, built on as walks would

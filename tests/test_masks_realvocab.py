@@ -28,6 +28,8 @@ GRAMMARS = {
         """
     ),
     "regex": lambda: fc.Grammar.from_regex(r"(\d{3}-){2}\d{4}|[A-Z][a-z]+ é+"),
+    # far from its bound, a position's root walk is shared with earlier positions'
+    "bounded": lambda: fc.Grammar.from_regex(r'"[a-z0-9 _-]{1,200}"'),
 }
 
 

@@ -46,6 +46,11 @@ DEFAULT_MAX_LEXER_STATES = 200_000
 LAZY_FROM = 4096
 NEAR_DEPTH = 128
 _ROW_BLOCK = 64  # DFA rows copied at a time for states with several lexemes alive
+# DFAs up to this many states are copied whole into the row table when they load (their
+# one-lexeme states are closed from it, with the others' of a closure, in one call); longer
+# ones (counted strings) are closed from their own tables, one call each, and copied only
+# in blocks where states with several lexemes alive need them
+_COPY_WHOLE = 256
 # a state's walk alias is looked for among this many representatives, newest first (the
 # positions of a counted string come in order), each check visiting at most this many pairs
 _ALIAS_TRIES = 2
@@ -96,7 +101,7 @@ class Lexer:
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
         self._accept: list[list[bool]] = [[] for _ in range(n_lex)]  # per loaded lexeme
-        self._lazy: set[int] = set()  # loaded lexemes past LAZY_FROM states
+        self._long: set[int] = set()  # loaded lexemes closed from their own DFA tables
         # Every loaded lexeme's DFA states, concatenated (from _s_off[lex]): acceptance,
         # the id of the one-lexeme state (-1: not built) and where in _g_trans the DFA
         # row is (-1: not copied; rows are copied in blocks when a state with several
@@ -285,8 +290,8 @@ class Lexer:
             self._g_single = _grown(self._g_single, off + n, -1)
             self._g_row = _grown(self._g_row, off + n, -1)
             self._g_accept[off : off + n] = dfa.accept
-            if n > LAZY_FROM:
-                self._lazy.add(lex)
+            if n > min(_COPY_WHOLE, LAZY_FROM):
+                self._long.add(lex)
                 self._copy_rows(lex, 0, _ROW_BLOCK)  # joint start states read these rows
             else:
                 self._copy_rows(lex, 0, n)  # one-lexeme closures read them all
@@ -523,16 +528,16 @@ class Lexer:
     def _close_singles(self, starts: np.ndarray) -> None:
         """Build the one-lexeme states ``starts`` (entries set, rows not) and every new
         state they reach: all have only their own lexeme alive, so one graph search over
-        the DFA rows builds them. For a DFA past ``LAZY_FROM`` states, see
-        :meth:`_close_near`. Complete lexemes and representatives are left to
+        the copied DFA rows builds them (for a DFA past ``_COPY_WHOLE`` states, see
+        :meth:`_close_near`). Complete lexemes and representatives are left to
         :meth:`_describe`."""
         lex_of = self._lex_of[starts]
         lexes = set(lex_of.tolist())
-        lazy = lexes & self._lazy
-        if lazy:
-            near = np.isin(lex_of, list(lazy))
-            starts, rest = starts[~near], starts[near]
-            lexes -= lazy
+        long = lexes & self._long
+        if long:
+            own = np.isin(lex_of, list(long))
+            starts, rest = starts[~own], starts[own]
+            lexes -= long
         room = sum(len(self._accept[lex]) for lex in lexes)
         self._reserve(min(self._n + room, self.max_states))
         n, ok = _kernels().close_singles(
@@ -544,19 +549,22 @@ class Lexer:
         self._n = n  # undone by the caller on failure
         if not ok:
             raise self._limit_error()
-        for lex in sorted(lazy):
+        for lex in sorted(long):
             curs = rest[self._lex_of[rest] == lex]
             self._close_near(lex, curs, self._dfa_state[curs])
 
     def _close_near(self, lex: int, curs: np.ndarray, sts: np.ndarray) -> None:
         """Build states ``curs`` (lexeme ``lex`` alone, in DFA states ``sts``, a DFA past
-        ``LAZY_FROM`` states) and the new states up to ``NEAR_DEPTH`` bytes away; the
-        farthest get no row (the frontier: :meth:`expand` writes it when needed)."""
+        ``_COPY_WHOLE`` states) and every new state they reach, from the DFA's own table;
+        past ``LAZY_FROM`` states only those up to ``NEAR_DEPTH`` bytes away, the farthest
+        without a row (the frontier: :meth:`expand` writes it when needed)."""
         dfa = self.dfa(lex)
+        n = len(dfa.accept)
         off = int(self._s_off[lex])
-        single = self._g_single[off : off + len(dfa.accept)]
+        single = self._g_single[off : off + n]
         kernels = _kernels()
-        new, frontier = kernels.new_states_near(dfa.trans, single, sts, NEAR_DEPTH)
+        depth = NEAR_DEPTH if n > LAZY_FROM else n  # n: no state is that far (no frontier)
+        new, frontier = kernels.new_states_near(dfa.trans, single, sts, depth)
         base, k = self.n_states, len(new)
         self._reserve(base + k)
         kernels.write_single(
