@@ -16,15 +16,16 @@ in a start state, before any state of that closure is built, so a failed load (a
 :class:`~formcast.errors.CompileLimitError`) leaves the tables as they were.
 
 A state with one lexeme alive is that lexeme's DFA state renumbered, so its closure is
-built in bulk by numba kernels: one graph search finds the new DFA states, and their
-rows are the DFA's rows mapped to state ids. Such states keep no Python object of their
-own (their lexeme and DFA state are two array entries), so a long counted string costs
-no per-state bookkeeping, for the builder or for the garbage collector. States with
-several lexemes alive are built by a numba kernel too, all those reachable from a start
-state in one call: a state's row comes from the distinct columns (byte classes) of its
-lexemes' DFA rows, and states are hash-consed by their (lexeme, DFA state) pairs in an
-open-addressing table; the one-lexeme states they reach are then closed in bulk, one
-call per lexeme. A closure that hits ``max_states`` is undone before the error
+built in bulk by numba kernels: one graph search finds the new DFA states and writes
+their rows, the DFA's rows mapped to state ids (for all the lexemes of a closure at
+once, from a table of their rows copied when they load; a long DFA from its own table).
+Such states keep no Python object of their own (their lexeme and DFA state are two array
+entries), so a long counted string costs no per-state bookkeeping, for the builder or
+for the garbage collector. States with several lexemes alive are built by a numba kernel
+too, all those reachable from a start state in one call: a state's row comes from the
+distinct columns (byte classes) of its lexemes' DFA rows, and states are hash-consed by
+their (lexeme, DFA state) pairs in an open-addressing table; the one-lexeme states they
+reach are then closed in bulk. A closure that hits ``max_states`` is undone before the error
 propagates, so the tables stay as they were.
 """
 
@@ -66,6 +67,14 @@ def _kernels() -> ModuleType:
     from formcast.kernels import lexer_build
 
     return lexer_build
+
+
+@functools.cache
+def _dfa_kernels() -> ModuleType:
+    """The numba DFA kernels (byte classes, state-pair checks), imported on first use."""
+    from formcast.kernels import dfa_product
+
+    return dfa_product
 
 
 class Lexer:
@@ -593,9 +602,7 @@ class _WalkAliases:
     of the ``_ALIAS_TRIES`` newest such representatives, checked pair by pair)."""
 
     def __init__(self, dfa: ByteDFA, depth: int) -> None:
-        from formcast.kernels.dfa_product import byte_classes
-
-        _, first = byte_classes(dfa.trans)
+        _, first = _dfa_kernels().byte_classes(dfa.trans)
         self._table = np.ascontiguousarray(dfa.trans[:, first])  # one column per class
         self._accept = np.ascontiguousarray(dfa.accept)
         self._depth = depth
@@ -606,11 +613,9 @@ class _WalkAliases:
         """The state standing for ``state``."""
         rep = self._of.get(state)
         if rep is None:
-            from formcast.kernels.dfa_product import same_within
-
             rep = state
             for other in reversed(self._reps[-_ALIAS_TRIES:]):
-                found = same_within(
+                found = _dfa_kernels().same_within(
                     self._table, self._accept, state, other, self._depth, _ALIAS_PAIRS
                 )
                 if found == 1:
@@ -625,8 +630,8 @@ class _WalkAliases:
 @functools.lru_cache(maxsize=1024)
 def _walk_aliases(dfa: ByteDFA, depth: int) -> _WalkAliases | None:
     """The walk aliases of ``dfa``'s states up to ``depth`` bytes, shared by every lexer
-    (and grammar) using it; None where no two states can be alike that far (a minimal
-    DFA of at most ``depth + 1`` states)."""
+    (and grammar) using it; None for a DFA of at most ``depth + 1`` states (no two states
+    of a minimal one are alike that far; a non-minimal one only shares fewer walks)."""
     return None if dfa.n_states <= depth + 1 else _WalkAliases(dfa, depth)
 
 
