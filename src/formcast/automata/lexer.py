@@ -602,10 +602,10 @@ class _WalkAliases:
     of the ``_ALIAS_TRIES`` newest such representatives, checked pair by pair)."""
 
     def __init__(self, dfa: ByteDFA, depth: int) -> None:
-        _, first = _dfa_kernels().byte_classes(dfa.trans)
-        self._table = np.ascontiguousarray(dfa.trans[:, first])  # one column per class
-        self._accept = np.ascontiguousarray(dfa.accept)
+        self._dfa = dfa
         self._depth = depth
+        self._table: np.ndarray | None = None  # one column per byte class, when first needed
+        self._accept = dfa.accept
         self._reps: list[int] = []
         self._of: dict[int, int] = {}
 
@@ -614,8 +614,13 @@ class _WalkAliases:
         rep = self._of.get(state)
         if rep is None:
             rep = state
+            kernels = _dfa_kernels()
             for other in reversed(self._reps[-_ALIAS_TRIES:]):
-                found = _dfa_kernels().same_within(
+                if self._table is None:  # O(states x 256): not for a DFA walked from one state
+                    _, first = kernels.byte_classes(self._dfa.trans)
+                    self._table = np.ascontiguousarray(self._dfa.trans[:, first])
+                    self._accept = np.ascontiguousarray(self._dfa.accept, dtype=np.bool_)
+                found = kernels.same_within(
                     self._table, self._accept, state, other, self._depth, _ALIAS_PAIRS
                 )
                 if found == 1:
