@@ -605,7 +605,7 @@ class _WalkAliases:
         self._dfa = dfa
         self._depth = depth
         self._table: np.ndarray | None = None  # one column per byte class, when first needed
-        self._accept = dfa.accept
+        self._accept = np.ascontiguousarray(dfa.accept, dtype=np.bool_)  # no copy, usually
         self._reps: list[int] = []
         self._of: dict[int, int] = {}
 
@@ -619,7 +619,6 @@ class _WalkAliases:
                 if self._table is None:  # O(states x 256): not for a DFA walked from one state
                     _, first = kernels.byte_classes(self._dfa.trans)
                     self._table = np.ascontiguousarray(self._dfa.trans[:, first])
-                    self._accept = np.ascontiguousarray(self._dfa.accept, dtype=np.bool_)
                 found = kernels.same_within(
                     self._table, self._accept, state, other, self._depth, _ALIAS_PAIRS
                 )
