@@ -7,7 +7,9 @@ classes of the two tables come from :func:`.lexer_build.byte_classes` (re-export
 The clean-up of a product (and of any DFA that subset construction built) is here too:
 :func:`live_states` finds the states that can still reach acceptance with one backward
 search, and :func:`moore_classes` runs Moore's partition refinement with a hash table of
-signatures, both in place of Python loops over states.
+signatures, both in place of Python loops over states; :func:`clean` runs them and
+renumbers the table in one call. :func:`concat_direct` glues two DFAs where no byte is
+read both ways at a junction, and :func:`word_trie` builds the trie of a set of words.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from .lexer_build import _GOLDEN, byte_classes
 __all__ = [
     "DENSE_MAX_PAIRS",
     "byte_classes",
+    "clean",
+    "concat_direct",
     "explore",
     "live_states",
     "moore_classes",
     "same_within",
+    "word_trie",
 ]
 
 # Callers keep pair ids in a dense table of ``n_left * n_right`` entries up to this size
@@ -335,3 +340,146 @@ def same_within(
             queue[tail], level[tail] = key, d + 1
             tail += 1
     return 1
+
+
+@njit(cache=True)
+def clean(
+    trans: np.ndarray, accept: np.ndarray, trim: bool, minimize_max: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A DFA table finished in one call: trimmed (states that cannot reach acceptance
+    dropped, state 0 kept) if ``trim``, minimized (:func:`moore_classes`, each class
+    numbered by its first state, state 0's class first) if it has at most
+    ``minimize_max`` states, and given a fresh start state (a copy of state 0's row,
+    not accepting; no row if nothing accepts) where state 0 accepts or has an incoming
+    edge. Columns may be bytes or byte classes; -1 is dead."""
+    k = trans.shape[1]
+    if trim:
+        live = live_states(trans, accept)
+        live[0] = True
+        remap = np.full(trans.shape[0], -1, dtype=np.int32)
+        m = 0
+        for s in range(trans.shape[0]):
+            if live[s]:
+                remap[s] = m
+                m += 1
+        trans = _renumbered(trans, remap, m)
+        accept = accept[live]
+    n = trans.shape[0]
+    if n <= minimize_max:
+        cls = moore_classes(trans, accept)
+        n_cls = int(cls.max()) + 1 if n else 0
+        if n_cls < n:
+            first = np.full(n_cls, -1, dtype=np.int64)
+            keep = np.zeros(n, dtype=np.bool_)
+            for s in range(n):
+                if first[cls[s]] < 0:
+                    first[cls[s]] = s
+                    keep[s] = True
+            trans = _renumbered(trans, cls.astype(np.int32), n_cls)
+            accept = accept[keep]
+            n = n_cls
+    fresh = n > 0 and accept[0]
+    for s in range(n):
+        if fresh:
+            break
+        for c in range(k):
+            if trans[s, c] == 0:
+                fresh = True
+                break
+    if not fresh:
+        return trans, accept
+    out = np.full((n + 1, k), -1, dtype=np.int32)
+    for s in range(n):
+        for c in range(k):
+            t = trans[s, c]
+            if t >= 0:
+                out[s + 1, c] = t + 1
+    if accept.any():
+        out[0] = out[1]
+    grown = np.zeros(n + 1, dtype=np.bool_)
+    grown[1:] = accept
+    return out, grown
+
+
+@njit(cache=True)
+def _renumbered(trans: np.ndarray, new: np.ndarray, m: int) -> np.ndarray:
+    """The ``m`` rows of ``trans`` renumbered by ``new`` (state -> new state, -1: dropped;
+    states with one new number must have equal rows once renumbered): each new state's
+    row is its first old state's."""
+    k = trans.shape[1]
+    out = np.empty((m, k), dtype=np.int32)
+    done = np.zeros(m, dtype=np.bool_)
+    for s in range(trans.shape[0]):
+        r = new[s]
+        if r < 0 or done[r]:
+            continue
+        done[r] = True
+        for c in range(k):
+            t = trans[s, c]
+            out[r, c] = new[t] if t >= 0 else -1
+    return out
+
+
+@njit(cache=True)
+def concat_direct(
+    l_trans: np.ndarray,
+    l_accept: np.ndarray,
+    l_ends: np.ndarray,
+    r_trans: np.ndarray,
+    r_accept: np.ndarray,
+    r_nullable: bool,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``left`` then ``right`` glued in one table, where no byte both continues ``left``
+    at one of its ends (``l_ends``: its accepting states, and its start if nullable) and
+    starts ``right``: right's start (without incoming edges) is dropped, its other states
+    follow left's, and left's ends take right's first bytes. Returns (trans, accept, True),
+    or empty arrays and False where a byte does both. ``accept[0]`` is left for the
+    caller (both nullable)."""
+    nl, nr = l_trans.shape[0], r_trans.shape[0]
+    for s in range(nl):
+        if l_ends[s]:
+            for b in range(256):
+                if r_trans[0, b] >= 0 and l_trans[s, b] >= 0:
+                    return np.empty((0, 256), np.int32), np.empty(0, np.bool_), False
+    shift = nl - 1
+    trans = np.empty((nl + nr - 1, 256), dtype=np.int32)
+    trans[:nl] = l_trans
+    for s in range(nl):
+        if l_ends[s]:
+            for b in range(256):
+                t = r_trans[0, b]
+                if t >= 0:
+                    trans[s, b] = t + shift
+    for s in range(1, nr):
+        for b in range(256):
+            t = r_trans[s, b]
+            trans[s + shift, b] = t + shift if t >= 0 else -1
+    accept = np.empty(nl + nr - 1, dtype=np.bool_)
+    for s in range(nl):
+        accept[s] = l_accept[s] and r_nullable
+    accept[nl:] = r_accept[1:]
+    return trans, accept, True
+
+
+@njit(cache=True)
+def word_trie(data: np.ndarray, ends: np.ndarray, extra: int) -> tuple[np.ndarray, np.ndarray]:
+    """The trie of words given as their bytes one after another (``data``; word ``i``
+    ends at ``ends[i]``): a table of ``[nodes + extra, 256]`` (node 0 the root, numbered
+    in order of creation, the ``extra`` rows without edges) and each word's end node."""
+    cap = data.shape[0] + 1
+    trans = np.full((cap + extra, 256), -1, dtype=np.int32)
+    word_end = np.empty(ends.shape[0], dtype=np.int64)
+    n, start = 1, 0
+    for i in range(ends.shape[0]):
+        node = 0
+        for j in range(start, ends[i]):
+            b = data[j]
+            nxt = trans[node, b]
+            if nxt < 0:
+                nxt = n
+                trans[node, b] = nxt
+                n += 1
+            node = nxt
+        word_end[i] = node
+        start = ends[i]
+    return trans[: n + extra], word_end  # the extra rows follow the nodes

@@ -148,17 +148,81 @@ def test_lexeme_products_are_the_reference_products(
     seed=st.integers(0, 2**32 - 1),
     density=st.sampled_from([0.3, 0.7, 1.0]),
 )
-def test_trim_and_minimize_are_the_reference(
-    n: int, n_cols: int, seed: int, density: float
-) -> None:
+def test_clean_is_the_reference(n: int, n_cols: int, seed: int, density: float) -> None:
     rng = np.random.default_rng(seed)
     trans = rng.integers(0, n, (n, n_cols)).astype(np.int32)
     trans[rng.random((n, n_cols)) > density] = -1
     accept = rng.random(n) < 0.3
-    got, want = regex_dfa._trim(trans, accept), _ref_trim(trans, accept)
-    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
-    got, want = regex_dfa._minimize(*want), _ref_minimize(*want)
-    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    for trim, minimize in ((True, False), (False, True), (True, True), (False, False)):
+        want = (trans, accept)
+        if trim:
+            want = _ref_trim(*want)
+        if minimize:
+            want = _ref_minimize(*want)
+        want = _ref_fresh_start(*want)
+        limit = regex_dfa._MINIMIZE_MAX_STATES if minimize else -1
+        got = dfa_product.clean(trans, accept, trim, limit)
+        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+
+
+def _ref_fresh_start(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A non-accepting copy of state 0 in front, where state 0 accepts or is entered
+    (with no edges if nothing accepts)."""
+    if not accept[0] and not (trans == 0).any():
+        return trans, accept
+    rows = [[t + 1 if t >= 0 else -1 for t in row] for row in trans.tolist()]
+    first = rows[0] if accept.any() else [-1] * trans.shape[1]
+    return np.array([first, *rows], dtype=np.int32), np.array([False, *accept.tolist()])
+
+
+@given(
+    words=st.lists(st.text("ab\u00e9", min_size=1, max_size=4), min_size=1, max_size=6),
+    extra=st.integers(0, 2),
+)
+def test_word_trie_is_the_trie(words: list[str], extra: int) -> None:
+    data = [w.encode() for w in words]
+    ends = np.cumsum([len(d) for d in data])
+    trans, end = dfa_product.word_trie(np.frombuffer(b"".join(data), np.uint8), ends, extra)
+    nodes: dict[bytes, int] = {b"": 0}
+    for d in data:
+        for i in range(1, len(d) + 1):
+            nodes.setdefault(d[:i], len(nodes))
+    assert trans.shape == (len(nodes) + extra, 256)
+    for prefix, node in nodes.items():
+        row = {b: int(t) for b, t in enumerate(trans[node]) if t >= 0}
+        assert row == {p[-1]: q for p, q in nodes.items() if p and p[:-1] == prefix}
+    assert (trans[len(nodes) :] == -1).all()
+    assert end.tolist() == [nodes[d] for d in data]
+
+
+@given(left=dfas(), right=dfas())
+def test_concat_direct_reads_both_in_turn(left: ByteDFA, right: ByteDFA) -> None:
+    ends = left.accept.copy()
+    ends[0] = left.nullable
+    trans, accept, glued = dfa_product.concat_direct(
+        left.trans, left.accept, ends, right.trans, right.accept, right.nullable
+    )
+    clash = (left.trans[ends][:, right.trans[0] >= 0] >= 0).any()
+    assert glued == (not clash)
+    if glued:
+        accept[0] = left.nullable and right.nullable
+        glued_dfa = ByteDFA(trans, accept, accept[0])
+        for word in ([], [0], [1], [0, 1], [2, 0, 1, 1], [1, 3, 0], [0, 0, 2, 2, 1]):
+            text = bytes(LETTERS[i] if i < 3 else ord("z") for i in word)
+            want = any(
+                left.matches(text[:k]) and right.matches(text[k:]) for k in range(len(text) + 1)
+            )
+            assert _runs(glued_dfa, text) == want
+
+
+def _runs(dfa: ByteDFA, text: bytes) -> bool:
+    """Whether ``dfa``'s table accepts ``text`` (the empty text: ``accept[0]``)."""
+    state = 0
+    for b in text:
+        state = int(dfa.trans[state, b])
+        if state < 0:
+            return False
+    return bool(dfa.accept[state])
 
 
 @pytest.mark.parametrize("both", [True, False])

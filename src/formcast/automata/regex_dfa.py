@@ -45,6 +45,8 @@ SURROGATES = (0xD800, 0xDFFF)
 # A lexeme DFA larger than this is refused (named limit, see CompileLimitError). A JSON
 # string with maxLength n takes about 20 n states (a count times the partial characters).
 MAX_LEXEME_STATES = 25_000
+# Moore refinement needs as many rounds as the longest distinguishing string, quadratic on
+# long chains (bounded repetitions), so larger DFAs are left as subset construction built them
 _MINIMIZE_MAX_STATES = 400
 _MAX_NFA_STATES = 400_000
 # top-level repetitions with a bound at least this large are built as chains of DFA copies
@@ -825,21 +827,13 @@ def _text_chain(text: str) -> ByteDFA:
     return ByteDFA(trans, accept, False)
 
 
-def _trie(words: list[str], extra: int = 0) -> tuple[np.ndarray, list[int]]:
+def _trie(words: list[str], extra: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The trie of the words' UTF-8 bytes as a transition table (node 0 is the root; then
-    ``extra`` rows with no edges) and each word's end node."""
-    edges: dict[tuple[int, int], int] = {}  # (node, byte) -> child
-    ends = []
-    for word in words:
-        node = 0
-        for byte in word.encode():
-            node = edges.setdefault((node, byte), len(edges) + 1)
-        ends.append(node)
-    trans = np.full((len(edges) + 1 + extra, 256), -1, dtype=np.int32)
-    if edges:
-        src = np.array(list(edges), dtype=np.int64)
-        trans[src[:, 0], src[:, 1]] = np.fromiter(edges.values(), dtype=np.int32)
-    return trans, ends
+    ``extra`` rows with no edges) and each word's end node (a numba kernel)."""
+    data = [w.encode() for w in words]
+    ends = np.cumsum(np.fromiter(map(len, data), np.int64, len(data)))
+    flat = np.frombuffer(b"".join(data), dtype=np.uint8)
+    return _kernels().word_trie(flat, ends, extra)
 
 
 def _word_trie(words: list[str]) -> ByteDFA:
@@ -933,20 +927,19 @@ def _finish(
     column of byte ``b``); trimming and minimizing work on such a narrow table anyway.
     """
     nullable = bool(accept[0])
-    if trim or minimize:
-        if class_of is None:
-            table = np.ascontiguousarray(trans, dtype=np.int32)
-            class_of, first = _kernels().byte_classes(table)
-            trans = table[:, first]
-        if trim:
-            trans, accept = _trim(trans, accept)
-        if minimize:
-            trans, accept = _minimize(trans, accept)
-    if accept[0] or (trans == 0).any():  # on the narrow table: every column is some byte's
-        trans, accept = _with_fresh_start(trans, accept)
+    if (trim or minimize) and class_of is None:
+        table = np.ascontiguousarray(trans, dtype=np.int32)
+        class_of, first = _kernels().byte_classes(table)
+        trans = table[:, first]
+    trans, accept = _kernels().clean(
+        np.ascontiguousarray(trans, dtype=np.int32),
+        np.ascontiguousarray(accept, dtype=np.bool_),
+        trim,
+        _MINIMIZE_MAX_STATES if minimize else -1,
+    )
     if class_of is not None:
         trans = np.take(trans, class_of, axis=1)  # C-contiguous, unlike trans[:, class_of]
-    return ByteDFA(np.ascontiguousarray(trans, dtype=np.int32), accept, nullable)
+    return ByteDFA(trans, accept, nullable)
 
 
 def _empty() -> ByteDFA:
@@ -1002,24 +995,17 @@ def _concat(left: ByteDFA, right: ByteDFA, pattern: str) -> ByteDFA:
         return _empty()
     ends = left.accept.copy()
     ends[0] = left.nullable
-    r0 = right.trans[0] >= 0
-    if (left.trans[ends][:, r0] >= 0).any():
+    trans, accept, glued = _kernels().concat_direct(
+        left.trans, left.accept, ends, right.trans, right.accept, right.nullable
+    )
+    if glued:
+        _check_size(len(trans), pattern)
+    else:
         nfa = _NFA(pattern, _MAX_NFA_STATES)
         a, b = nfa.embed(left)
         c, d = nfa.embed(right)
         nfa.eps[b].append(c)
         return _finish(*_subset(nfa, a, d, pattern), trim=True, minimize=True)
-    nl = left.n_states
-    _check_size(nl + right.n_states - 1, pattern)
-    shift = nl - 1  # right's start (no incoming edges) is dropped
-    trans = np.empty((nl + right.n_states - 1, 256), dtype=np.int32)
-    trans[:nl] = left.trans
-    start_row = np.where(r0, right.trans[0] + shift, -1)
-    trans[:nl][ends] = np.where(r0[None, :], start_row[None, :], left.trans[ends])
-    tail = trans[nl:]
-    tail.fill(-1)
-    np.add(right.trans[1:], shift, out=tail, where=right.trans[1:] >= 0)
-    accept = np.concatenate([left.accept & right.nullable, right.accept[1:]])
     accept[0] = left.nullable and right.nullable
     return _finish(trans, accept, trim=False, minimize=False)
 
@@ -1099,51 +1085,3 @@ def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA
     if not ok:
         _check_size(MAX_LEXEME_STATES + 1, pattern)
     return _finish(trans, accept, trim=True, minimize=True, class_of=class_of)
-
-
-def _trim(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop states that cannot reach acceptance (state 0 is kept, possibly dead); one
-    backward search (a numba kernel) along the edges (columns may be bytes or classes)."""
-    n = trans.shape[0]
-    table = np.ascontiguousarray(trans, dtype=np.int32)
-    live = _kernels().live_states(table, np.ascontiguousarray(accept, dtype=np.bool_))
-    live[0] = True
-    keep = np.flatnonzero(live)
-    remap = np.full(n + 1, -1, dtype=np.int32)  # index n stands for "dead" (-1)
-    remap[keep] = np.arange(len(keep), dtype=np.int32)
-    rows = table[keep]
-    return remap[np.where(rows >= 0, rows, n)], accept[keep]
-
-
-def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Moore partition refinement (a numba kernel; state 0 stays the start state) of a
-    table with one column per byte class (see :func:`_finish`).
-
-    Moore needs as many rounds as the longest distinguishing string, quadratic on long
-    chains (bounded repetitions), so large DFAs are left as subset construction built them.
-    """
-    n = trans.shape[0]
-    if n > _MINIMIZE_MAX_STATES:
-        return trans, accept
-    table = np.ascontiguousarray(trans, dtype=np.int32)
-    cls = _kernels().moore_classes(table, np.ascontiguousarray(accept, dtype=np.bool_))
-    n_cls = int(cls.max()) + 1
-    # classes are numbered in order of first occurrence, so the start state's class is 0
-    rep = np.zeros(n_cls, dtype=np.int64)
-    rep[cls[::-1]] = np.arange(n - 1, -1, -1)
-    small = trans[rep]
-    small = np.where(small >= 0, cls[np.where(small >= 0, small, 0)], -1).astype(np.int32)
-    return small, accept[rep]
-
-
-def _with_fresh_start(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Prepend a fresh, non-accepting start state (a copy of state 0's row) to a table
-    with one column per byte or per byte class.
-
-    After trimming and minimizing every state except possibly 0 is live; a dead
-    state 0 (the regex matches nothing) gives a start with no transitions.
-    """
-    new_trans = np.full((trans.shape[0] + 1, trans.shape[1]), -1, dtype=np.int32)
-    np.add(trans, 1, out=new_trans[1:], where=trans >= 0)
-    new_trans[0] = new_trans[1] if accept.any() else -1
-    return new_trans, np.concatenate([[False], accept])
