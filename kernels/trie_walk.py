@@ -178,6 +178,25 @@ def or_words(out: np.ndarray, words: np.ndarray, values: np.ndarray) -> None:
         out[words[i]] |= values[i]
 
 
+@njit(nogil=True, cache=True)
+def sparse_words(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzero words of the bitmask ``bits`` and their indices (a walk result stored
+    sparsely; what ``np.flatnonzero`` finds, in one pass after a count)."""
+    n = 0
+    for i in range(bits.shape[0]):
+        if bits[i] != 0:
+            n += 1
+    values = np.empty(n, dtype=np.int32)
+    words = np.empty(n, dtype=np.int32)
+    j = 0
+    for i in range(bits.shape[0]):
+        if bits[i] != 0:
+            values[j] = bits[i]
+            words[j] = i
+            j += 1
+    return values, words
+
+
 @njit(nogil=True, cache=True, inline="always")
 def _slot(table: np.ndarray, key: int) -> int:
     """Where ``key`` is in the open-addressing ``table`` (power-of-two size, -1: empty),

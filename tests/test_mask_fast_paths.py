@@ -255,3 +255,26 @@ def test_positions_far_from_a_bound_share_one_walk() -> None:
     }
     assert len(positions) > tok.trie.max_depth + 8
     assert len(roots) <= tok.trie.max_depth + 3
+
+
+@given(
+    words=st.dictionaries(st.integers(0, 199), st.integers(-(2**31), 2**31 - 1), max_size=30),
+    extra=st.sampled_from([0, 7]),
+)
+def test_sparse_walk_results_or_like_dense_ones(words: dict[int, int], extra: int) -> None:
+    # a walk result stored sparsely (few words set) ORs into a mask as the dense one does
+    from formcast.automata.compiled import WalkResult
+
+    bits = np.zeros(200, dtype=np.int32)
+    for i, v in words.items():
+        bits[i] = v
+    n_words = int(np.count_nonzero(bits))
+    packed = WalkResult.pack(bits.copy(), [], n_words)
+    assert (packed.words is None) == (n_words * 8 >= len(bits))
+    if packed.words is not None:
+        assert packed.words.tolist() == np.flatnonzero(bits).tolist()
+    base = np.full(200 + extra, 0x01010101, dtype=np.int32)
+    got, want = base.copy(), base.copy()
+    packed.or_into(got)
+    want[:200] |= bits
+    assert got.tolist() == want.tolist()

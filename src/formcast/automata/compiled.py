@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from re import _compiler as _re_compiler  # type: ignore[attr-defined]
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -218,7 +219,7 @@ class WalkResult:
             else:
                 np.bitwise_or(out[:n], self.inside, out=out[:n])
         elif words.size:
-            _or_words()(out, words, self.inside)
+            _walk_kernels().or_words(out, words, self.inside)
 
     @classmethod
     def pack(
@@ -227,17 +228,18 @@ class WalkResult:
         """Store ``bits`` (``n_words`` of them nonzero) sparsely when few words are set
         (walks deep inside tokens)."""
         if n_words * 8 < len(bits):
-            words = np.flatnonzero(bits)
-            return cls(bits[words], exits, words.astype(np.int32))
+            inside, words = _walk_kernels().sparse_words(bits)
+            return cls(inside, exits, words)
         return cls(bits, exits)
 
 
 @functools.cache
-def _or_words() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
-    """The numba kernel ORing a sparse walk into a mask, imported on first use."""
-    from formcast.kernels.trie_walk import or_words
+def _walk_kernels() -> ModuleType:
+    """The numba walk kernels (a sparse walk into a mask, and out of a bitmask), imported
+    on first use."""
+    from formcast.kernels import trie_walk
 
-    return or_words
+    return trie_walk
 
 
 @dataclass(eq=False)
