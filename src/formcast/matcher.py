@@ -135,7 +135,7 @@ class Matcher:
 
     @staticmethod
     def _origins(top: EarleySet, lex: int) -> set[int]:
-        return {item >> POS_BITS for item in top.by_next[lex]}
+        return {item >> POS_BITS for item in top.waiting(lex)}
 
     def _seen(self, top: EarleySet, lex: int, values: list[tuple[int, int, str]]) -> set[str]:
         """Values scanned before as ``lex`` from the origins ``top`` would scan it from."""

@@ -132,16 +132,19 @@ _NONE_USED: Mapping[int, frozenset[int]] = MappingProxyType({})
 
 
 class EarleySet:
-    """One Earley row: its items indexed by the symbol after the dot."""
+    """One Earley row: its items grouped by the symbol after the dot, in one list (a row
+    lives as long as its parent's cache, so it keeps few objects for the garbage
+    collector to visit: no list per symbol)."""
 
     __slots__ = (
         "accepting",
-        "by_next",
         "children",
         "expected",
         "finished",
         "index",
+        "items",
         "masks",
+        "spans",
         "starts",
         "used",
     )
@@ -151,7 +154,9 @@ class EarleySet:
         # lexemes scanned by once rules so far, per origin (shared with the parent row when
         # no such scan led to this one; never modified)
         self.used = used
-        self.by_next: dict[int, list[int]] = {}
+        self.items: list[int] = []
+        # symbol after the dot -> where its items are in ``items``: start << 32 | end
+        self.spans: dict[int, int] = {}
         self.expected: frozenset[int] = frozenset()
         self.accepting = False
         self.children: dict[tuple[int, ...], EarleySet | None] = {}
@@ -160,6 +165,11 @@ class EarleySet:
         self.finished: dict[tuple[int, ...], tuple[EarleySet, int] | None] = {}
         # matcher memo: lexer state -> trace of the mask there (key of the grammar's mask cache)
         self.masks: dict[int, tuple[int, ...]] = {}
+
+    def waiting(self, sym: int) -> list[int] | tuple[()]:
+        """The items with ``sym`` after the dot."""
+        span = self.spans.get(sym)
+        return () if span is None else self.items[span >> 32 : span & 0xFFFFFFFF]
 
 
 class EarleyParser:
@@ -184,7 +194,7 @@ class EarleyParser:
             return top.children[lexemes]
         used = top.used
         if self.t.once_lex.isdisjoint(lexemes):
-            seeds = [item + 1 for lex in lexemes for item in top.by_next.get(lex, ())]
+            seeds = [item + 1 for lex in lexemes for item in top.waiting(lex)]
         else:
             seeds, used = self._seeds_once(top, lexemes)
         child: EarleySet | None = None
@@ -203,7 +213,7 @@ class EarleyParser:
         seeds: list[int] = []
         scanned: dict[int, set[int]] = {}
         for lex in lexemes:
-            for item in top.by_next.get(lex, ()):
+            for item in top.waiting(lex):
                 if item & POS_MASK in once_pos:
                     origin = item >> POS_BITS
                     if lex in used.get(origin, ()):
@@ -224,7 +234,7 @@ class EarleyParser:
         base = k << POS_BITS
         seen = set(seeds)
         agenda = list(seeds)
-        by_next = cur.by_next
+        by_next: dict[int, list[int]] = {}  # grouped into cur.items at the end
         predicted: set[int] = set()
         n_lex = t.n_lexemes
         max_items = t.max_items
@@ -235,8 +245,9 @@ class EarleyParser:
             if sym < 0:
                 origin = item >> POS_BITS
                 head = lhs_of[pos]
-                waiting = (rows[origin] if origin != k else cur).by_next.get(head, ())
-                for w in waiting if origin != k else list(waiting):
+                # (in this row, a copy: completing may add to the list)
+                waiting = rows[origin].waiting(head) if origin != k else list(by_next.get(head, ()))
+                for w in waiting:
                     nxt = w + 1
                     if nxt not in seen:
                         seen.add(nxt)
@@ -273,6 +284,13 @@ class EarleyParser:
                 raise CompileLimitError(
                     "max_items_per_set", max_items, "Earley row too large; simplify the grammar"
                 )
+        items: list[int] = []
+        spans = {}
+        for sym, lst in by_next.items():
+            start = len(items)
+            items += lst
+            spans[sym] = start << 32 | len(items)
+        cur.items, cur.spans = items, spans
         cur.expected = frozenset([s for s in by_next if s < n_lex])
         used = cur.used
         if used and not t.once_lex.isdisjoint(cur.expected):
