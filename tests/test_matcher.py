@@ -162,6 +162,28 @@ def test_rollback_too_far_raises(json_compiled: fc.CompiledGrammar) -> None:
         m.rollback(1)
 
 
+def test_rollback_window_and_eos(json_compiled: fc.CompiledGrammar) -> None:
+    # with max_rollback_tokens=2 only the last two steps can be undone; undoing EOS
+    # lets the matcher go on
+    eos = json_compiled.tokenizer.eos_ids[0]
+    m = fc.Matcher(json_compiled, max_rollback_tokens=2)
+    for text in ("[", "1", ", ", "2"):
+        assert m.accept_string(text)
+    with pytest.raises(fc.MatcherError):
+        m.rollback(3)
+    m.rollback(2)
+    assert m.accept_string("]")
+    assert m.accept_token(eos)
+    assert m.is_terminated()
+    m.rollback(1)
+    assert not m.is_terminated()
+    assert m.can_terminate()
+    m.rollback(1)
+    assert not m.can_terminate()
+    assert m.accept_string(", 3]")
+    assert m.can_terminate()
+
+
 def test_batch_matcher_equals_single(json_compiled: fc.CompiledGrammar) -> None:
     tok = json_compiled.tokenizer
     texts = ['{"a": 1', "[tr", '"\\u00', "[1, 2], 3"[:5], '{"b": [null, {}]}']

@@ -37,6 +37,7 @@ from formcast.errors import MatcherError
 from formcast.kernels.bitmask import allocate_token_bitmask
 
 _FORCED_LIMIT = 64
+_STEP = 5  # ints per step in a matcher's rollback history
 # (lexer state, text state) pairs explored to find how deep a root walk may skip plain text
 _SLICE_CHECK_BUDGET = 4096
 
@@ -80,8 +81,9 @@ class Matcher:
         first = self._a.parser.initial()
         self._rows: list[EarleySet] = [first]
         self._lx = self._start(first, after_ignore=False)
-        # (rows, lexer state, terminated, text length, start of the lexeme) before each step
-        self._history: list[tuple[int, int, bool, int, int]] = []
+        # before each step, _STEP ints: rows, lexer state, terminated, text length, start of
+        # the lexeme (flat: a tuple per token would be one more object for the collector)
+        self._history: list[int] = []
         self._terminated = False
         # kept for distinct lexemes only: the text, where the current lexeme starts, and
         # (row after the scan, origin, value) of each distinct scan
@@ -107,24 +109,28 @@ class Matcher:
         """End the lexeme in lexer state ``lx``, not scanning the lexemes in ``drop``:
         (new top row, next lexer start) or None.
 
-        Memoized on the top row by the set of complete lexemes (rows are immutable).
+        Memoized on the top row by the set of complete lexemes (rows are immutable): the
+        new top row (the next start is memoized on it).
         """
         done = self._a.lexer.accept_lexemes[lx]
         top = rows[-1]
         memo = top.finished
         key = (*done, -1, *drop) if drop else done
         if key in memo:
-            return memo[key]
-        result: tuple[EarleySet, int] | None = None
-        real = tuple(x for x in done if x in top.expected and x not in drop)
+            row = memo[key]
+            return None if row is None else (row, self._start(row, after_ignore=row is top))
+        row = None
+        if drop or not top.expected.issuperset(done):
+            real = tuple(x for x in done if x in top.expected and x not in drop)
+        else:
+            real = done  # no new tuple: the scan keys its successor by it
         if real:
-            child = self._a.parser.scan(rows, real)
-            if child is not None:
-                result = child, self._start(child, after_ignore=False)
+            row = self._a.parser.scan(rows, real)
         elif any(x in self._a.ignore for x in done):
-            result = top, self._start(top, after_ignore=True)
-        memo[key] = result
-        return result
+            row = top
+        start = -1 if row is None else self._start(row, after_ignore=row is top)
+        memo[key] = row
+        return None if row is None else (row, start)
 
     # ---- distinct lexemes ----------------------------------------------------------
     def _distinct_done(self, top: EarleySet, lx: int) -> tuple[int, ...]:
@@ -201,9 +207,9 @@ class Matcher:
             del rows[n_rows:]
             del values[n_values:]
             return False
-        self._history.append((n_rows, self._lx, self._terminated, len(self._text), self._lex_from))
-        if self._max_rollback >= 0 and len(self._history) > self._max_rollback:
-            del self._history[: len(self._history) - self._max_rollback]
+        self._record(n_rows)
+        if self._max_rollback >= 0 and len(self._history) > self._max_rollback * _STEP:
+            del self._history[: len(self._history) - self._max_rollback * _STEP]
         self._lx, self._lex_from = out
         if self._distinct:
             self._text += data
@@ -217,9 +223,7 @@ class Matcher:
         if token_id in self._eos:
             if not self.can_terminate():
                 return False
-            self._history.append(
-                (len(self._rows), self._lx, self._terminated, len(self._text), self._lex_from)
-            )
+            self._record(len(self._rows))
             self._terminated = True
             return True
         if (
@@ -239,20 +243,24 @@ class Matcher:
 
     def rollback(self, num_tokens: int = 1) -> None:
         """Undo the last ``num_tokens`` accepted tokens (or strings)."""
-        if num_tokens < 0 or num_tokens > len(self._history):
-            raise MatcherError(
-                f"cannot roll back {num_tokens} tokens: {len(self._history)} can be undone"
-            )
+        steps = len(self._history) // _STEP
+        if num_tokens < 0 or num_tokens > steps:
+            raise MatcherError(f"cannot roll back {num_tokens} tokens: {steps} can be undone")
         if num_tokens == 0:
             return
-        n_rows, lx, term, n_text, lex_from = self._history[-num_tokens]
-        del self._history[-num_tokens:]
+        at = len(self._history) - num_tokens * _STEP
+        n_rows, lx, term, n_text, lex_from = self._history[at : at + _STEP]
+        del self._history[at:]
         del self._rows[n_rows:]
         while self._values and self._values[-1][0] >= n_rows:
             self._values.pop()
         del self._text[n_text:]
         self._lx, self._lex_from = lx, lex_from
-        self._terminated = term
+        self._terminated = bool(term)
+
+    def _record(self, n_rows: int) -> None:
+        """Remember the state before a step (``n_rows``: its row count), for rollback."""
+        self._history += (n_rows, self._lx, int(self._terminated), len(self._text), self._lex_from)
 
     def is_terminated(self) -> bool:
         """True once EOS was accepted."""

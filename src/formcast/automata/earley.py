@@ -161,8 +161,9 @@ class EarleySet:
         self.accepting = False
         self.children: dict[tuple[int, ...], EarleySet | None] = {}
         self.starts: dict[bool, int] = {}  # lexer start state, keyed by "after ignore"
-        # matcher memo: complete lexemes -> (next row, next lexer start) or None
-        self.finished: dict[tuple[int, ...], tuple[EarleySet, int] | None] = {}
+        # matcher memo: complete lexemes -> next row (this one after an ignored lexeme) or
+        # None
+        self.finished: dict[tuple[int, ...], EarleySet | None] = {}
         # matcher memo: lexer state -> trace of the mask there (key of the grammar's mask cache)
         self.masks: dict[int, tuple[int, ...]] = {}
 
