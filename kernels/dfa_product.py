@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from .lexer_build import _GOLDEN, byte_classes
+from .lexer_build import slot as _slot
 
 __all__ = [
     "DENSE_MAX_PAIRS",
@@ -36,17 +37,6 @@ __all__ = [
 # on some 50,000 transitions); larger products use a hash table.
 DENSE_MAX_PAIRS = 1 << 20
 _EMPTY = -1
-
-
-@njit(cache=True)
-def _slot(keys: np.ndarray, key: int, shift: int) -> int:
-    """The slot of ``key`` in the open-addressing table ``keys`` (linear probing): where
-    it is, or the empty slot where it belongs."""
-    mask = keys.shape[0] - 1
-    i = np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(shift))
-    while keys[i] != key and keys[i] != _EMPTY:
-        i = (i + 1) & mask
-    return int(i)
 
 
 @njit(cache=True)

@@ -19,6 +19,18 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 DONE, NO_ROOM, LIMIT, NEED_ROWS = 0, 1, 2, 3  # close_joint's status
 
 
+@njit(nogil=True, cache=True, inline="always")
+def slot(keys: np.ndarray, key: int, shift: int) -> int:
+    """The slot of ``key`` (not negative) in the open-addressing table ``keys`` of
+    ``2 ** (64 - shift)`` entries, -1 for empty (Fibonacci hashing, linear probing): where
+    it is, or the empty slot where it belongs."""
+    mask = keys.shape[0] - 1
+    i = np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(shift))
+    while keys[i] != key and keys[i] != -1:
+        i = (i + 1) & mask
+    return int(i)
+
+
 @njit(cache=True)
 def close_singles(
     g_trans: np.ndarray,

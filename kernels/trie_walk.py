@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .lexer_build import _GOLDEN
+from .lexer_build import slot as _slot
 
 
 @njit(nogil=True, cache=True)
@@ -130,14 +130,14 @@ def slice_depth(
     states may number hundreds of thousands).
     """
     k = slice_trans.shape[0]
-    size = 16
+    size, shift = 16, 60
     while size < 2 * (budget + 1):
-        size *= 2
+        size, shift = 2 * size, shift - 1
     seen = np.full(size, -1, dtype=np.int64)
     level = np.empty(budget + 1, dtype=np.int64)
     following = np.empty(budget + 1, dtype=np.int64)
     level[0] = start_state * k
-    seen[_slot(seen, start_state * k)] = start_state * k
+    seen[_slot(seen, start_state * k, shift)] = start_state * k
     n_level = 1
     explored = 1
     depth = 0
@@ -157,7 +157,7 @@ def slice_depth(
                 if q2 < 0:
                     return depth
                 w = q2 * k + a2
-                h = _slot(seen, w)
+                h = _slot(seen, w, shift)
                 if seen[h] < 0:
                     explored += 1
                     if explored > budget:
@@ -195,17 +195,6 @@ def sparse_words(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             words[j] = i
             j += 1
     return values, words
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _slot(table: np.ndarray, key: int) -> int:
-    """Where ``key`` is in the open-addressing ``table`` (power-of-two size, -1: empty),
-    or the empty slot where it goes."""
-    mask = table.shape[0] - 1
-    h = np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(40)) & mask
-    while table[h] >= 0 and table[h] != key:
-        h = (h + 1) & mask
-    return h
 
 
 @njit(cache=True)
