@@ -3,7 +3,8 @@
 A lookahead ``(?=X)`` / ``(?!X)`` becomes the intersection / difference of two byte DFAs;
 :func:`explore` visits the reachable state pairs breadth-first over byte classes, one
 machine step per transition instead of a Python dict and list operation. The byte
-classes of the two tables come from :func:`.lexer_build.byte_classes` (re-exported).
+classes of the two tables come from each one's (:func:`.lexer_build.byte_classes`, kept
+on the DFA) by :func:`.lexer_build.joint_classes` (both re-exported).
 The clean-up of a product (and of any DFA that subset construction built) is here too:
 :func:`live_states` finds the states that can still reach acceptance with one backward
 search, and :func:`moore_classes` runs Moore's partition refinement with a hash table of
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .lexer_build import _GOLDEN, byte_classes
+from .lexer_build import _GOLDEN, byte_classes, joint_classes
 from .lexer_build import slot as _slot
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "clean",
     "concat_direct",
     "explore",
+    "joint_classes",
     "live_states",
     "moore_classes",
     "same_within",

@@ -119,6 +119,26 @@ def new_states_near(
 
 
 @njit(cache=True)
+def joint_classes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`byte_classes` of two tables side by side, from each one's byte classes
+    (``a``, ``b``): bytes share a class where they share one in both, numbered in order
+    of first appearance, with the first byte of each class."""
+    kb = b.max() + 1
+    ids = np.full((a.max() + 1) * kb, -1, dtype=np.int64)
+    cls = np.empty(256, dtype=np.int64)
+    first = np.empty(256, dtype=np.int64)
+    k = 0
+    for x in range(256):
+        key = a[x] * kb + b[x]
+        if ids[key] < 0:
+            ids[key] = k
+            first[k] = x
+            k += 1
+        cls[x] = ids[key]
+    return cls, first[:k].copy()
+
+
+@njit(cache=True)
 def byte_classes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The class of each byte (``int64 [256]``), bytes with equal columns in ``table``
     sharing one, and the first byte of each class; classes are numbered in order of first

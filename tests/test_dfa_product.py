@@ -175,6 +175,13 @@ def _ref_fresh_start(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray,
     return np.array([first, *rows], dtype=np.int32), np.array([False, *accept.tolist()])
 
 
+@given(left=dfas(), right=dfas())
+def test_joint_classes_are_the_classes_of_both_tables(left: ByteDFA, right: ByteDFA) -> None:
+    got = dfa_product.joint_classes(left.byte_classes()[0], right.byte_classes()[0])
+    want = dfa_product.byte_classes(np.concatenate([left.trans, right.trans]))
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+
+
 @given(
     words=st.lists(st.text("ab\u00e9", min_size=1, max_size=4), min_size=1, max_size=6),
     extra=st.integers(0, 2),

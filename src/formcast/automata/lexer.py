@@ -617,7 +617,7 @@ class _WalkAliases:
             kernels = _dfa_kernels()
             for other in reversed(self._reps[-_ALIAS_TRIES:]):
                 if self._table is None:  # O(states x 256): not for a DFA walked from one state
-                    _, first = kernels.byte_classes(self._dfa.trans)
+                    first = self._dfa.byte_classes()[1]
                     self._table = np.ascontiguousarray(self._dfa.trans[:, first])
                 found = kernels.same_within(
                     self._table, self._accept, state, other, self._depth, _ALIAS_PAIRS

@@ -84,6 +84,16 @@ class ByteDFA:
         """
         return not bool((self.trans[0] >= 0).any())
 
+    def byte_classes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the class of each byte, the first byte of each class): bytes whose columns
+        are equal may share a class, bytes in one class have equal columns. Kept on the
+        DFA: where it was built over byte classes, those; else found by a kernel once."""
+        found = self.__dict__.get("_classes")
+        if found is None:
+            found = _kernels().byte_classes(self.trans)
+            object.__setattr__(self, "_classes", found)
+        return found
+
     def always_infinite(self) -> bool:
         """Whether every state has infinitely many accepted continuations (every state
         reaches a cycle: after any prefix, the matched strings can still grow)."""
@@ -917,29 +927,33 @@ def _finish(
     *,
     trim: bool,
     minimize: bool,
-    class_of: np.ndarray | None = None,
+    classes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ByteDFA:
     """A :class:`ByteDFA` from a table with start 0 and ``accept[0]`` = nullable.
 
     ``trim=False`` promises that every state but 0 already reaches acceptance. Chains and
     direct concatenations of minimal DFAs are left as built (close to minimal already).
-    With ``class_of`` the table has one column per byte class (``class_of[b]`` is the
-    column of byte ``b``); trimming and minimizing work on such a narrow table anyway.
+    With ``classes`` (class of each byte, first byte of each class) the table has one
+    column per byte class; trimming and minimizing work on such a narrow table anyway, and
+    the DFA keeps the classes (:meth:`ByteDFA.byte_classes`).
     """
     nullable = bool(accept[0])
-    if (trim or minimize) and class_of is None:
+    if (trim or minimize) and classes is None:
         table = np.ascontiguousarray(trans, dtype=np.int32)
-        class_of, first = _kernels().byte_classes(table)
-        trans = table[:, first]
+        classes = _kernels().byte_classes(table)
+        trans = table[:, classes[1]]
     trans, accept = _kernels().clean(
         np.ascontiguousarray(trans, dtype=np.int32),
         np.ascontiguousarray(accept, dtype=np.bool_),
         trim,
         _MINIMIZE_MAX_STATES if minimize else -1,
     )
-    if class_of is not None:
-        trans = np.take(trans, class_of, axis=1)  # C-contiguous, unlike trans[:, class_of]
-    return ByteDFA(trans, accept, nullable)
+    if classes is None:
+        return ByteDFA(trans, accept, nullable)
+    # C-contiguous, unlike trans[:, class_of]; its columns follow the classes
+    dfa = ByteDFA(np.take(trans, classes[0], axis=1), accept, nullable)
+    object.__setattr__(dfa, "_classes", classes)
+    return dfa
 
 
 def _empty() -> ByteDFA:
@@ -959,7 +973,7 @@ def _chain(x: ByteDFA, lo: int, hi: int | None, pattern: str) -> ByteDFA:
     q = len(inner)
     _check_size(n_junctions + copies * q, pattern)
     # built over x's byte classes (a few columns) and widened to bytes once, at the end
-    class_of, first = _kernels().byte_classes(x.trans)
+    first = x.byte_classes()[1]
     narrow = np.take(x.trans, first, axis=1)
     # per entry of x: -1 (dead), else the junction offset (exit) or inner state offset
     safe = np.where(narrow >= 0, narrow, 0)
@@ -985,7 +999,7 @@ def _chain(x: ByteDFA, lo: int, hi: int | None, pattern: str) -> ByteDFA:
     trans[n_junctions:] = relabel(inner).reshape(copies * q, k)
     accept = np.zeros(len(trans), dtype=bool)
     accept[lo:n_junctions] = True
-    return _finish(trans, accept, trim=False, minimize=False, class_of=class_of)
+    return _finish(trans, accept, trim=False, minimize=False, classes=x.byte_classes())
 
 
 def _concat(left: ByteDFA, right: ByteDFA, pattern: str) -> ByteDFA:
@@ -1042,9 +1056,17 @@ def _glue_all(pieces: list[ByteDFA], pattern: str) -> ByteDFA | None:
         base += right.n_states - 1
     accept = np.zeros(total, dtype=bool)
     accept[ends_at] = True
+    # each row is a piece's row, or an end's row with the next piece's first bytes: the
+    # columns follow the pieces' joint byte classes
+    classes = first.byte_classes()
+    for piece in pieces[1:]:
+        classes = _kernels().joint_classes(classes[0], piece.byte_classes()[0])
     if accept[0] or (first.trans == 0).any():  # later pieces never lead to state 0
-        return _finish(trans, accept, trim=False, minimize=False)
-    return ByteDFA(trans, accept, False)
+        dfa = _finish(trans, accept, trim=False, minimize=False)
+    else:
+        dfa = ByteDFA(trans, accept, False)
+    object.__setattr__(dfa, "_classes", classes)
+    return dfa
 
 
 @functools.lru_cache(maxsize=1)
@@ -1065,7 +1087,8 @@ def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA
     n = right.n_states
     # The byte classes of the pair of tables; the "free" row added below (right can no
     # longer match: absorbing, and neutral for the difference) splits none of them.
-    class_of, first = kernels.byte_classes(np.concatenate([left.trans, right.trans]))
+    classes = kernels.joint_classes(left.byte_classes()[0], right.byte_classes()[0])
+    first = classes[1]
     r_rows = np.full((n + 1, len(first)), n, dtype=np.int32)
     r_rows[:n] = np.take(right.trans, first, axis=1)
     if not both:
@@ -1084,4 +1107,4 @@ def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA
     )
     if not ok:
         _check_size(MAX_LEXEME_STATES + 1, pattern)
-    return _finish(trans, accept, trim=True, minimize=True, class_of=class_of)
+    return _finish(trans, accept, trim=True, minimize=True, classes=classes)
