@@ -457,21 +457,31 @@ def concat_direct(
 def word_trie(data: np.ndarray, ends: np.ndarray, extra: int) -> tuple[np.ndarray, np.ndarray]:
     """The trie of words given as their bytes one after another (``data``; word ``i``
     ends at ``ends[i]``): a table of ``[nodes + extra, 256]`` (node 0 the root, numbered
-    in order of creation, the ``extra`` rows without edges) and each word's end node."""
+    in order of creation, the ``extra`` rows without edges) and each word's end node.
+    Built as child and sibling lists first, so the table has exactly one row per node."""
     cap = data.shape[0] + 1
-    trans = np.full((cap + extra, 256), -1, dtype=np.int32)
+    child = np.full(cap, -1, dtype=np.int64)  # a node's newest child
+    sibling = np.full(cap, -1, dtype=np.int64)  # the child created before it
+    parent = np.zeros(cap, dtype=np.int64)
+    label = np.zeros(cap, dtype=np.int64)
     word_end = np.empty(ends.shape[0], dtype=np.int64)
     n, start = 1, 0
     for i in range(ends.shape[0]):
         node = 0
         for j in range(start, ends[i]):
             b = data[j]
-            nxt = trans[node, b]
-            if nxt < 0:
-                nxt = n
-                trans[node, b] = nxt
+            c = child[node]
+            while c >= 0 and label[c] != b:
+                c = sibling[c]
+            if c < 0:
+                c = n
                 n += 1
-            node = nxt
+                label[c], parent[c] = b, node
+                sibling[c], child[node] = child[node], c
+            node = c
         word_end[i] = node
         start = ends[i]
-    return trans[: n + extra], word_end  # the extra rows follow the nodes
+    trans = np.full((n + extra, 256), -1, dtype=np.int32)
+    for c in range(1, n):
+        trans[parent[c], label[c]] = c
+    return trans, word_end
