@@ -91,7 +91,7 @@ class ByteDFA:
         found = self.__dict__.get("_classes")
         if found is None:
             found = _kernels().byte_classes(self.trans)
-            object.__setattr__(self, "_classes", found)
+            _kept_classes(self, found)
         return found
 
     def always_infinite(self) -> bool:
@@ -951,7 +951,12 @@ def _finish(
     if classes is None:
         return ByteDFA(trans, accept, nullable)
     # C-contiguous, unlike trans[:, class_of]; its columns follow the classes
-    dfa = ByteDFA(np.take(trans, classes[0], axis=1), accept, nullable)
+    return _kept_classes(ByteDFA(np.take(trans, classes[0], axis=1), accept, nullable), classes)
+
+
+def _kept_classes(dfa: ByteDFA, classes: tuple[np.ndarray, np.ndarray]) -> ByteDFA:
+    """``dfa``, keeping ``classes`` as its :meth:`ByteDFA.byte_classes` (its columns
+    must be equal within each class)."""
     object.__setattr__(dfa, "_classes", classes)
     return dfa
 
@@ -1062,11 +1067,8 @@ def _glue_all(pieces: list[ByteDFA], pattern: str) -> ByteDFA | None:
     for piece in pieces[1:]:
         classes = _kernels().joint_classes(classes[0], piece.byte_classes()[0])
     if accept[0] or (first.trans == 0).any():  # later pieces never lead to state 0
-        dfa = _finish(trans, accept, trim=False, minimize=False)
-    else:
-        dfa = ByteDFA(trans, accept, False)
-    object.__setattr__(dfa, "_classes", classes)
-    return dfa
+        return _kept_classes(_finish(trans, accept, trim=False, minimize=False), classes)
+    return _kept_classes(ByteDFA(trans, accept, False), classes)
 
 
 @functools.lru_cache(maxsize=1)
