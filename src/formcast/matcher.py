@@ -128,9 +128,12 @@ class Matcher:
             row = self._a.parser.scan(rows, real)
         elif any(x in self._a.ignore for x in done):
             row = top
-        start = -1 if row is None else self._start(row, after_ignore=row is top)
+        if row is None:
+            memo[key] = None
+            return None
+        start = self._start(row, after_ignore=row is top)  # may raise: memoize after it
         memo[key] = row
-        return None if row is None else (row, start)
+        return row, start
 
     # ---- distinct lexemes ----------------------------------------------------------
     def _distinct_done(self, top: EarleySet, lx: int) -> tuple[int, ...]:
