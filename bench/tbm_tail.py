@@ -75,7 +75,7 @@ def instrument(prof: Profile) -> None:
     from formcast.automata import compiled, earley, lexer
 
     targets = [
-        (compiled.GrammarAutomata, "_load", "lexeme compile"),
+        (compiled, "_load_lexeme", "lexeme compile"),
         (lexer, "_classes", "byte classes"),
         (lexer.Lexer, "_lexeme_classes", "byte classes"),
         (lexer.Lexer, "_joint_classes", "byte classes"),

@@ -269,7 +269,7 @@ def test_sparse_walk_results_or_like_dense_ones(words: dict[int, int], extra: in
     for i, v in words.items():
         bits[i] = v
     n_words = int(np.count_nonzero(bits))
-    packed = WalkResult.pack(bits.copy(), [], n_words)
+    packed = WalkResult.pack(bits.copy(), (), n_words)
     assert (packed.words is None) == (n_words * 8 >= len(bits))
     if packed.words is not None:
         assert packed.words.tolist() == np.flatnonzero(bits).tolist()

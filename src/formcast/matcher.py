@@ -95,12 +95,15 @@ class Matcher:
 
     def _start(self, top: EarleySet, after_ignore: bool) -> int:
         """The lexer state at the start of the next lexeme after row ``top``."""
-        sid = top.starts.get(after_ignore)
+        sid = top.start_after_ignore if after_ignore else top.start
         if sid is None:
             with self._a.lock:
                 allowed = self._a.allowed_lexemes(top.expected, after_ignore)
                 sid = self._a.lexer.start_state(allowed)
-            top.starts[after_ignore] = sid
+            if after_ignore:
+                top.start_after_ignore = sid
+            else:
+                top.start = sid
         return sid
 
     def _finish_lexeme(
@@ -115,6 +118,8 @@ class Matcher:
         done = self._a.lexer.accept_lexemes[lx]
         top = rows[-1]
         memo = top.finished
+        if memo is None:
+            memo = top.finished = {}
         key = (*done, -1, *drop) if drop else done
         if key in memo:
             row = memo[key]
@@ -301,7 +306,7 @@ class Matcher:
             self._set_eos(row)
             return
         top = self._rows[-1]
-        trace = top.masks.get(self._lx)
+        trace = None if top.masks is None else top.masks.get(self._lx)
         mask = None if trace is None else self.compiled.mask_cache.get(trace)
         if mask is None:
             mask = self._build_mask(top)
@@ -328,6 +333,8 @@ class Matcher:
         steps.append(int(self.can_terminate()))
         trace = tuple(steps)
         if not self._volatile:  # else the mask depends on the values scanned so far
+            if top.masks is None:
+                top.masks = {}
             top.masks[lx] = trace
         cache = self.compiled.mask_cache
         mask = cache.get(trace)
@@ -492,12 +499,14 @@ class Matcher:
                 break
             self._a.lexer.expand(-1 - n)  # a long lexeme's frontier: build on, walk again
         # exits grouped by what ends there, so the parser is asked once per group
-        exits: list[tuple[int, np.ndarray]] = []
+        exits: tuple[tuple[int, np.ndarray], ...] = ()
         if n:
             cuts = self._scratch_groups[: n_groups + 1].tolist()
             states = self._scratch_states[cuts[:-1]].tolist()  # one per group
-            for (a, b), state in zip(itertools.pairwise(cuts), states, strict=True):
-                exits.append((state, self._scratch_nodes[a:b].copy()))
+            exits = tuple(
+                (state, self._scratch_nodes[a:b].copy())
+                for (a, b), state in zip(itertools.pairwise(cuts), states, strict=True)
+            )
         res = WalkResult.pack(bits, exits, n_words)
         SHARED_WALKS.put(self.compiled.tokenizer, self._a.lexer, lx, nodes, res)
         with self.compiled.lock:

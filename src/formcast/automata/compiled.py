@@ -18,7 +18,7 @@ import itertools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from re import _compiler as _re_compiler  # type: ignore[attr-defined]
 from types import ModuleType
@@ -104,7 +104,6 @@ class GrammarAutomata:
                 raise GrammarError(f"lexeme {name}: {exc}") from exc
             eager.append(dfa)
             facts.append(known)
-        self._facts = facts
         nullable = [f[0] for f in facts]
         empty = [f[1] for f in facts]
         lex_id = {n: i for i, n in enumerate(names)}
@@ -154,7 +153,9 @@ class GrammarAutomata:
             eager,
             patterns,
             max_states=self.options.max_lexer_states,
-            load=self._load,
+            # no reference to self: dropping the automata frees its tables at once, not at
+            # the next full collection (which would land in some other grammar's mask)
+            load=functools.partial(_load_lexeme, patterns, tuple(facts), tuple(names)),
             lock=self.lock,
         )
         # the first mask needs these anyway; compiling them here also reports a lexeme
@@ -167,24 +168,6 @@ class GrammarAutomata:
         """Every lexeme's DFA, compiling those not compiled yet (for inspection)."""
         with self.lock:
             return [self.lexer.dfa(i) for i in range(len(self.lexeme_names))]
-
-    def _load(self, lex: int) -> ByteDFA:
-        """Compile lexeme ``lex`` (the lexer calls this on its first use).
-
-        Raises
-        ------
-        CompileLimitError
-            The lexeme's DFA exceeds a named limit.
-        """
-        dfa = compile_regex(self.lexer.pattern(lex))
-        if (dfa.nullable, dfa.is_empty) != self._facts[lex]:
-            # the Earley tables were built from the predicted facts: refuse to go on
-            raise RuntimeError(
-                f"internal error: lexeme {self.lexeme_names[lex]} compiled to "
-                f"(nullable, empty) = {(dfa.nullable, dfa.is_empty)}, "
-                f"predicted {self._facts[lex]}"
-            )
-        return dfa
 
     @staticmethod
     def _productive_only(
@@ -200,13 +183,35 @@ class GrammarAutomata:
         return expected | self.ignore
 
 
-@dataclass(eq=False)
+def _load_lexeme(
+    patterns: Sequence[str], facts: Sequence[tuple[bool, bool]], names: Sequence[str], lex: int
+) -> ByteDFA:
+    """Compile lexeme ``lex`` (the lexer calls this on its first use), checking the facts
+    the Earley tables were built from.
+
+    Raises
+    ------
+    CompileLimitError
+        The lexeme's DFA exceeds a named limit.
+    """
+    dfa = compile_regex(patterns[lex])
+    if (dfa.nullable, dfa.is_empty) != facts[lex]:
+        # the Earley tables were built from the predicted facts: refuse to go on
+        raise RuntimeError(
+            f"internal error: lexeme {names[lex]} compiled to "
+            f"(nullable, empty) = {(dfa.nullable, dfa.is_empty)}, predicted {facts[lex]}"
+        )
+    return dfa
+
+
+@dataclass(eq=False, slots=True)
 class WalkResult:
     """A cached trie walk: tokens allowed without leaving the lexeme, and exits grouped
-    by the lexer state in which a lexeme ended (the parser decides about those)."""
+    by the lexer state in which a lexeme ended (the parser decides about those). Tuples
+    and slots: cached walks leave the garbage collector little to track."""
 
     inside: np.ndarray  # int32 bitmask words (all of them, or those at ``words``)
-    exits: list[tuple[int, np.ndarray]]  # (lexer state at the boundary, trie nodes)
+    exits: tuple[tuple[int, np.ndarray], ...]  # (lexer state at the boundary, trie nodes)
     words: np.ndarray | None = None  # indices of ``inside`` words when stored sparsely
 
     def or_into(self, out: np.ndarray) -> None:
@@ -223,7 +228,7 @@ class WalkResult:
 
     @classmethod
     def pack(
-        cls, bits: np.ndarray, exits: list[tuple[int, np.ndarray]], n_words: int
+        cls, bits: np.ndarray, exits: tuple[tuple[int, np.ndarray], ...], n_words: int
     ) -> WalkResult:
         """Store ``bits`` (``n_words`` of them nonzero) sparsely when few words are set
         (walks deep inside tokens)."""
@@ -270,7 +275,7 @@ class SharedWalks:
     def __init__(self, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
         self._data: OrderedDict[
-            tuple[str, object, bytes | None], tuple[np.ndarray, np.ndarray | None, list]
+            tuple[str, object, bytes | None], tuple[np.ndarray, np.ndarray | None, tuple]
         ] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -299,7 +304,7 @@ class SharedWalks:
             if sid < 0:  # cannot happen for states reachable from a built state
                 return None
             local.append((sid, ex_nodes))
-        return WalkResult(inside, local, words)
+        return WalkResult(inside, tuple(local), words)
 
     def put(
         self,
@@ -312,7 +317,7 @@ class SharedWalks:
         """Share ``res``, the walk from ``state`` over ``nodes`` (None: the whole trie)."""
         if not lexer.content_addressable:
             return
-        exits = [(lexer.content(sid), ex_nodes) for sid, ex_nodes in res.exits]
+        exits = tuple((lexer.content(sid), ex_nodes) for sid, ex_nodes in res.exits)
         key = self._key(tok, lexer, state, nodes)
         with self._lock:
             self._data[key] = (res.inside, res.words, exits)

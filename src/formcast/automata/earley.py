@@ -16,6 +16,7 @@ that only such items expect.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -132,9 +133,13 @@ _NONE_USED: Mapping[int, frozenset[int]] = MappingProxyType({})
 
 
 class EarleySet:
-    """One Earley row: its items grouped by the symbol after the dot, in one list (a row
-    lives as long as its parent's cache, so it keeps few objects for the garbage
-    collector to visit: no list per symbol)."""
+    """One Earley row: its items grouped by the symbol after the dot, in one tuple.
+
+    A row lives as long as its parent's cache, so it keeps few objects for the garbage
+    collector to visit: no list per symbol, a tuple of ints (which the collector stops
+    tracking), expected sets shared between rows, and memo dicts made when first written
+    (most rows are leaves of trial scans, which never fill them).
+    """
 
     __slots__ = (
         "accepting",
@@ -145,7 +150,8 @@ class EarleySet:
         "items",
         "masks",
         "spans",
-        "starts",
+        "start",
+        "start_after_ignore",
         "used",
     )
 
@@ -154,20 +160,23 @@ class EarleySet:
         # lexemes scanned by once rules so far, per origin (shared with the parent row when
         # no such scan led to this one; never modified)
         self.used = used
-        self.items: list[int] = []
+        self.items: tuple[int, ...] = ()
         # symbol after the dot -> where its items are in ``items``: start << 32 | end
         self.spans: dict[int, int] = {}
         self.expected: frozenset[int] = frozenset()
         self.accepting = False
-        self.children: dict[tuple[int, ...], EarleySet | None] = {}
-        self.starts: dict[bool, int] = {}  # lexer start state, keyed by "after ignore"
+        # successor per scanned lexeme set (None: no dict yet)
+        self.children: dict[tuple[int, ...], EarleySet | None] | None = None
+        # matcher memo: lexer start state after this row, and after an ignored lexeme here
+        self.start: int | None = None
+        self.start_after_ignore: int | None = None
         # matcher memo: complete lexemes -> next row (this one after an ignored lexeme) or
         # None
-        self.finished: dict[tuple[int, ...], EarleySet | None] = {}
+        self.finished: dict[tuple[int, ...], EarleySet | None] | None = None
         # matcher memo: lexer state -> trace of the mask there (key of the grammar's mask cache)
-        self.masks: dict[int, tuple[int, ...]] = {}
+        self.masks: dict[int, tuple[int, ...]] | None = None
 
-    def waiting(self, sym: int) -> list[int] | tuple[()]:
+    def waiting(self, sym: int) -> tuple[int, ...]:
         """The items with ``sym`` after the dot."""
         span = self.spans.get(sym)
         return () if span is None else self.items[span >> 32 : span & 0xFFFFFFFF]
@@ -178,6 +187,8 @@ class EarleyParser:
 
     def __init__(self, tables: EarleyTables) -> None:
         self.t = tables
+        # one object per distinct expected-lexeme set, shared by the rows that expect it
+        self._expected: dict[frozenset[int], frozenset[int]] = {}
 
     def initial(self) -> EarleySet:
         """A fresh first row (not shared, so its successor cache dies with its matcher)."""
@@ -191,8 +202,11 @@ class EarleyParser:
         ``rows`` is the stack of rows so far (rows[i].index == i); it is not modified.
         """
         top = rows[-1]
-        if lexemes in top.children:
-            return top.children[lexemes]
+        children = top.children
+        if children is None:
+            children = top.children = {}
+        elif lexemes in children:
+            return children[lexemes]
         used = top.used
         if self.t.once_lex.isdisjoint(lexemes):
             seeds = [item + 1 for lex in lexemes for item in top.waiting(lex)]
@@ -202,7 +216,7 @@ class EarleyParser:
         if seeds:
             child = EarleySet(top.index + 1, used)
             self._close(child, seeds, rows)
-        top.children[lexemes] = child
+        children[lexemes] = child
         return child
 
     def _seeds_once(
@@ -285,25 +299,26 @@ class EarleyParser:
                 raise CompileLimitError(
                     "max_items_per_set", max_items, "Earley row too large; simplify the grammar"
                 )
-        items: list[int] = []
         spans = {}
+        end = 0
         for sym, lst in by_next.items():
-            start = len(items)
-            items += lst
-            spans[sym] = start << 32 | len(items)
-        cur.items, cur.spans = items, spans
-        cur.expected = frozenset([s for s in by_next if s < n_lex])
+            spans[sym] = end << 32 | end + len(lst)
+            end += len(lst)
+        # a tuple of ints: the collector stops tracking it at its first collection
+        cur.items, cur.spans = tuple(itertools.chain.from_iterable(by_next.values())), spans
+        expected = frozenset([s for s in by_next if s < n_lex])
         used = cur.used
-        if used and not t.once_lex.isdisjoint(cur.expected):
+        if used and not t.once_lex.isdisjoint(expected):
             # not expected: a lexeme that only once items whose origin scanned it expect
             once_pos = t.once_pos
             spent = [
                 s
-                for s in t.once_lex.intersection(cur.expected)
+                for s in t.once_lex.intersection(expected)
                 if all(
                     item & POS_MASK in once_pos and s in used.get(item >> POS_BITS, ())
                     for item in by_next[s]
                 )
             ]
-            cur.expected = cur.expected.difference(spent)
+            expected = expected.difference(spent)
+        cur.expected = self._expected.setdefault(expected, expected)
         cur.accepting = (0 << POS_BITS | t.final_pos) in seen

@@ -98,7 +98,8 @@ class Lexer:
         #: guards :meth:`expand`, which matchers may call while others walk the tables
         self.lock = lock or threading.RLock()
         self._patterns = list(patterns)
-        self._load = load or (lambda lex: compile_regex(self._patterns[lex]))
+        # the default binds the patterns, not self: a lexer is freed without a collection
+        self._load = load or functools.partial(_compile_nth, self._patterns)
         # Content keys name a state independently of lexeme numbering, so trie walks can be
         # shared between grammars; ambiguous when two lexemes share a pattern.
         self.content_addressable = len(set(self._patterns)) == len(self._patterns)
@@ -637,6 +638,11 @@ def _walk_aliases(dfa: ByteDFA, depth: int) -> _WalkAliases | None:
     (and grammar) using it; None for a DFA of at most ``depth + 1`` states (no two states
     of a minimal one are alike that far; a non-minimal one only shares fewer walks)."""
     return None if dfa.n_states <= depth + 1 else _WalkAliases(dfa, depth)
+
+
+def _compile_nth(patterns: Sequence[str], lex: int) -> ByteDFA:
+    """The DFA of ``patterns[lex]`` (the default lexeme loader)."""
+    return compile_regex(patterns[lex])
 
 
 def _grown(a: np.ndarray, n: int, fill: object = None) -> np.ndarray:

@@ -537,35 +537,25 @@ class Lowerer:
             return self._array_contains(a, lo, hi)
         prefix = [self.lower(s) for s in a.prefix]
         rest = self.lower(a.items) if a.items is not None else self._any()
-        k = len(prefix)
-        memo: dict[int, str | None] = {}
-
-        def seq(i: int) -> str | None:
-            """Elements from position i on (a comma first when i > 0)."""
-            if i in memo:
-                return memo[i]
-            out: str | None
-            if hi is not None and i >= hi:
-                out = self.b.choice(()) if i >= lo else None
-            elif i < k:
-                alts: list[tuple[str, ...]] = []
-                item, nxt = prefix[i], seq(i + 1)
-                if item is not None and nxt is not None:
-                    alts.append((self.comma, item, nxt) if i > 0 else (item, nxt))
-                if i >= lo:
-                    alts.append(())
-                out = self.b.choice(*alts) if alts else None
-            elif rest is None:
-                out = self.b.choice(()) if i >= lo else None
-            elif i == 0:
-                out = self.b.separated(rest, self.comma, lo, hi)
-            else:
-                more_hi = None if hi is None else hi - i
-                out = self.b.repeat(self.b.seq(self.comma, rest), max(lo - i, 0), more_hi)
-            memo[i] = out
-            return out
-
-        body = seq(0)
+        # elements from position i on (a comma first when i > 0), built from the last
+        # position down: `body` is that from position `top`, then from each one before
+        top = len(prefix) if hi is None else min(len(prefix), hi)
+        body: str | None
+        if (hi is not None and top >= hi) or rest is None:
+            body = self.b.choice(()) if top >= lo else None
+        elif top == 0:
+            body = self.b.separated(rest, self.comma, lo, hi)
+        else:
+            more_hi = None if hi is None else hi - top
+            body = self.b.repeat(self.b.seq(self.comma, rest), max(lo - top, 0), more_hi)
+        for i in reversed(range(top)):
+            alts: list[tuple[str, ...]] = []
+            item = prefix[i]
+            if item is not None and body is not None:
+                alts.append((self.comma, item, body) if i > 0 else (item, body))
+            if i >= lo:
+                alts.append(())
+            body = self.b.choice(*alts) if alts else None
         if body is None:
             return None
         return self.b.seq(self.lbrack, body, self.rbrack)
@@ -1048,6 +1038,7 @@ class Lowerer:
 
         short_of_min: list[int] = []
         inner = body(0, False, 0)
+        body = None  # type: ignore[assignment]  # no function-cell cycle left to collect
         if inner is None and short_of_min:
             self._refuse_min_extras(o)  # lenient: minProperties is not enforced
             o = replace(o, min_props=0)

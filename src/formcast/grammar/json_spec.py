@@ -248,20 +248,21 @@ def canon(value: TAny) -> str:
     """A key under which JSON-equal values coincide (1 == 1.0, but true != 1)."""
     if isinstance(value, str):
         return json.dumps(value)  # no keys to sort: the shared encoder
+    return json.dumps(_norm(value), sort_keys=True)
 
-    def norm(v: TAny) -> TAny:
-        if isinstance(v, bool) or v is None:
-            return v
-        if isinstance(v, (int, float)):
-            d = Decimal(str(v))
-            return ["#num", str(d.normalize()) if d != 0 else "0"]
-        if isinstance(v, list):
-            return [norm(x) for x in v]
-        if isinstance(v, dict):
-            return {k: norm(x) for k, x in v.items()}
+
+def _norm(v: TAny) -> TAny:
+    """``v`` with numbers replaced by their normalized decimal text (see :func:`canon`)."""
+    if isinstance(v, bool) or v is None:
         return v
-
-    return json.dumps(norm(value), sort_keys=True)
+    if isinstance(v, (int, float)):
+        d = Decimal(str(v))
+        return ["#num", str(d.normalize()) if d != 0 else "0"]
+    if isinstance(v, list):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items()}
+    return v
 
 
 def kind_of(value: TAny) -> str:
