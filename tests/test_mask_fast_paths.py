@@ -278,3 +278,43 @@ def test_sparse_walk_results_or_like_dense_ones(words: dict[int, int], extra: in
     packed.or_into(got)
     want[:200] |= bits
     assert got.tolist() == want.tolist()
+
+
+@given(VOCABS, st.sets(BYTES, min_size=1))
+def test_byte_set_slice_is_its_definition(vocab: list[bytes], byte_set: set[int]) -> None:
+    trie = TokenTrie.build(vocab)
+    found = trie.byte_set_slice(bytes(sorted(byte_set)))
+    inside = [i for i, b in enumerate(vocab) if b and set(b) <= byte_set]
+    got = np.flatnonzero(np.unpackbits(found.bits.view(np.uint8), bitorder="little"))
+    assert got.tolist() == inside
+    pre = prefixes(trie)
+    for i in range(1, trie.num_nodes):
+        below = [p for p in pre if p.startswith(pre[i])]
+        assert bool(found.pure[i]) == all(set(p) <= byte_set for p in below), pre[i]
+
+
+@pytest.mark.parametrize(
+    ("regex", "loops"),
+    [
+        ('"[a-z ]+"', True),
+        ('"[a-z{:,1 ]+\\\\?"', True),
+        ('"(?:[a-z ]|\\\\n)+é?"', True),
+        ("[ -~]*", True),
+        ('"(?:[a-p][q-z])+"', False),  # a-p lead on, but not back: no loop
+    ],
+)
+def test_masks_in_character_class_loops_are_exact(regex: str, loops: bool) -> None:
+    """Root walks from a state whose class bytes lead back to it (or on to the state they
+    then stay in) take the tokens made of them wholesale; every mask stays exact, and the
+    loop is found where there is one."""
+    tok = text_vocab(5)
+    compiled = fc.compile(fc.Grammar.from_regex(regex), tok)
+    lexer = compiled.automata.lexer
+    found: list[bool] = []
+
+    def loop_found(m: fc.Matcher, _mask: np.ndarray) -> None:
+        found.append(m._loop_bytes(lexer.trans, lexer.built, m._lx) is not None)
+
+    for seed in range(4):
+        walk_exact(compiled, tok, seed, 10, loop_found)
+    assert any(found) == loops

@@ -40,6 +40,8 @@ _FORCED_LIMIT = 64
 _STEP = 5  # ints per step in a matcher's rollback history
 # (lexer state, text state) pairs explored to find how deep a root walk may skip plain text
 _SLICE_CHECK_BUDGET = 4096
+# a root walk takes the tokens made of a state's self-loop bytes wholesale from this many bytes
+_LOOP_SLICE_FROM = 16
 
 
 @functools.cache
@@ -530,7 +532,7 @@ class Matcher:
         # From the root, plain-text subtrees no deeper than ``depth`` need no visit when no
         # plain text of that length can end the lexeme: their tokens are all allowed and
         # none exits.
-        depth = -1
+        depth, pure = -1, text.pure
         if nodes is None:
             depth = slice_depth(
                 trans.reshape(-1),
@@ -540,7 +542,15 @@ class Matcher:
                 trie.max_depth,
                 built,
             )
-            bits[: text.short.shape[1]] = text.short[depth]
+            loop = self._loop_bytes(trans, built, lx) if depth == 0 else None
+            if loop is None:
+                bits[: text.short.shape[1]] = text.short[depth]
+            else:
+                # no plain text at all, but the tokens made of bytes that lead back to
+                # ``lx`` (a pattern's character class, say) stay there: taken wholesale
+                found = trie.byte_set_slice(loop)
+                bits[: found.short.shape[1]] = found.bits
+                depth, pure = trie.max_depth, found.pure
         n, n_groups, n_words = walk_trie(
             trie.node_byte,
             trie.node_depth,
@@ -559,11 +569,32 @@ class Matcher:
             self._scratch_states,
             self._scratch_groups,
             trie.max_depth,
-            text.pure,
+            pure,
             trie.subtree_depth,
             depth,
         )
         return bits, n, n_groups, n_words
+
+    @staticmethod
+    def _loop_bytes(trans: np.ndarray, built: np.ndarray, lx: int) -> bytes | None:
+        """Bytes that keep a walk from lexer state ``lx`` within ``lx`` and the state most
+        of its bytes lead to (a pattern's character class: ``[a-z ]+`` after its first
+        character, or before it), where there are at least :data:`_LOOP_SLICE_FROM` of
+        them; else None (too few tokens to skip). Tokens made of them are all allowed and
+        end no lexeme inside."""
+        if not built[lx]:
+            return None
+        row = trans[lx]
+        targets, counts = np.unique(row[row >= 0], return_counts=True)
+        if not len(targets):
+            return None
+        nxt = int(targets[counts.argmax()])
+        if not built[nxt]:
+            return None
+        after = trans[nxt]
+        kept = ((row == lx) | (row == nxt)) & ((after == lx) | (after == nxt))
+        loop = np.flatnonzero(kept)
+        return bytes(loop.astype(np.uint8)) if len(loop) >= _LOOP_SLICE_FROM else None
 
     def forced_tokens(self) -> list[int]:
         """Tokens the grammar forces next (each the only allowed token); state unchanged."""

@@ -10,6 +10,8 @@ its longest common prefix with string ``j - 1``, which is exactly preorder.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +21,9 @@ import numpy.typing as npt
 
 __all__ = ["TEXT_SLICE", "TokenTrie", "TrieSlice"]
 
+# byte-set slices kept per trie (each about a bit per token plus a flag per node)
+_BYTE_SET_SLICES = 16
+_SLICES_LOCK = threading.Lock()
 # Rows per chunk when comparing neighbouring sorted strings (bounds memory to chunk * max_len).
 _LCP_CHUNK = 4096
 
@@ -233,8 +238,9 @@ class TokenTrie:
         """The plain-text tokens (:data:`TEXT_SLICE`), which trie walks can take wholesale."""
         return self.slice(TEXT_SLICE)
 
-    def slice(self, trans: npt.NDArray[np.int32]) -> TrieSlice:
-        """The tokens whose bytes the automaton ``trans`` accepts from its state 0."""
+    def slice(self, trans: npt.NDArray[np.int32], *, by_length: bool = True) -> TrieSlice:
+        """The tokens whose bytes the automaton ``trans`` accepts from its state 0 (without
+        ``by_length``, ``short`` has one row: all of them)."""
         from formcast.kernels.trie_walk import slice_alive
 
         alive = slice_alive(self.node_byte, self.node_depth, trans, self.max_depth)
@@ -243,15 +249,41 @@ class TokenTrie:
         counts = self.node_tok_end - self.node_tok_start
         accepted = np.repeat(alive, counts)
         ids = self.tok_ids[accepted]
-        lengths = np.repeat(self.node_depth, counts)[accepted]
         n_bits = (int(self.tok_ids.max(initial=-1)) + 32) // 32 * 32
-        flags = np.zeros((self.max_depth + 1, n_bits), dtype=np.bool_)
-        flags[lengths, ids] = True
-        np.logical_or.accumulate(flags, axis=0, out=flags)
+        if by_length:
+            lengths = np.repeat(self.node_depth, counts)[accepted]
+            flags = np.zeros((self.max_depth + 1, n_bits), dtype=np.bool_)
+            flags[lengths, ids] = True
+            np.logical_or.accumulate(flags, axis=0, out=flags)
+        else:
+            flags = np.zeros((1, n_bits), dtype=np.bool_)
+            flags[0, ids] = True
         short = np.packbits(flags, axis=1, bitorder="little").view(np.int32)
         for arr in (pure, short):
             arr.setflags(write=False)
         return TrieSlice(trans, pure, short)
+
+    def byte_set_slice(self, byte_set: bytes) -> TrieSlice:
+        """The tokens made only of the bytes in ``byte_set`` (one ``short`` row), for a walk
+        from a lexer state that every such byte leads back to itself; the last
+        :data:`_BYTE_SET_SLICES` sets asked for are kept."""
+        cache = self._byte_set_slices
+        with _SLICES_LOCK:
+            hit = cache.get(byte_set)
+        if hit is None:
+            trans = np.full((1, 256), -1, dtype=np.int32)
+            trans[0, list(byte_set)] = 0
+            trans.setflags(write=False)  # as TEXT_SLICE: one compiled kernel for both
+            hit = self.slice(trans, by_length=False)
+            with _SLICES_LOCK:
+                cache[byte_set] = hit
+                while len(cache) > _BYTE_SET_SLICES:
+                    cache.popitem(last=False)
+        return hit
+
+    @cached_property
+    def _byte_set_slices(self) -> OrderedDict[bytes, TrieSlice]:
+        return OrderedDict()
 
     def find(self, data: bytes) -> int:
         """Return the node whose prefix is ``data``, or -1 if no token starts with it."""
