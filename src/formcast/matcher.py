@@ -585,9 +585,10 @@ class Matcher:
         if not built[lx]:
             return None
         row = trans[lx]
-        targets, counts = np.unique(row[row >= 0], return_counts=True)
-        if not len(targets):
+        alive = row[row >= 0]
+        if len(alive) < _LOOP_SLICE_FROM:
             return None
+        targets, counts = np.unique(alive, return_counts=True)
         nxt = int(targets[counts.argmax()])
         if not built[nxt]:
             return None
