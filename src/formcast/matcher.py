@@ -40,7 +40,7 @@ _FORCED_LIMIT = 64
 _STEP = 5  # ints per step in a matcher's rollback history
 # (lexer state, text state) pairs explored to find how deep a root walk may skip plain text
 _SLICE_CHECK_BUDGET = 4096
-# a root walk takes the tokens made of a state's self-loop bytes wholesale from this many bytes
+# a root walk takes the tokens made of a state's class-loop bytes wholesale from this many bytes
 _LOOP_SLICE_FROM = 16
 
 

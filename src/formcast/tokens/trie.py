@@ -68,7 +68,8 @@ class TrieSlice:
         ``bool[n]``, every token in the node's subtree (and the node's prefix) is accepted.
     short : np.ndarray
         ``int32[max_depth + 1, w]``, row ``d``: bitmask words of the accepted tokens of at
-        most ``d`` bytes (words past the largest id omitted).
+        most ``d`` bytes (words past the largest id omitted); one row, all of them, for a
+        slice built without lengths.
     """
 
     trans: npt.NDArray[np.int32]
@@ -265,8 +266,8 @@ class TokenTrie:
 
     def byte_set_slice(self, byte_set: bytes) -> TrieSlice:
         """The tokens made only of the bytes in ``byte_set`` (one ``short`` row), for a walk
-        from a lexer state that every such byte leads back to itself; the last
-        :data:`_BYTE_SET_SLICES` sets asked for are kept."""
+        from a lexer state that such bytes keep within a loop; the
+        :data:`_BYTE_SET_SLICES` sets built last are kept."""
         cache = self._byte_set_slices
         with _SLICES_LOCK:
             hit = cache.get(byte_set)
