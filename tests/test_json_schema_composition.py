@@ -613,6 +613,42 @@ CASES: list[tuple[dict, list, list]] = [
     ),
 ]
 
+# oneOf branches told apart without a complement (a branch with uniqueItems has none): by
+# the count of the names one requires, and by the value at a name one requires
+_REPO = {
+    "type": "object",
+    "required": ["type", "url"],
+    "properties": {
+        "type": {"enum": ["a", "b"]},
+        "url": {"type": "string"},
+        "tags": {"type": "array", "uniqueItems": True, "items": {"enum": [1, 2]}},
+    },
+}
+DISJOINT_CASES: list[tuple[dict, list, list]] = [
+    (
+        {"$defs": {"r": _REPO}, "oneOf": [{"$ref": "#/$defs/r"}, {"maxProperties": 1}]},
+        [{"type": "a", "url": "u"}, {"type": "b", "url": "u", "tags": [1, 2]}, {}, {"k": 1}],
+        [{"type": "a", "url": "u", "tags": [1, 1]}, {"type": "c", "url": "u"}, {"a": 1, "b": 2}],
+    ),
+    (
+        {
+            "$defs": {"r": _REPO},
+            "oneOf": [{"$ref": "#/$defs/r"}, {"additionalProperties": {"type": "boolean"}}],
+        },
+        [{"type": "a", "url": "u"}, {"x": True}, {}],
+        [{"x": 1}, {"type": "a", "url": "u", "tags": [2, 2]}, {"type": "a", "url": 1}],
+    ),
+    (
+        {
+            "$defs": {"r": _REPO},
+            "oneOf": [{"$ref": "#/$defs/r"}, {"properties": {"type": {"type": "integer"}}}],
+        },
+        [{"type": "a", "url": "u"}, {"type": 1}, {}],
+        [{"type": "c"}, {"type": "a"}, {"type": "a", "url": "u", "tags": [1, 1]}],
+    ),
+]
+CASES += DISJOINT_CASES
+
 
 @functools.cache
 def _compiled(schema_text: str) -> CompiledGrammar:
@@ -693,3 +729,12 @@ def test_one_of_recursive_branches_disjoint_by_kind() -> None:
     schema["$defs"]["leaf"] = {"properties": {"a": {"type": "string"}}}
     with pytest.raises(UnsupportedFeatureError):
         Grammar.from_json_schema(schema)
+
+
+@pytest.mark.parametrize("schema", [c[0] for c in DISJOINT_CASES])
+def test_one_of_disjoint_without_complement(schema: dict) -> None:
+    """Branches apart by their required names' count or values compile, though neither
+    branch has a complement to subtract (the uniqueItems property)."""
+    Grammar.from_json_schema(schema)
+    with pytest.raises(UnsupportedFeatureError, match="may overlap"):
+        Grammar.from_json_schema({**schema, "oneOf": [schema["oneOf"][0], {"type": "object"}]})

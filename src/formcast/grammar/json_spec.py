@@ -1329,7 +1329,10 @@ class SchemaParser:
             return self._arrays_disjoint(a.a, b.a)
         if kind == "object":
             ox, oy = a.o, b.o
-            return _apart(ox.min_props, ox.max_props, oy.min_props, oy.max_props) or (
+            # an object has at least its required names
+            lo_x = max(ox.min_props, len(set(ox.required)))
+            lo_y = max(oy.min_props, len(set(oy.required)))
+            return _apart(lo_x, ox.max_props, lo_y, oy.max_props) or (
                 self._objects_disjoint(ox, oy)
             )
         return False
@@ -1363,12 +1366,9 @@ class SchemaParser:
                     and (not y.patterns or plain(name))
                 ):
                     return True
-                if (
-                    name in y.required
-                    and name in px
-                    and name in py
-                    and self.disjoint(px[name], py[name])
-                ):
+                # the value at a name x requires meets each side's schema for that name
+                mine, theirs = _value_spec(x, px, name), _value_spec(y, py, name)
+                if mine is not None and theirs is not None and self.disjoint(mine, theirs):
                     return True
         return False
 
@@ -1783,6 +1783,15 @@ def _closed_names(o: ObjC) -> tuple[str, ...] | None:
     if not (isinstance(add, Typed) and add.is_never()):
         return None
     return tuple(name for name, sub in o.props if not (isinstance(sub, Typed) and sub.is_never()))
+
+
+def _value_spec(o: ObjC, props: dict[str, Spec], name: str) -> Spec | None:
+    """A schema the value at ``name`` must meet in an object of ``o`` (``props``: its
+    properties): the property's, or ``additionalProperties`` where no pattern may apply;
+    None where we do not tell (patterns)."""
+    if name in props:
+        return props[name]
+    return o.additional if not o.patterns else None
 
 
 def _apart(lo: int, hi: int | None, lo2: int, hi2: int | None) -> bool:
