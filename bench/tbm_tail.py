@@ -5,8 +5,9 @@ Runs formcast in this process over the same seeded MaskBench sample and mask loo
 wrapped by an exclusive-time profiler (garbage collections included). Each mask slower than
 ``--slow`` microseconds has its time charged to: lexeme compile, byte classes, lexer
 closure, trie walk (numba kernels and packing), shared-walk look-ups, Earley scans, mask
-ORs, garbage collection, and the rest. ``--clock cpu`` times by thread CPU time, for A/B
-runs on a shared machine.
+ORs, garbage collection, and the rest; then how many slow masks come in a schema's first
+instance, and what the p99 would be without each category's time (or with every category
+halved). ``--clock cpu`` times by thread CPU time, for A/B runs on a shared machine.
 
     .venv/bin/python bench/tbm_tail.py --tokenizer smollm2 --sample 150 --seed 0
 """
@@ -106,15 +107,14 @@ def run_file(engine: Any, prof: Profile, source: str, instances: list[list[int]]
         prof.take()
         t0 = _clock()
         mask = engine.fill_mask(m)
-        first = {"ns": _clock() - t0, "spent": prof.take(), "ttfm": n == 0}
-        out.append(first)
+        out.append({"ns": _clock() - t0, "spent": prof.take(), "ttfm": n == 0, "instance": n})
         for tok in ids:
             if not engine.is_allowed(mask, tok) or not engine.accept(m, tok):
                 break
             prof.take()
             t0 = _clock()
             mask = engine.fill_mask(m)
-            out.append({"ns": _clock() - t0, "spent": prof.take(), "ttfm": False})
+            out.append({"ns": _clock() - t0, "spent": prof.take(), "ttfm": False, "instance": n})
     return out
 
 
@@ -141,6 +141,24 @@ def report(masks: list[dict], slow_ns: int) -> None:
         print(
             f"  {c:15s} {ns / 1e6:8.1f} ms {share:5.1f} %  (> {slow_ns // 4000} us in {count[c]})"
         )
+    first = sum(m["instance"] == 0 for m in slow)
+    print(f"{first} of them in a schema's first instance (cold: nothing cached yet)")
+    print("p99 without each category's time, and with all but the rest halved:")
+    what_if = {c: [c] for c in cats if c != "other"}
+    for c, p99 in sorted(((c, _p99_without(tbm, cs)) for c, cs in what_if.items()), key=_second):
+        print(f"  {c:15s} {common.fmt_us(p99)} us")
+    halved = _p99_without(tbm, list(what_if), 0.5)
+    print(f"  {'halved':15s} {common.fmt_us(halved)} us")
+
+
+def _second(pair: tuple[str, float]) -> float:
+    return pair[1]
+
+
+def _p99_without(masks: list[dict], categories: list[str], share: float = 1.0) -> float:
+    """The p99 of ``masks`` with ``share`` of their time in ``categories`` taken off."""
+    times = [m["ns"] - share * sum(m["spent"].get(c, 0) for c in categories) for m in masks]
+    return common.percentiles(times, [99])[0]
 
 
 def main(argv: list[str] | None = None) -> int:
