@@ -54,6 +54,7 @@ TOKENIZERS = ("smollm2", "tekken", "mistral-v3")
 ENGINES = (
     "formcast",
     "formcast-any-order",
+    "formcast-eager",
     "llguidance",
     "xgrammar",
     "xgrammar-any-ws",
@@ -224,6 +225,7 @@ class BitmaskEngine(Engine):
 class FormcastEngine(BitmaskEngine):
     name = "formcast"
     options: dict[str, Any] = {}  # noqa: RUF012  (JSON Schema options; defaults)
+    compile_options: dict[str, Any] = {}  # noqa: RUF012  (CompileOptions; defaults)
 
     def __init__(self, tokenizer: str, hf_tok: Any) -> None:
         import formcast as fc
@@ -248,7 +250,7 @@ class FormcastEngine(BitmaskEngine):
                 grammar = fc.Grammar.from_lark(source)
             else:
                 grammar = fc.Grammar.from_json_schema(json.loads(source), **self.options)
-            return fc.compile(grammar, self.info)
+            return fc.compile(grammar, self.info, fc.CompileOptions(**self.compile_options))
         except (fc.UnsupportedFeatureError, fc.SchemaError, fc.GrammarError) as e:
             raise CompileRefused(f"{type(e).__name__}: {e}") from e
         except ModuleNotFoundError as e:
@@ -265,6 +267,12 @@ class FormcastAnyOrderEngine(FormcastEngine):
     # Object members in any order (the schema's order is formcast's default).
     name = "formcast-any-order"
     options = {"property_order": "any"}  # noqa: RUF012
+
+
+class FormcastEagerEngine(FormcastEngine):
+    # Every lexeme's DFA compiled by the compile (TTFM), none by a mask.
+    name = "formcast-eager"
+    compile_options = {"eager_lexemes": True}  # noqa: RUF012
 
 
 class LLGuidanceEngine(Engine):
@@ -407,6 +415,7 @@ ENGINE_CLASSES: dict[str, type[Engine]] = {
     for c in (
         FormcastEngine,
         FormcastAnyOrderEngine,
+        FormcastEagerEngine,
         LLGuidanceEngine,
         XGrammarEngine,
         XGrammarAnyWsEngine,

@@ -103,10 +103,12 @@ def test_facts_equal_compiled_dfa_drawn(head: str, group: str, inner: str, tail:
     _check_facts(head + (group + inner + ")" if group else inner) + tail)
 
 
-def _walk_exact(grammar: fc.Grammar, text: str) -> fc.Matcher:
+def _walk_exact(
+    grammar: fc.Grammar, text: str, options: fc.CompileOptions | None = None
+) -> fc.Matcher:
     """Feed ``text`` byte by byte, checking every mask against the brute-force oracle."""
     tok = byte_tokenizer()
-    m = fc.Matcher(fc.compile(grammar, tok))
+    m = fc.Matcher(fc.compile(grammar, tok, options))
     bitmask = fc.allocate_token_bitmask(1, tok.vocab_size)
     for ch in text:
         m.fill_next_token_bitmask(bitmask, 0)
@@ -187,6 +189,27 @@ def test_lexeme_failing_at_match_time_raises_the_named_limit(
     m.fill_next_token_bitmask(bitmask, 0)
     assert (mask_to_bool(bitmask[0], tok.vocab_size) == brute_force_mask(m)).all()
     assert m.accept_string("y" + "ab" * 20 + "q7z_lazy_limit") and m.can_terminate()
+
+
+def test_eager_lexemes_compile_every_dfa_and_report_a_limit_at_compile_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    g = fc.Grammar.from_lark('start: "x" B\nB: /y[ab]{40}q7z_eager_limit/\n')
+    tok = byte_tokenizer()
+    eager = fc.CompileOptions(eager_lexemes=True)
+    a = fc.compile(g, tok, eager).automata
+    assert all(a.lexer.is_loaded(i) for i in range(len(a.lexeme_names)))
+    m = _walk_exact(g, "xy" + "ab" * 20 + "q7z_eager_limit", eager)
+    _check_lexer_tables(m)
+    with monkeypatch.context() as patch:
+        patch.setattr(regex_dfa, "MAX_LEXEME_STATES", 10)
+        with pytest.raises(fc.CompileLimitError) as info:
+            fc.compile(
+                fc.Grammar.from_lark('start: "x" B\nB: /y[ab]{40}q7z_eager_2/\n'), tok, eager
+            )
+        assert info.value.limit == "max_lexeme_states"
+    with pytest.raises(ValueError, match="eager_lexemes"):
+        fc.CompileOptions(eager_lexemes=1)  # type: ignore[arg-type]
 
 
 def test_lexeme_too_large_by_estimate_fails_at_compile_time() -> None:

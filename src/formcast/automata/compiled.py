@@ -58,14 +58,25 @@ class CompileOptions:
     max_mask_cache_entries:
         Cached whole masks per compiled grammar, one ``ceil(V/32)``-word row each
         (oldest are dropped).
+    eager_lexemes:
+        Compile every lexeme's DFA when the grammar is compiled, not when the lexeme
+        first takes part in a lexer state (the default). Compiling takes longer; masks
+        then never wait for a lexeme's DFA (the slowest masks of a grammar's first
+        output are mostly such waits), and a lexeme too large to compile is reported by
+        the compile, not by the first mask that needs it.
     """
 
     max_lexer_states: int = 200_000
     max_items_per_set: int = 50_000
     max_walk_cache_entries: int = 4096
     max_mask_cache_entries: int = 512
+    eager_lexemes: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.eager_lexemes, bool):
+            raise ValueError(
+                f"CompileOptions.eager_lexemes: expected a bool, got {self.eager_lexemes!r}"
+            )
         for name in (
             "max_lexer_states",
             "max_items_per_set",
@@ -82,7 +93,8 @@ class GrammarAutomata:
 
     Lexeme DFAs are compiled when a lexeme first takes part in a lexer state: matching
     may then raise :class:`CompileLimitError` for a lexeme too large to compile (as it
-    may for the combined lexer states); lexemes of the first lexer state are compiled here.
+    may for the combined lexer states); lexemes of the first lexer state are compiled here,
+    and all of them under ``CompileOptions.eager_lexemes``.
     """
 
     def __init__(self, grammar: Grammar, options: CompileOptions | None = None) -> None:
@@ -160,7 +172,8 @@ class GrammarAutomata:
         )
         # the first mask needs these anyway; compiling them here also reports a lexeme
         # too large to compile at compile time for single-regex grammars
-        for lex in sorted(self.allowed_lexemes(self.parser.initial().expected, False)):
+        first = self.allowed_lexemes(self.parser.initial().expected, False)
+        for lex in range(n_lex) if self.options.eager_lexemes else sorted(first):
             self.lexer.dfa(lex)
 
     @property
