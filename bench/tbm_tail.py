@@ -7,7 +7,8 @@ wrapped by an exclusive-time profiler (garbage collections included). Each mask 
 closure, trie walk (numba kernels and packing), shared-walk look-ups, Earley scans, mask
 ORs, garbage collection, and the rest; then how many slow masks come in a schema's first
 instance, and what the p99 would be without each category's time (or with every category
-halved). ``--clock cpu`` times by thread CPU time, for A/B runs on a shared machine.
+halved). ``--engine formcast-eager`` (or ``formcast-any-order``) profiles that configuration;
+``--clock cpu`` times by thread CPU time, for A/B runs on a shared machine.
 
     .venv/bin/python bench/tbm_tail.py --tokenizer smollm2 --sample 150 --seed 0
 """
@@ -165,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     common.single_thread_env()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tokenizer", default="smollm2", choices=common.TOKENIZERS)
+    ap.add_argument(
+        "--engine",
+        default="formcast",
+        choices=[e for e in common.ENGINES if e.startswith("formcast")],
+    )
     ap.add_argument("--sample", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--filter", default="")
@@ -176,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     global _clock
     _clock = common.CLOCKS[args.clock]
     hf_tok = common.load_hf_tokenizer(args.tokenizer)
-    engine = common.FormcastEngine(args.tokenizer, hf_tok)
+    engine = common.ENGINE_CLASSES[args.engine](args.tokenizer, hf_tok)
+    assert isinstance(engine, common.FormcastEngine)
     enc = common.Encoder(hf_tok, engine.info.token_bytes)
     warm = list(hf_tok.encode(common.WARMUP_TEXT, add_special_tokens=False))
     for kind, src in common.WARMUP.items():
