@@ -112,3 +112,63 @@ def test_unique_strings_mask_matches_oracle(vocab: str) -> None:
         assert not len(diff), [(int(t), tok.token_bytes[t]) for t in diff[:10]]
         assert {b for b, t in ids.items() if not got[t]} >= banned & ids.keys()
         assert b'a"' not in ids or got[ids[b'a"']] or piece.endswith('"')
+
+
+@pytest.mark.parametrize("vocab", ["smollm2", "tekken"])
+def test_skeleton_walk_equals_the_whole_trie_walk(vocab: str) -> None:
+    """From every lexer state of a JSON grammar, a root walk over the plain-text slice's
+    skeleton finds what the walk over the whole trie finds (skipping the same pure
+    subtrees): the same tokens, and the same exits in the same order, once renamed to trie
+    nodes."""
+    from formcast.kernels.trie_walk import walk_trie
+    from formcast.models import load_tokenizer_info
+
+    tok = load_tokenizer_info(vocab)
+    trie = tok.trie
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "n": {"type": "integer"}},
+        "additionalProperties": {"type": "array", "items": {"pattern": "^[a-z ]+$"}},
+    }
+    compiled = fc.compile(fc.Grammar.from_json_schema(schema), tok)
+    for _ in _states(compiled, 40, seed=7):
+        pass
+    lexer = compiled.automata.lexer
+    text = trie.text_slice
+    skel = text.skeleton
+    assert skel is not None and len(skel.orig) < trie.num_nodes // 10
+    n = trie.num_nodes + 1
+    for lx in np.flatnonzero(lexer.built):
+        found = []
+        for walked, pure in ((trie, text.pure), (skel, skel.pure)):
+            bits = np.zeros((tok.vocab_size + 31) // 32, dtype=np.int32)
+            nodes, states, groups = (np.empty(n, dtype=np.int32) for _ in range(3))
+            k, g, w = walk_trie(
+                walked.node_byte,
+                walked.node_depth,
+                walked.node_end,
+                walked.node_tok_start,
+                walked.node_tok_end,
+                trie.tok_ids,
+                lexer.trans.reshape(-1),
+                lexer.accepting,
+                lexer.representative,
+                lexer.built,
+                walked.root_children,
+                int(lx),
+                bits,
+                nodes,
+                states,
+                groups,
+                trie.max_depth,
+                pure,
+                walked.subtree_depth,
+                trie.max_depth,
+            )
+            exits = nodes[:k] if walked is trie else skel.orig[nodes[:k]]
+            found.append((bits, (k, g, w), exits, states[:k], groups[: g + 1 if g else 0]))
+        (b0, c0, *r0), (b1, c1, *r1) = found
+        assert (b0 == b1).all(), lx
+        assert c0 == c1, lx
+        for x, y in zip(r0, r1, strict=True):
+            assert (x == y).all(), lx

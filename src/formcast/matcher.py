@@ -35,6 +35,7 @@ from formcast.automata.compiled import SHARED_WALKS, CompiledGrammar, WalkResult
 from formcast.automata.earley import POS_BITS, EarleySet
 from formcast.errors import MatcherError
 from formcast.kernels.bitmask import allocate_token_bitmask
+from formcast.tokens.trie import TokenTrie, TrieSkeleton
 
 _FORCED_LIMIT = 64
 _STEP = 5  # ints per step in a matcher's rollback history
@@ -532,7 +533,7 @@ class Matcher:
         # From the root, plain-text subtrees no deeper than ``depth`` need no visit when no
         # plain text of that length can end the lexeme: their tokens are all allowed and
         # none exits.
-        depth, pure = -1, text.pure
+        depth, used = -1, text
         if nodes is None:
             depth = slice_depth(
                 trans.reshape(-1),
@@ -548,31 +549,37 @@ class Matcher:
             else:
                 # no plain text at all, but the tokens made of bytes that lead back to
                 # ``lx`` (a pattern's character class, say) stay there: taken wholesale
-                found = trie.byte_set_slice(loop)
-                bits[: found.short.shape[1]] = found.bits
-                depth, pure = trie.max_depth, found.pure
+                used = trie.byte_set_slice(loop)
+                bits[: used.short.shape[1]] = used.bits
+                depth = trie.max_depth
+        # every pure subtree skipped: walk the few nodes that are visited then, laid out
+        # together (their exits are renamed to trie nodes below)
+        skel = used.skeleton if nodes is None and depth >= trie.max_depth else None
+        walked: TokenTrie | TrieSkeleton = trie if skel is None else skel
         n, n_groups, n_words = walk_trie(
-            trie.node_byte,
-            trie.node_depth,
-            trie.node_end,
-            trie.node_tok_start,
-            trie.node_tok_end,
+            walked.node_byte,
+            walked.node_depth,
+            walked.node_end,
+            walked.node_tok_start,
+            walked.node_tok_end,
             trie.tok_ids,
             trans.reshape(-1),
             accepting,
             rep,
             built,
-            trie.root_children if nodes is None else nodes,
+            walked.root_children if nodes is None else nodes,
             lx,
             bits,
             self._scratch_nodes,
             self._scratch_states,
             self._scratch_groups,
             trie.max_depth,
-            pure,
-            trie.subtree_depth,
+            used.pure if skel is None else skel.pure,
+            walked.subtree_depth,
             depth,
         )
+        if skel is not None and n > 0:
+            self._scratch_nodes[:n] = skel.orig[self._scratch_nodes[:n]]
         return bits, n, n_groups, n_words
 
     @staticmethod

@@ -57,6 +57,31 @@ TEXT_SLICE = _text_automaton()
 
 
 @dataclass(frozen=True, eq=False)
+class TrieSkeleton:
+    """The part of a trie that a root walk skipping a slice's pure subtrees visits: the
+    root, its children and the children of every node that is not pure, as flat arrays
+    like :class:`TokenTrie`'s (``node_end`` and ``root_children`` index these arrays; token
+    ranges index the trie's ``tok_ids``). A walk over it reads a few thousand nodes laid
+    out together, not a few thousand scattered over the whole trie.
+
+    Attributes
+    ----------
+    orig : np.ndarray
+        ``int32[s]``, each node's index in the trie (exits name trie nodes).
+    """
+
+    node_byte: npt.NDArray[np.uint8]
+    node_depth: npt.NDArray[np.int32]
+    node_end: npt.NDArray[np.int32]
+    node_tok_start: npt.NDArray[np.int32]
+    node_tok_end: npt.NDArray[np.int32]
+    pure: npt.NDArray[np.bool_]
+    subtree_depth: npt.NDArray[np.int32]
+    root_children: npt.NDArray[np.int32]
+    orig: npt.NDArray[np.int32]
+
+
+@dataclass(frozen=True, eq=False)
 class TrieSlice:
     """The tokens a byte automaton accepts as a prefix (it never dies on their bytes).
 
@@ -70,11 +95,15 @@ class TrieSlice:
         ``int32[max_depth + 1, w]``, row ``d``: bitmask words of the accepted tokens of at
         most ``d`` bytes (words past the largest id omitted); one row, all of them, for a
         slice built without lengths.
+    skeleton : TrieSkeleton or None
+        What a root walk skipping every pure subtree visits; None where that is more than
+        a quarter of the trie (it would save little).
     """
 
     trans: npt.NDArray[np.int32]
     pure: npt.NDArray[np.bool_]
     short: npt.NDArray[np.int32]
+    skeleton: TrieSkeleton | None = None
 
     @property
     def bits(self) -> npt.NDArray[np.int32]:
@@ -262,7 +291,32 @@ class TokenTrie:
         short = np.packbits(flags, axis=1, bitorder="little").view(np.int32)
         for arr in (pure, short):
             arr.setflags(write=False)
-        return TrieSlice(trans, pure, short)
+        return TrieSlice(trans, pure, short, self._skeleton(pure))
+
+    def _skeleton(self, pure: npt.NDArray[np.bool_]) -> TrieSkeleton | None:
+        """The :class:`TrieSkeleton` of a slice's ``pure`` flags (None past a quarter of
+        the trie)."""
+        from formcast.kernels.trie_walk import skeleton_nodes
+
+        idx = skeleton_nodes(self.node_end, pure)
+        if len(idx) > self.num_nodes // 4:
+            return None
+        ends = np.searchsorted(idx, self.node_end[idx]).astype(np.int32)
+        depth = self.node_depth[idx]
+        arrays = (
+            self.node_byte[idx],
+            depth,
+            ends,
+            self.node_tok_start[idx],
+            self.node_tok_end[idx],
+            pure[idx],
+            self.subtree_depth[idx],
+            np.flatnonzero(depth == 1).astype(np.int32),
+            idx.astype(np.int32),
+        )
+        for arr in arrays:
+            arr.setflags(write=False)
+        return TrieSkeleton(*arrays)
 
     def byte_set_slice(self, byte_set: bytes) -> TrieSlice:
         """The tokens made only of the bytes in ``byte_set`` (one ``short`` row), for a walk
