@@ -227,20 +227,3 @@ def slice_alive(
         state[d] = t
         alive[i] = t >= 0
     return alive
-
-
-@njit(cache=True)
-def skeleton_nodes(node_end: np.ndarray, pure: np.ndarray) -> np.ndarray:
-    """The nodes a root walk that skips every ``pure`` subtree visits, in preorder: the
-    root, its children, and the children of every node that is not pure (a pure node's
-    ancestors are not pure, so these nodes form a trie of their own)."""
-    n = node_end.shape[0]
-    keep = np.zeros(n, dtype=np.bool_)
-    keep[0] = True
-    for i in range(n):
-        if i == 0 or not pure[i]:
-            j = i + 1
-            while j < node_end[i]:
-                keep[j] = True
-                j = node_end[j]
-    return np.flatnonzero(keep)

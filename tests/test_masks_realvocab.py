@@ -149,7 +149,7 @@ def test_skeleton_walk_equals_the_whole_trie_walk(vocab: str) -> None:
                 walked.node_end,
                 walked.node_tok_start,
                 walked.node_tok_end,
-                trie.tok_ids,
+                walked.tok_ids,
                 lexer.trans.reshape(-1),
                 lexer.accepting,
                 lexer.representative,

@@ -562,7 +562,7 @@ class Matcher:
             walked.node_end,
             walked.node_tok_start,
             walked.node_tok_end,
-            trie.tok_ids,
+            walked.tok_ids,
             trans.reshape(-1),
             accepting,
             rep,

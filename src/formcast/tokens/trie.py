@@ -58,11 +58,12 @@ TEXT_SLICE = _text_automaton()
 
 @dataclass(frozen=True, eq=False)
 class TrieSkeleton:
-    """The part of a trie that a root walk skipping a slice's pure subtrees visits: the
-    root, its children and the children of every node that is not pure, as flat arrays
-    like :class:`TokenTrie`'s (``node_end`` and ``root_children`` index these arrays; token
-    ranges index the trie's ``tok_ids``). A walk over it reads a few thousand nodes laid
-    out together, not a few thousand scattered over the whole trie.
+    """The part of a trie that a root walk skipping all of a slice's pure subtrees has to
+    read: the nodes that are not pure (and the root), which form a trie of their own (a
+    node's parent is not pure either), as flat arrays like :class:`TokenTrie`'s
+    (``node_end``, ``root_children`` and the token ranges index these arrays). A walk over
+    it reads a few thousand nodes and their tokens laid out together, not scattered over
+    the whole trie.
 
     Attributes
     ----------
@@ -75,6 +76,7 @@ class TrieSkeleton:
     node_end: npt.NDArray[np.int32]
     node_tok_start: npt.NDArray[np.int32]
     node_tok_end: npt.NDArray[np.int32]
+    tok_ids: npt.NDArray[np.int32]
     pure: npt.NDArray[np.bool_]
     subtree_depth: npt.NDArray[np.int32]
     root_children: npt.NDArray[np.int32]
@@ -296,19 +298,27 @@ class TokenTrie:
     def _skeleton(self, pure: npt.NDArray[np.bool_]) -> TrieSkeleton | None:
         """The :class:`TrieSkeleton` of a slice's ``pure`` flags (None past a quarter of
         the trie)."""
-        from formcast.kernels.trie_walk import skeleton_nodes
-
-        idx = skeleton_nodes(self.node_end, pure)
+        idx = np.flatnonzero(~pure)
+        if not len(idx) or idx[0] != 0:  # the root is pure: nothing is visited
+            idx = np.concatenate([[0], idx])
         if len(idx) > self.num_nodes // 4:
             return None
         ends = np.searchsorted(idx, self.node_end[idx]).astype(np.int32)
         depth = self.node_depth[idx]
+        # the nodes' tokens, copied together too
+        counts = self.node_tok_end[idx] - self.node_tok_start[idx]
+        tok_end = np.cumsum(counts, dtype=np.int32)
+        tok_start = tok_end - counts
+        picked = np.repeat(self.node_tok_start[idx] - tok_start, counts) + np.arange(
+            int(counts.sum()), dtype=np.int32
+        )
         arrays = (
             self.node_byte[idx],
             depth,
             ends,
-            self.node_tok_start[idx],
-            self.node_tok_end[idx],
+            tok_start,
+            tok_end,
+            self.tok_ids[picked],
             pure[idx],
             self.subtree_depth[idx],
             np.flatnonzero(depth == 1).astype(np.int32),
