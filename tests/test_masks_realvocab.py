@@ -140,7 +140,7 @@ def test_skeleton_walk_equals_the_whole_trie_walk(vocab: str) -> None:
     n = trie.num_nodes + 1
     for lx in np.flatnonzero(lexer.built):
         found = []
-        for walked, pure in ((trie, text.pure), (skel, skel.pure)):
+        for walked, pure in ((trie, text.pure), (skel.nodes, skel.pure)):
             bits = np.zeros((tok.vocab_size + 31) // 32, dtype=np.int32)
             nodes, states, groups = (np.empty(n, dtype=np.int32) for _ in range(3))
             k, g, w = walk_trie(

@@ -35,7 +35,6 @@ from formcast.automata.compiled import SHARED_WALKS, CompiledGrammar, WalkResult
 from formcast.automata.earley import POS_BITS, EarleySet
 from formcast.errors import MatcherError
 from formcast.kernels.bitmask import allocate_token_bitmask
-from formcast.tokens.trie import TokenTrie, TrieSkeleton
 
 _FORCED_LIMIT = 64
 _STEP = 5  # ints per step in a matcher's rollback history
@@ -555,7 +554,7 @@ class Matcher:
         # every pure subtree skipped: walk the few nodes that are visited then, laid out
         # together (their exits are renamed to trie nodes below)
         skel = used.skeleton if nodes is None and depth >= trie.max_depth else None
-        walked: TokenTrie | TrieSkeleton = trie if skel is None else skel
+        walked = trie if skel is None else skel.nodes
         n, n_groups, n_words = walk_trie(
             walked.node_byte,
             walked.node_depth,

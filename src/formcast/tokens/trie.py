@@ -60,26 +60,21 @@ TEXT_SLICE = _text_automaton()
 class TrieSkeleton:
     """The part of a trie that a root walk skipping all of a slice's pure subtrees has to
     read: the nodes that are not pure (and the root), which form a trie of their own (a
-    node's parent is not pure either), as flat arrays like :class:`TokenTrie`'s
-    (``node_end``, ``root_children`` and the token ranges index these arrays). A walk over
-    it reads a few thousand nodes and their tokens laid out together, not scattered over
-    the whole trie.
+    node's parent is not pure either), with their tokens. A walk over it reads a few
+    thousand nodes laid out together, not scattered over the whole trie.
 
     Attributes
     ----------
+    nodes : TokenTrie
+        Those nodes as a trie, in the same preorder.
+    pure : np.ndarray
+        ``bool[s]``, the slice's flags of those nodes (only the root may be pure).
     orig : np.ndarray
-        ``int32[s]``, each node's index in the trie (exits name trie nodes).
+        ``int32[s]``, each node's index in the whole trie (exits name trie nodes).
     """
 
-    node_byte: npt.NDArray[np.uint8]
-    node_depth: npt.NDArray[np.int32]
-    node_end: npt.NDArray[np.int32]
-    node_tok_start: npt.NDArray[np.int32]
-    node_tok_end: npt.NDArray[np.int32]
-    tok_ids: npt.NDArray[np.int32]
+    nodes: TokenTrie
     pure: npt.NDArray[np.bool_]
-    subtree_depth: npt.NDArray[np.int32]
-    root_children: npt.NDArray[np.int32]
     orig: npt.NDArray[np.int32]
 
 
@@ -304,7 +299,6 @@ class TokenTrie:
         if len(idx) > self.num_nodes // 4:
             return None
         ends = np.searchsorted(idx, self.node_end[idx]).astype(np.int32)
-        depth = self.node_depth[idx]
         # the nodes' tokens, copied together too
         counts = self.node_tok_end[idx] - self.node_tok_start[idx]
         tok_end = np.cumsum(counts, dtype=np.int32)
@@ -312,21 +306,18 @@ class TokenTrie:
         picked = np.repeat(self.node_tok_start[idx] - tok_start, counts) + np.arange(
             int(counts.sum()), dtype=np.int32
         )
-        arrays = (
+        nodes = TokenTrie._freeze(
             self.node_byte[idx],
-            depth,
+            self.node_depth[idx],
             ends,
             tok_start,
             tok_end,
             self.tok_ids[picked],
-            pure[idx],
-            self.subtree_depth[idx],
-            np.flatnonzero(depth == 1).astype(np.int32),
-            idx.astype(np.int32),
         )
-        for arr in arrays:
+        kept, orig = pure[idx], idx.astype(np.int32)
+        for arr in (kept, orig):
             arr.setflags(write=False)
-        return TrieSkeleton(*arrays)
+        return TrieSkeleton(nodes, kept, orig)
 
     def byte_set_slice(self, byte_set: bytes) -> TrieSlice:
         """The tokens made only of the bytes in ``byte_set`` (one ``short`` row), for a walk
