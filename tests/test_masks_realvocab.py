@@ -115,12 +115,15 @@ def test_unique_strings_mask_matches_oracle(vocab: str) -> None:
 
 
 @pytest.mark.parametrize("vocab", ["smollm2", "tekken"])
-def test_skeleton_walk_equals_the_whole_trie_walk(vocab: str) -> None:
+def test_skeleton_walk_equals_the_whole_trie_walk(
+    vocab: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """From every lexer state of a JSON grammar, a root walk over the plain-text slice's
-    skeleton finds what the walk over the whole trie finds (skipping the same pure
-    subtrees): the same tokens, and the same exits in the same order, once renamed to trie
-    nodes."""
-    from formcast.kernels.trie_walk import walk_trie
+    skeleton finds what the walk over the whole trie finds: the same tokens, and the same
+    exits in the same order (renamed to trie nodes)."""
+    import dataclasses
+
+    from formcast import matcher
     from formcast.models import load_tokenizer_info
 
     tok = load_tokenizer_info(vocab)
@@ -133,42 +136,30 @@ def test_skeleton_walk_equals_the_whole_trie_walk(vocab: str) -> None:
     compiled = fc.compile(fc.Grammar.from_json_schema(schema), tok)
     for _ in _states(compiled, 40, seed=7):
         pass
-    lexer = compiled.automata.lexer
+    m = fc.Matcher(compiled)
     text = trie.text_slice
     skel = text.skeleton
     assert skel is not None and len(skel.orig) < trie.num_nodes // 10
-    n = trie.num_nodes + 1
+    slice_depth, walk_trie = matcher._kernels()
+    on_skeleton = [0]
+
+    def counted_walk(node_byte: np.ndarray, *args: object) -> tuple[int, int, int]:
+        on_skeleton[0] += node_byte is skel.nodes.node_byte
+        return walk_trie(node_byte, *args)
+
+    monkeypatch.setattr(matcher, "_kernels", lambda: (slice_depth, counted_walk))
+    without = dataclasses.replace(text, skeleton=None)
+    lexer = compiled.automata.lexer
     for lx in np.flatnonzero(lexer.built):
         found = []
-        for walked, pure in ((trie, text.pure), (skel.nodes, skel.pure)):
-            bits = np.zeros((tok.vocab_size + 31) // 32, dtype=np.int32)
-            nodes, states, groups = (np.empty(n, dtype=np.int32) for _ in range(3))
-            k, g, w = walk_trie(
-                walked.node_byte,
-                walked.node_depth,
-                walked.node_end,
-                walked.node_tok_start,
-                walked.node_tok_end,
-                walked.tok_ids,
-                lexer.trans.reshape(-1),
-                lexer.accepting,
-                lexer.representative,
-                lexer.built,
-                walked.root_children,
-                int(lx),
-                bits,
-                nodes,
-                states,
-                groups,
-                trie.max_depth,
-                pure,
-                walked.subtree_depth,
-                trie.max_depth,
-            )
-            exits = nodes[:k] if walked is trie else skel.orig[nodes[:k]]
-            found.append((bits, (k, g, w), exits, states[:k], groups[: g + 1 if g else 0]))
+        for used in (text, without):
+            monkeypatch.setitem(trie.__dict__, "text_slice", used)
+            bits, k, g, w = m._walk_once(int(lx), None)
+            exits = (m._scratch_nodes[:k], m._scratch_states[:k], m._scratch_groups[: g + 1])
+            found.append((bits, (k, g, w), *(a.copy() if k > 0 else a[:0] for a in exits)))
         (b0, c0, *r0), (b1, c1, *r1) = found
         assert (b0 == b1).all(), lx
         assert c0 == c1, lx
         for x, y in zip(r0, r1, strict=True):
             assert (x == y).all(), lx
+    assert on_skeleton[0] > 0  # some states walk the skeleton
