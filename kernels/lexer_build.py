@@ -84,13 +84,14 @@ def close_singles(
 
 @njit(cache=True)
 def new_states_near(
-    trans: np.ndarray, known: np.ndarray, starts: np.ndarray, depth: int
+    table: np.ndarray, col: np.ndarray, known: np.ndarray, starts: np.ndarray, depth: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """DFA states reachable from ``starts`` through states with ``known < 0``, at most
     ``depth`` bytes away (breadth first; ``starts`` themselves are not returned), and a
     flag per returned state: exactly ``depth`` bytes away (the frontier, whose own
-    successors are not searched)."""
-    n = trans.shape[0]
+    successors are not searched). The DFA's next state on byte ``b`` is
+    ``table[s, col[b]]`` (one column per byte class, or per byte)."""
+    n = table.shape[0]
     level = np.full(n, -1, dtype=np.int64)
     queue = np.empty(n + starts.shape[0], dtype=np.int64)
     tail = 0
@@ -106,8 +107,8 @@ def new_states_near(
         d = level[s]
         if d >= depth:
             continue
-        for b in range(256):
-            t = trans[s, b]
+        for c in range(table.shape[1]):
+            t = table[s, c]
             if t >= 0 and level[t] < 0 and known[t] < 0:
                 level[t] = d + 1
                 queue[tail] = t
@@ -195,7 +196,8 @@ def write_single(
     accepting: np.ndarray,
     lex_of: np.ndarray,
     dfa_state: np.ndarray,
-    trans: np.ndarray,
+    table: np.ndarray,
+    col: np.ndarray,
     accept: np.ndarray,
     single: np.ndarray,
     curs: np.ndarray,
@@ -206,7 +208,8 @@ def write_single(
 ) -> None:
     """Number the DFA states ``new`` from ``base`` (lexeme ``lex`` alone) and write their
     rows and the rows of states ``curs`` (DFA states ``starts``), with their accepting
-    flags and lexeme/DFA state entries (a target not numbered reads as dead)."""
+    flags and lexeme/DFA state entries (a target not numbered reads as dead). The DFA's
+    next state on byte ``b`` is ``table[s, col[b]]``."""
     k = new.shape[0]
     for i in range(k):
         sid = base + i
@@ -217,12 +220,12 @@ def write_single(
         accepting[sid] = accept[s]
     for j in range(curs.shape[0]):
         for b in range(256):
-            t = trans[starts[j], b]
+            t = table[starts[j], col[b]]
             out[curs[j], b] = single[t] if t >= 0 else -1
     for i in range(k):
         s = new[i]
         for b in range(256):
-            t = trans[s, b]
+            t = table[s, col[b]]
             out[base + i, b] = single[t] if t >= 0 else -1
 
 

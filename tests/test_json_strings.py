@@ -117,9 +117,10 @@ def test_long_max_length_compiles_as_a_chain(max_len: int) -> None:
 
 
 def test_huge_max_length_is_a_named_limit() -> None:
+    assert compile_regex('"' + length_body(0, 4096) + '"').is_narrow
     with pytest.raises(CompileLimitError) as info:
-        compile_regex('"' + length_body(0, 5000) + '"')
-    assert info.value.limit == "max_lexeme_states"
+        compile_regex('"' + length_body(0, 6000) + '"')
+    assert info.value.limit == "max_narrow_states"
 
 
 PATTERNS = ["^[a-z]+$", "b", "^a.*b$", "^(ab|cd)*$", "[0-9]{2}", "^x?[ab]{2,20}$", "é|^$"]
@@ -289,11 +290,14 @@ def test_formats_against_the_suite(name: str) -> None:
 def test_long_max_length_is_enforced_as_the_cap_and_noted() -> None:
     schema = {"type": "object", "properties": {"s": {"type": "string", "maxLength": 10_000}}}
     g = Grammar.from_json_schema(schema)
-    assert g.notes == ("restricted: maxLength 10000 at /properties/s is enforced as 1000",)
-    assert accepts(g, json.dumps({"s": "é" * 1000}))
-    assert not accepts(g, json.dumps({"s": "a" * 1001}))  # valid, but over the cap
-    small = Grammar.from_json_schema({"type": "string", "maxLength": 1000})
+    assert g.notes == ("restricted: maxLength 10000 at /properties/s is enforced as 4096",)
+    assert accepts(g, json.dumps({"s": "é" * 4096}))
+    assert not accepts(g, json.dumps({"s": "a" * 4097}))  # valid, but over the cap
+    small = Grammar.from_json_schema({"type": "string", "maxLength": 4096})
     assert small.notes == ()
+    # with a pattern (a product, built byte-wide) the cap stays at 1,000
+    patterned = Grammar.from_json_schema({"type": "string", "maxLength": 3000, "pattern": "a"})
+    assert patterned.notes[0] == "restricted: maxLength 3000 at # is enforced as 1000"
 
 
 def test_format_max_length_past_the_state_limit_is_lowered_and_noted() -> None:
@@ -390,7 +394,7 @@ def test_word_count_too_large_for_an_automaton_is_lowered_and_noted() -> None:
     ("string", "feature", "where", "relaxed", "still_out"),
     [
         # minLength past the cap of counted lengths
-        ({"minLength": 1500, "maxLength": 2000}, "minLength", "/properties/s", "ab", None),
+        ({"minLength": 5000, "maxLength": 6000}, "minLength", "/properties/s", "ab", None),
         # a word count of 150 words is past max_lexeme_states on its own, and a minLength
         # of 300 keeps the count from being implied by any lower maxLength: no lower bound
         # fits, so the compile refuses it (not the first mask); the lengths stay

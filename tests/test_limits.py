@@ -85,11 +85,17 @@ def test_lexer_state_limit_overlapping_lexemes() -> None:
     )
 
 
-def test_lexeme_dfa_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The real limit (regex_dfa.MAX_LEXEME_STATES) is lowered so the test stays fast.
+@pytest.mark.parametrize("narrow", [False, True])
+def test_lexeme_dfa_limit(monkeypatch: pytest.MonkeyPatch, narrow: bool) -> None:
+    # The real limits (regex_dfa.MAX_LEXEME_STATES, and MAX_NARROW_STATES for a long chain
+    # kept narrow) are lowered so the test stays fast.
     monkeypatch.setattr(regex_dfa, "MAX_LEXEME_STATES", 300)
-    g = fc.Grammar.from_regex('"[^"]{97}"')  # about 8 byte-DFA states per character
-    err = _assert_limit("max_lexeme_states", _run_to_mask, g, fc.CompileOptions(), "")
+    monkeypatch.setattr(regex_dfa, "MAX_NARROW_STATES", 300)
+    if not narrow:
+        monkeypatch.setattr(regex_dfa, "NARROW_FROM", 10**9)
+    g = fc.Grammar.from_regex(f'"[^"]{{{97 + narrow}}}"')  # about 8 states per character
+    limit = "max_narrow_states" if narrow else "max_lexeme_states"
+    err = _assert_limit(limit, _run_to_mask, g, fc.CompileOptions(), "")
     assert err.value == 300
 
 
@@ -124,15 +130,15 @@ def _compile_in_subprocess(pattern: str, timeout: float) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    "pattern",
+    ("pattern", "limit"),
     [
-        pytest.param("(a|b)*a(a|b){20}", id="powerset-explosion"),
-        pytest.param("a{100000}", id="long-chain"),
+        pytest.param("(a|b)*a(a|b){20}", "max_lexeme_states", id="powerset-explosion"),
+        pytest.param("a{200000}", "max_narrow_states", id="long-chain"),
     ],
 )
-def test_exploding_regex_hits_lexeme_limit(pattern: str) -> None:
+def test_exploding_regex_hits_lexeme_limit(pattern: str, limit: str) -> None:
     result = _compile_in_subprocess(pattern, timeout=WALL_S)
-    assert result["ok"] is False and result["limit"] == "max_lexeme_states", result
+    assert result["ok"] is False and result["limit"] == limit, result
 
 
 def test_large_regex_under_the_limit_compiles_quickly() -> None:

@@ -18,7 +18,8 @@ in a start state, before any state of that closure is built, so a failed load (a
 A state with one lexeme alive is that lexeme's DFA state renumbered, so its closure is
 built in bulk by numba kernels: one graph search finds the new DFA states and writes
 their rows, the DFA's rows mapped to state ids (for all the lexemes of a closure at
-once, from a table of their rows copied when they load; a long DFA from its own table).
+once, from a table of their rows copied when they load; a long DFA from its own table,
+narrow or not).
 Such states keep no Python object of their own (their lexeme and DFA state are two array
 entries), so a long counted string costs no per-state bookkeeping, for the builder or
 for the garbage collector. States with several lexemes alive are built by a numba kernel
@@ -514,11 +515,11 @@ class Lexer:
     def _copy_rows(self, lex: int, lo: int, hi: int) -> None:
         """Copy the DFA rows ``lo:hi`` of lexeme ``lex`` into ``_g_trans`` (a long counted
         string is copied in blocks, where states with several lexemes alive reach)."""
-        trans = self.dfa(lex).trans
-        hi = min(hi, len(trans))
+        dfa = self.dfa(lex)
+        hi = min(hi, dfa.n_states)
         base, off = self._n_rows, int(self._s_off[lex])
         self._g_trans = _grown(self._g_trans, base + hi - lo)
-        self._g_trans[base : base + hi - lo] = trans[lo:hi]
+        self._g_trans[base : base + hi - lo] = dfa.rows(lo, hi)
         self._g_row[off + lo : off + hi] = np.arange(base, base + hi - lo)
         self._n_rows = base + hi - lo
 
@@ -574,7 +575,8 @@ class Lexer:
         single = self._g_single[off : off + n]
         kernels = _kernels()
         depth = NEAR_DEPTH if n > LAZY_FROM else n  # n: no state is that far (no frontier)
-        new, frontier = kernels.new_states_near(dfa.trans, single, sts, depth)
+        table, col = dfa.class_table()
+        new, frontier = kernels.new_states_near(table, col, single, sts, depth)
         base, k = self.n_states, len(new)
         self._reserve(base + k)
         kernels.write_single(
@@ -582,7 +584,8 @@ class Lexer:
             self._accepting,
             self._lex_of,
             self._dfa_state,
-            dfa.trans,
+            table,
+            col,
             dfa.accept,
             single,
             curs,
@@ -617,9 +620,8 @@ class _WalkAliases:
             rep = state
             kernels = _dfa_kernels()
             for other in reversed(self._reps[-_ALIAS_TRIES:]):
-                if self._table is None:  # O(states x 256): not for a DFA walked from one state
-                    first = self._dfa.byte_classes()[1]
-                    self._table = np.ascontiguousarray(self._dfa.trans[:, first])
+                if self._table is None:  # O(states x classes): not for a DFA walked from one state
+                    self._table = self._dfa.columns(self._dfa.byte_classes()[1])
                 found = kernels.same_within(
                     self._table, self._accept, state, other, self._depth, _ALIAS_PAIRS
                 )

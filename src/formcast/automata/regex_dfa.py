@@ -5,11 +5,12 @@ NFA over bytes from it (each character class becomes UTF-8 byte-range sequences)
 it deterministic by subset construction and minimize it. ``\d``, ``\w`` and ``\s`` are
 ASCII (as in ECMA-262 and interegular): a subset of Python's Unicode classes. The top-level
 sequence is compiled piece by piece: long repetitions of a prefix-free sub-pattern become
-chains of copies of its DFA, and lookaheads ``(?=X)`` / ``(?!X)`` become DFA products
-(intersection and difference), which is how JSON string rules are combined; the
-product, trimming and minimization run as numba kernels (``kernels/dfa_product.py``). The
-result is trimmed (states that cannot reach acceptance are dropped) and gets a fresh
-start state with no incoming edges, so "at the start of a lexeme" is a property of the state alone.
+chains of copies of its DFA (kept *narrow*, one column per byte class, where long: see
+:class:`ByteDFA`), and lookaheads ``(?=X)`` / ``(?!X)`` become DFA products (intersection
+and difference), which is how JSON string rules are combined; the product, trimming and
+minimization run as numba kernels (``kernels/dfa_product.py``). The result is trimmed
+(states that cannot reach acceptance are dropped) and gets a fresh start state with no
+incoming edges, so "at the start of a lexeme" is a property of the state alone.
 
 Named groups ``(?P<fcmod7z>[0-9.]*)`` are formcast's own residue automata (see
 :func:`residue_group`); every other group is read as an ordinary group.
@@ -45,6 +46,11 @@ SURROGATES = (0xD800, 0xDFFF)
 # A lexeme DFA larger than this is refused (named limit, see CompileLimitError). A JSON
 # string with maxLength n takes about 20 n states (a count times the partial characters).
 MAX_LEXEME_STATES = 25_000
+# Chains (counted strings) and their direct concatenations past NARROW_FROM states are kept
+# narrow (one column per byte class: a JSON character takes about 20 columns, not 256),
+# which lets them grow to MAX_NARROW_STATES
+NARROW_FROM = 256
+MAX_NARROW_STATES = 100_000
 # Moore refinement needs as many rounds as the longest distinguishing string, quadratic on
 # long chains (bounded repetitions), so larger DFAs are left as subset construction built them
 _MINIMIZE_MAX_STATES = 400
@@ -56,6 +62,8 @@ _IGNORECASE = int(re.IGNORECASE)
 _DOTALL = int(re.DOTALL)
 
 ByteRange = tuple[int, int]
+_IDENTITY_COLUMNS = np.arange(256, dtype=np.int64)
+_IDENTITY_COLUMNS.setflags(write=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,15 +73,32 @@ class ByteDFA:
     State 0 is the start state and has no incoming transitions. ``nullable`` records
     whether the regex matched the empty string (the empty match itself is removed:
     ``accept[0]`` is always False; the grammar compiler re-adds epsilon).
+
+    A long DFA (a counted string) may be kept *narrow*: ``table`` has one column per byte
+    class, ``classes`` being the class of each byte and the first byte of each class;
+    ``trans``, one column per byte, is then made when first read. Code that walks a long
+    DFA reads :meth:`step`, :meth:`rows`, :meth:`columns` or :meth:`class_table` instead.
     """
 
-    trans: np.ndarray  # int32 [n, 256]
+    table: np.ndarray  # int32 [n, 256], or [n, len(classes[1])] where narrow
     accept: np.ndarray  # bool [n]
     nullable: bool
+    classes: tuple[np.ndarray, np.ndarray] | None = None  # set where ``table`` is narrow
+
+    @functools.cached_property
+    def trans(self) -> np.ndarray:
+        """``int32 [n, 256]``: the table with one column per byte."""
+        if self.classes is None:
+            return self.table
+        return np.take(self.table, self.classes[0], axis=1)
+
+    @property
+    def is_narrow(self) -> bool:
+        return self.classes is not None
 
     @property
     def n_states(self) -> int:
-        return int(self.trans.shape[0])
+        return int(self.table.shape[0])
 
     @property
     def is_empty(self) -> bool:
@@ -82,22 +107,49 @@ class ByteDFA:
         Every state other than the fresh start is live or unreachable, so the language is
         empty exactly when the start state has no transition.
         """
-        return not bool((self.trans[0] >= 0).any())
+        return not bool((self.table[0] >= 0).any())
 
     def byte_classes(self) -> tuple[np.ndarray, np.ndarray]:
         """(the class of each byte, the first byte of each class): bytes whose columns
         are equal may share a class, bytes in one class have equal columns. Kept on the
         DFA: where it was built over byte classes, those; else found by a kernel once."""
+        if self.classes is not None:
+            return self.classes
         found = self.__dict__.get("_classes")
         if found is None:
-            found = _kernels().byte_classes(self.trans)
+            found = _kernels().byte_classes(self.table)
             _kept_classes(self, found)
         return found
+
+    def step(self, state: int, byte: int) -> int:
+        """The state after ``byte`` from ``state`` (-1: dead)."""
+        col = byte if self.classes is None else int(self.classes[0][byte])
+        return int(self.table[state, col])
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        """``trans[lo:hi]``, made from those rows alone where the DFA is narrow."""
+        rows = self.table[lo:hi]
+        return rows if self.classes is None else np.take(rows, self.classes[0], axis=1)
+
+    def columns(self, first: np.ndarray) -> np.ndarray:
+        """``trans[:, first]`` (C-contiguous), read off the narrow table where it is one
+        (the table itself where those are its columns in order: not to be written)."""
+        cols = first if self.classes is None else self.classes[0][first]
+        if len(cols) == self.table.shape[1] and (cols == np.arange(len(cols))).all():
+            return self.table
+        return np.ascontiguousarray(self.table[:, cols])
+
+    def class_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """(``table``, the column of each byte): ``trans[s, b] == table[s, col[b]]``, for
+        kernels that read a long DFA without widening it."""
+        if self.classes is None:
+            return self.table, _IDENTITY_COLUMNS
+        return self.table, self.classes[0]
 
     def always_infinite(self) -> bool:
         """Whether every state has infinitely many accepted continuations (every state
         reaches a cycle: after any prefix, the matched strings can still grow)."""
-        succ = [set(row[row >= 0].tolist()) for row in self.trans]
+        succ = [set(row[row >= 0].tolist()) for row in self.table]
         finite: set[int] = set()
         grew = True
         while grew:
@@ -114,7 +166,7 @@ class ByteDFA:
             return self.nullable
         s = 0
         for b in data:
-            s = int(self.trans[s, b])
+            s = self.step(s, b)
             if s < 0:
                 return False
         return bool(self.accept[s])
@@ -554,7 +606,7 @@ def compile_regex(pattern: str) -> ByteDFA:
         tree = parse_regex(pattern)
         flags = int(tree.state.flags)
         dfa = _Compiler(pattern, flags, residue_groups(tree)).sequence(list(tree))
-    _check_size(dfa.n_states, pattern)  # pieces may come from the caches
+    _check_size(dfa.n_states, pattern, dfa.is_narrow)  # pieces may come from the caches
     return dfa
 
 
@@ -884,11 +936,14 @@ def _subset_kernel() -> ModuleType:
     return nfa_subset
 
 
-def _check_size(n: int, pattern: str) -> None:
-    if n > MAX_LEXEME_STATES:
-        raise CompileLimitError(
-            "max_lexeme_states", MAX_LEXEME_STATES, f"regex {pattern[:80]!r} is too large"
-        )
+def _check_size(n: int, pattern: str, narrow: bool = False) -> None:
+    limit, name = (
+        (MAX_NARROW_STATES, "max_narrow_states")
+        if narrow
+        else (MAX_LEXEME_STATES, "max_lexeme_states")
+    )
+    if n > limit:
+        raise CompileLimitError(name, limit, f"regex {pattern[:80]!r} is too large")
 
 
 def _subset(nfa: _NFA, start: int, final: int, pattern: str) -> tuple[np.ndarray, np.ndarray]:
@@ -935,7 +990,8 @@ def _finish(
     direct concatenations of minimal DFAs are left as built (close to minimal already).
     With ``classes`` (class of each byte, first byte of each class) the table has one
     column per byte class; trimming and minimizing work on such a narrow table anyway, and
-    the DFA keeps the classes (:meth:`ByteDFA.byte_classes`).
+    the DFA keeps the classes (:meth:`ByteDFA.byte_classes`), and stays narrow past
+    ``NARROW_FROM`` states.
     """
     nullable = bool(accept[0])
     if (trim or minimize) and classes is None:
@@ -948,10 +1004,23 @@ def _finish(
         trim,
         _MINIMIZE_MAX_STATES if minimize else -1,
     )
+    return _narrow_or_wide(trans, accept, nullable, classes)
+
+
+def _narrow_or_wide(
+    table: np.ndarray,
+    accept: np.ndarray,
+    nullable: bool,
+    classes: tuple[np.ndarray, np.ndarray] | None,
+) -> ByteDFA:
+    """The DFA of ``table`` (its columns follow ``classes`` when given): narrow past
+    ``NARROW_FROM`` states, else widened to one column per byte (keeping the classes)."""
     if classes is None:
-        return ByteDFA(trans, accept, nullable)
-    # C-contiguous, unlike trans[:, class_of]; its columns follow the classes
-    return _kept_classes(ByteDFA(np.take(trans, classes[0], axis=1), accept, nullable), classes)
+        return ByteDFA(table, accept, nullable)
+    if len(table) > NARROW_FROM:
+        return ByteDFA(table, accept, nullable, classes)
+    # C-contiguous, unlike table[:, class_of]; its columns follow the classes
+    return _kept_classes(ByteDFA(np.take(table, classes[0], axis=1), accept, nullable), classes)
 
 
 def _kept_classes(dfa: ByteDFA, classes: tuple[np.ndarray, np.ndarray]) -> ByteDFA:
@@ -976,10 +1045,10 @@ def _chain(x: ByteDFA, lo: int, hi: int | None, pattern: str) -> ByteDFA:
     n_junctions = copies + 1 if hi is not None else lo + 1
     inner = np.flatnonzero(~x.accept)[1:]  # state 0 (the start) becomes the junctions
     q = len(inner)
-    _check_size(n_junctions + copies * q, pattern)
+    _check_size(n_junctions + copies * q, pattern, n_junctions + copies * q > NARROW_FROM)
     # built over x's byte classes (a few columns) and widened to bytes once, at the end
     first = x.byte_classes()[1]
-    narrow = np.take(x.trans, first, axis=1)
+    narrow = x.columns(first)
     # per entry of x: -1 (dead), else the junction offset (exit) or inner state offset
     safe = np.where(narrow >= 0, narrow, 0)
     is_exit = (narrow >= 0) & x.accept[safe]
@@ -1033,42 +1102,42 @@ def _glue_all(pieces: list[ByteDFA], pattern: str) -> ByteDFA | None:
     """``pieces`` in sequence, glued directly (one table, each piece copied once: a long
     counted string between quotes is not copied again per quote), where no byte both
     continues the text read so far at one of its ends and starts the next piece; None
-    where that fails or a piece matches nothing (:func:`_concat`, pairwise, decides)."""
+    where that fails or a piece matches nothing (:func:`_concat`, pairwise, decides).
+    Built over the pieces' joint byte classes (narrow, as a long chain stays)."""
     if len(pieces) < 2 or any(p.is_empty and not p.nullable for p in pieces):
         return None
+    classes = pieces[0].byte_classes()
+    for piece in pieces[1:]:
+        classes = _kernels().joint_classes(classes[0], piece.byte_classes()[0])
+    tables = [piece.columns(classes[1]) for piece in pieces]
     first = pieces[0]
     total = first.n_states + sum(p.n_states - 1 for p in pieces[1:])
-    _check_size(total, pattern)
-    trans = np.empty((total, 256), dtype=np.int32)
-    trans[: first.n_states] = first.trans
+    _check_size(total, pattern, total > NARROW_FROM)
+    trans = np.empty((total, len(classes[1])), dtype=np.int32)
+    trans[: first.n_states] = tables[0]
     ends = first.accept.copy()
     ends[0] = first.nullable
     ends_at = np.flatnonzero(ends)  # where the text read so far may end, in the whole
     base = first.n_states
-    for right in pieces[1:]:
+    for right, table in zip(pieces[1:], tables[1:], strict=True):
         shift = base - 1  # right's start (no incoming edges) is dropped
-        r0 = right.trans[0] >= 0
+        r0 = table[0] >= 0
         rows = trans[ends_at]
         if (rows[:, r0] >= 0).any():
             return None
-        rows[:, r0] = right.trans[0][r0] + shift
+        rows[:, r0] = table[0][r0] + shift
         trans[ends_at] = rows
         tail = trans[base : base + right.n_states - 1]
         tail.fill(-1)
-        np.add(right.trans[1:], shift, out=tail, where=right.trans[1:] >= 0)
+        np.add(table[1:], shift, out=tail, where=table[1:] >= 0)
         right_ends = np.flatnonzero(right.accept[1:]) + base
         ends_at = np.concatenate([ends_at, right_ends]) if right.nullable else right_ends
         base += right.n_states - 1
     accept = np.zeros(total, dtype=bool)
     accept[ends_at] = True
-    # each row is a piece's row, or an end's row with the next piece's first bytes: the
-    # columns follow the pieces' joint byte classes
-    classes = first.byte_classes()
-    for piece in pieces[1:]:
-        classes = _kernels().joint_classes(classes[0], piece.byte_classes()[0])
-    if accept[0] or (first.trans == 0).any():  # later pieces never lead to state 0
-        return _kept_classes(_finish(trans, accept, trim=False, minimize=False), classes)
-    return _kept_classes(ByteDFA(trans, accept, False), classes)
+    if accept[0] or (tables[0] == 0).any():  # later pieces never lead to state 0
+        return _finish(trans, accept, trim=False, minimize=False, classes=classes)
+    return _narrow_or_wide(trans, accept, False, classes)
 
 
 @functools.lru_cache(maxsize=1)

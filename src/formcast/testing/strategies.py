@@ -89,7 +89,7 @@ class _Munch:
         for dfa in self.dfas:
             state = 0
             for b in data:
-                state = int(dfa.trans[state, b])
+                state = dfa.step(state, b)
                 if state < 0:
                     break
             else:
@@ -128,10 +128,10 @@ def _from_automaton(pattern: str, max_bytes: int = 48) -> st.SearchStrategy[str]
     from formcast.automata.regex_dfa import compile_regex
 
     dfa = compile_regex(pattern)
-    trans, accept = dfa.trans, dfa.accept
+    accept = dfa.accept
     # distance (in bytes) from each state to an accepting one: BFS on reversed edges
     preds: list[set[int]] = [set() for _ in range(dfa.n_states)]
-    for s, row in enumerate(trans.tolist()):
+    for s, row in enumerate(dfa.table.tolist()):  # the successors, narrow or not
         for t in set(row):
             if t >= 0:
                 preds[t].add(s)
@@ -155,7 +155,7 @@ def _from_automaton(pattern: str, max_bytes: int = 48) -> st.SearchStrategy[str]
         out = bytearray()
         s = 0
         while True:
-            row = trans[s]
+            row = dfa.rows(s, s + 1)[0]
             allowed = [b for b in range(256) if row[b] >= 0]
             if accept[s] and (not allowed or len(out) >= max_bytes or draw(st.integers(0, 3)) == 0):
                 break
