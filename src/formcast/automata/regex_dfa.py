@@ -1161,13 +1161,13 @@ def _product(left: ByteDFA, right: ByteDFA, both: bool, pattern: str) -> ByteDFA
     classes = kernels.joint_classes(left.byte_classes()[0], right.byte_classes()[0])
     first = classes[1]
     r_rows = np.full((n + 1, len(first)), n, dtype=np.int32)
-    r_rows[:n] = np.take(right.trans, first, axis=1)
+    r_rows[:n] = right.columns(first)
     if not both:
         r_rows[:n][r_rows[:n] < 0] = n
     r_acc = np.zeros(n + 1, dtype=bool)
     r_acc[:n] = right.accept
     trans, accept, ok = kernels.explore(
-        np.take(left.trans, first, axis=1),  # C-contiguous, unlike left.trans[:, first]
+        left.columns(first),
         r_rows,
         np.ascontiguousarray(left.accept, dtype=np.bool_),
         r_acc,
