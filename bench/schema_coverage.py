@@ -1,12 +1,13 @@
 """Compile every MaskBench schema with formcast (no tokenizer) and count the outcomes.
 
-Usage: ``python bench/schema_coverage.py [--reasons] [--instances]
-[--property-order=definition|any] [MASKBENCH_DIR]``. Prints
-how many schemas compile, how many are refused (by keyword), how many are invalid, and other
-errors; ``--reasons`` adds the most common refusal messages (keyword and hint, without
-pointer). ``--instances`` also builds the automata (byte-level tokenizer) of every compiled
-schema and checks its test instances (``json.dumps``): schemas passing (every instance judged
-right), valid instances rejected, invalid instances accepted (files listed).
+Usage: ``python bench/schema_coverage.py [--reasons] [--notes] [--instances]
+[--property-order=definition|any] [MASKBENCH_DIR]``. Prints how many schemas compile, how
+many are refused (by keyword), how many are invalid, and other errors; ``--reasons`` adds
+the most common refusal messages (keyword and hint, without pointer); ``--notes`` how many
+compiled schemas are restricted (a bound lowered, listed in ``grammar.notes``) and the most
+common restrictions. ``--instances`` also builds the automata (byte-level tokenizer) of
+every compiled schema and checks its test instances (``json.dumps``): schemas passing (every
+instance judged right), valid instances rejected, invalid instances accepted (files listed).
 ``--property-order`` is passed to :func:`grammar_from_json_schema` (default ``definition``).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import collections
 import json
 import pathlib
+import re
 import sys
 import time
 import warnings
@@ -29,16 +31,18 @@ DEFAULT_DIR = pathlib.Path(__file__).resolve().parents[1] / "../shared/data/mask
 
 def main(argv: list[str]) -> int:
     reasons_wanted = "--reasons" in argv
+    notes_wanted = "--notes" in argv
     instances_wanted = "--instances" in argv
     order_flag = "--property-order="
     order = next((a[len(order_flag) :] for a in argv if a.startswith(order_flag)), "definition")
     args = [
         a
         for a in argv[1:]
-        if a not in ("--reasons", "--instances") and not a.startswith(order_flag)
+        if a not in ("--reasons", "--notes", "--instances") and not a.startswith(order_flag)
     ]
     root = pathlib.Path(args[0]) if args else DEFAULT_DIR
     reasons: collections.Counter[str] = collections.Counter()
+    restrictions: collections.Counter[str] = collections.Counter()
     files = sorted(root.glob("*.json"))
     outcome: collections.Counter[str] = collections.Counter()
     refused: collections.Counter[str] = collections.Counter()
@@ -54,6 +58,11 @@ def main(argv: list[str]) -> int:
                 warnings.simplefilter("ignore")
                 grammar = grammar_from_json_schema(schema, property_order=order)
             outcome["compiled"] += 1
+            restricted = {
+                re.sub(r" at \S+", "", n) for n in grammar.notes if n.startswith("restricted")
+            }
+            outcome["restricted"] += bool(restricted)
+            restrictions.update(restricted)
             if instances_wanted:
                 judge(path.name, grammar, doc.get("tests", []), judged, invalid_accepted)
         except UnsupportedFeatureError as exc:
@@ -77,6 +86,10 @@ def main(argv: list[str]) -> int:
     print("top refusal keywords:")
     for kw, c in refused.most_common(15):
         print(f"  {kw:25s} {c}")
+    if notes_wanted:
+        print(f"restricted (compiled, a bound lowered): {outcome['restricted']}")
+        for note, c in restrictions.most_common(15):
+            print(f"  {c:5d} {note[:110]}")
     if reasons_wanted:
         print("top refusal reasons:")
         for why, c in reasons.most_common(25):

@@ -108,7 +108,8 @@ class GrammarAutomata:
         for name, pattern in zip(names, patterns, strict=True):
             dfa = None
             try:
-                known = lexeme_facts(pattern)
+                # under eager_lexemes every DFA is compiled now: no facts to predict
+                known = None if self.options.eager_lexemes else lexeme_facts(pattern)
                 if known is None:
                     dfa = compile_regex(pattern)
                     known = dfa.nullable, dfa.is_empty
