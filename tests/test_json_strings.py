@@ -295,9 +295,11 @@ def test_long_max_length_is_enforced_as_the_cap_and_noted() -> None:
     assert not accepts(g, json.dumps({"s": "a" * 4097}))  # valid, but over the cap
     small = Grammar.from_json_schema({"type": "string", "maxLength": 4096})
     assert small.notes == ()
-    # with a pattern (a product, built byte-wide) the cap stays at 1,000
-    patterned = Grammar.from_json_schema({"type": "string", "maxLength": 3000, "pattern": "a"})
-    assert patterned.notes[0] == "restricted: maxLength 3000 at # is enforced as 1000"
+    # with a pattern the product of the two automata is bounded too (max_lexeme_states)
+    patterned = Grammar.from_json_schema({"type": "string", "maxLength": 3000, "pattern": "^a+$"})
+    assert patterned.notes == ()
+    assert accepts(patterned, json.dumps("a" * 3000))
+    assert not accepts(patterned, json.dumps("a" * 3001))
 
 
 def test_format_max_length_past_the_state_limit_is_lowered_and_noted() -> None:
@@ -358,8 +360,8 @@ def test_word_count_with_a_long_max_length_keeps_sentences() -> None:
     schema = {"properties": {"q": {"type": "string", "pattern": WORDS, "maxLength": 5000}}}
     g = Grammar.from_json_schema(schema)
     capped, note = g.notes  # the cap of counted strings, then the fitted bound
-    assert capped == "restricted: maxLength 5000 at /properties/q is enforced as 1000"
-    m = re.fullmatch(r"restricted: maxLength 1000 at /properties/q is enforced as (\d+) .*", note)
+    assert capped == "restricted: maxLength 5000 at /properties/q is enforced as 4096"
+    m = re.fullmatch(r"restricted: maxLength 4096 at /properties/q is enforced as (\d+) .*", note)
     assert m is not None, note
     cap = int(m.group(1))
     assert 150 <= cap <= 199

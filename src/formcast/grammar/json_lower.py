@@ -108,11 +108,9 @@ Witnesses = tuple[tuple[str, int], ...]
 #: to lower its bounds where they make it exceed max_lexeme_states
 FIT_COUNT_FROM = 32
 #: longest string a `maxLength` lets formcast generate: a counted string costs about 20 DFA
-#: states per character, so a larger bound is enforced as this one (a restriction, noted);
-#: a string with no pattern, format or excluded value is kept narrow (see
-#: regex_dfa.NARROW_FROM) and may be longer
-MAX_STRING_LENGTH = 1000
-MAX_PLAIN_STRING_LENGTH = 4096
+#: states per character (kept narrow, see regex_dfa.NARROW_FROM), so a larger bound is
+#: enforced as this one (a restriction, noted)
+MAX_STRING_LENGTH = 4096
 
 
 class Lowerer:
@@ -356,11 +354,9 @@ class Lowerer:
         return intersect_bodies(rules)
 
     def _capped(self, s: StrC, where: str) -> StrC:
-        """``s`` with ``maxLength`` lowered to :data:`MAX_STRING_LENGTH` (noted), or to
-        :data:`MAX_PLAIN_STRING_LENGTH` for a string with no pattern, format or excluded
-        value; a ``minLength`` above it is refused."""
-        plain = not (s.patterns or s.formats or s.exclude or s.anti or s.anti_formats)
-        cap = MAX_PLAIN_STRING_LENGTH if plain else MAX_STRING_LENGTH
+        """``s`` with ``maxLength`` lowered to :data:`MAX_STRING_LENGTH` (noted); a
+        ``minLength`` above it is refused."""
+        cap = MAX_STRING_LENGTH
         if s.max_len is None or s.max_len <= cap:
             return s
         if s.min_len > cap:
