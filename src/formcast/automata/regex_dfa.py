@@ -936,10 +936,12 @@ def _subset_kernel() -> ModuleType:
     return nfa_subset
 
 
-def _check_size(n: int, pattern: str, narrow: bool = False) -> None:
+def _check_size(n: int, pattern: str, narrowable: bool = False) -> None:
+    """Refuse a DFA of ``n`` states past its limit: ``MAX_NARROW_STATES`` for one that is
+    kept narrow where long (``narrowable``) and is past ``NARROW_FROM`` states."""
     limit, name = (
         (MAX_NARROW_STATES, "max_narrow_states")
-        if narrow
+        if narrowable and n > NARROW_FROM
         else (MAX_LEXEME_STATES, "max_lexeme_states")
     )
     if n > limit:
@@ -1045,8 +1047,8 @@ def _chain(x: ByteDFA, lo: int, hi: int | None, pattern: str) -> ByteDFA:
     n_junctions = copies + 1 if hi is not None else lo + 1
     inner = np.flatnonzero(~x.accept)[1:]  # state 0 (the start) becomes the junctions
     q = len(inner)
-    _check_size(n_junctions + copies * q, pattern, n_junctions + copies * q > NARROW_FROM)
-    # built over x's byte classes (a few columns) and widened to bytes once, at the end
+    _check_size(n_junctions + copies * q, pattern, narrowable=True)
+    # built over x's byte classes (a few columns), and kept so where long
     first = x.byte_classes()[1]
     narrow = x.columns(first)
     # per entry of x: -1 (dead), else the junction offset (exit) or inner state offset
@@ -1112,7 +1114,7 @@ def _glue_all(pieces: list[ByteDFA], pattern: str) -> ByteDFA | None:
     tables = [piece.columns(classes[1]) for piece in pieces]
     first = pieces[0]
     total = first.n_states + sum(p.n_states - 1 for p in pieces[1:])
-    _check_size(total, pattern, total > NARROW_FROM)
+    _check_size(total, pattern, narrowable=True)
     trans = np.empty((total, len(classes[1])), dtype=np.int32)
     trans[: first.n_states] = tables[0]
     ends = first.accept.copy()
