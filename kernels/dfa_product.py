@@ -10,7 +10,8 @@ The clean-up of a product (and of any DFA that subset construction built) is her
 search, and :func:`moore_classes` runs Moore's partition refinement with a hash table of
 signatures, both in place of Python loops over states; :func:`clean` runs them and
 renumbers the table in one call. :func:`concat_direct` glues two DFAs where no byte is
-read both ways at a junction, and :func:`word_trie` builds the trie of a set of words.
+read both ways at a junction, :func:`word_trie` builds the trie of a set of words, and
+:func:`excluded_words` a text minus some words in one pass (JSON's "any other key").
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "byte_classes",
     "clean",
     "concat_direct",
+    "excluded_words",
     "explore",
     "joint_classes",
     "live_states",
@@ -485,3 +487,64 @@ def word_trie(data: np.ndarray, ends: np.ndarray, extra: int) -> tuple[np.ndarra
     for c in range(1, n):
         trans[parent[c], label[c]] = c
     return trans, word_end
+
+
+@njit(cache=True)
+def excluded_words(
+    head: np.ndarray,
+    trie: np.ndarray,
+    word_end: np.ndarray,
+    rest: np.ndarray,
+    rest_accept: np.ndarray,
+    first: np.ndarray,
+    cls: np.ndarray,
+    end: int,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``head (?!(?:w1|w2|...)(?![^end])) rest`` as a table over byte classes (``cls``
+    of each byte, ``first`` byte of each class; every byte of the head and of the words
+    alone in its class) and its accepting flags: the ``head`` bytes, then the words'
+    ``trie`` (256 columns, nodes numbered in order of creation, children after parents;
+    ``word_end`` flags its nodes) read in step with ``rest`` (a trimmed DFA over the same
+    classes whose state 0 has no incoming edges), then ``rest``'s other states once a
+    byte leaves the trie. A word's end node reads ``end`` as dead and does not accept
+    (the word is excluded, whether the text ends there or ``end`` follows); the trie
+    nodes where ``rest`` is dead are left without edges (the caller trims them). False
+    where a word goes on with ``end`` after another ends (not that pattern)."""
+    h = head.shape[0]
+    n_trie = trie.shape[0]
+    n_rest = rest.shape[0]
+    k = first.shape[0]
+    base = h + n_trie - 1  # rest's state q >= 1 is h + n_trie + q - 1
+    n = base + n_rest
+    trans = np.full((n, k), -1, dtype=np.int32)
+    accept = np.zeros(n, dtype=np.bool_)
+    for i in range(h):
+        trans[i, cls[head[i]]] = i + 1
+    at = np.full(n_trie, -1, dtype=np.int64)  # rest's state at each trie node
+    at[0] = 0
+    end_cls = cls[end]
+    for v in range(n_trie):
+        r = at[v]
+        if r < 0:
+            continue
+        if word_end[v] and trie[v, end] >= 0:
+            return trans, accept, False
+        row = h + v
+        for c in range(k):
+            child = trie[v, first[c]]
+            q = rest[r, c]
+            if child >= 0:
+                at[child] = q
+                trans[row, c] = h + child
+            elif q >= 0:
+                trans[row, c] = base + q
+        if word_end[v]:
+            trans[row, end_cls] = -1
+        else:
+            accept[row] = rest_accept[r]
+    for q in range(1, n_rest):
+        for c in range(k):
+            t = rest[q, c]
+            trans[base + q, c] = base + t if t >= 0 else -1
+        accept[base + q] = rest_accept[q]
+    return trans, accept, True

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from formcast.automata import compiled, regex_dfa
 from formcast.automata.earley import EarleyTables
 from formcast.automata.regex_dfa import ByteDFA
+from formcast.grammar.json_strings import KEY_UNIT
 
 BODY = '(?:[^"\\\\\\x00-\\x1f]|\\\\["\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4})*"'
 
@@ -238,3 +239,26 @@ def test_key_set_guards_equal_the_parsed_construction(words: list[str], negative
     )
     assert _same_language(fast, parsed)
     assert fast.n_states == parsed.n_states
+
+
+@given(KEY_WORDS, st.sampled_from(['(?:[ab_]|\\\\"|é)*"', KEY_UNIT + '*"', "[ab]*"]))
+@example(["a"], "[ab]*")  # the text may end right after a word
+@example(["ab", "a"], KEY_UNIT + '*"')  # a word ends where another goes on
+@example(['a"', "a"], '(?:[ab_]|\\\\"|é)*"')  # a word goes on with the quote after another
+@example(["é", "a\x01"], KEY_UNIT + '*"')  # a word the rest cannot read
+def test_excluded_words_equal_the_product(words: list[str], rest: str) -> None:
+    """ "Any key but these" built in one pass over the words' trie is the product of the
+    text with the words' lookahead (where that pass applies)."""
+    body = "(?:" + "|".join(map(re.escape, words)) + ')(?![^"])'
+    found = regex_dfa.words_then_end(body)
+    assert found is not None
+    fast = regex_dfa._excluded_words('"', *found, rest)
+    regex_dfa._guarded.cache_clear()
+    product = regex_dfa._concat(
+        regex_dfa.compile_regex('"'), regex_dfa._guarded(body, True, rest), "test"
+    )
+    if fast is None:  # only where a word goes on with the quote after another ends
+        assert any(w + '"' in "|".join(words) for w in words)
+    else:
+        assert _same_language(fast, product)
+    assert _same_language(regex_dfa.compile_regex(f'"(?!{body}){rest}'), product)

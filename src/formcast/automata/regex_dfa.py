@@ -620,7 +620,13 @@ def _compile_split(pattern: str) -> ByteDFA | None:
         return None
     head, body, negative, rest = parts
     try:
-        plain = literal_text(head) is not None or literal_words(head) is not None
+        text = literal_text(head)
+        found = words_then_end(body) if negative and text is not None else None
+        if text is not None and found is not None:
+            excluded = _excluded_words(text, *found, rest)
+            if excluded is not None:
+                return excluded
+        plain = text is not None or literal_words(head) is not None
         if not plain and has_top_lookahead(parse_regex(head)):
             return None  # its lookahead would look past the head, into the rest
         return _concat(compile_regex(head), _guarded(body, negative, rest), pattern)
@@ -644,6 +650,36 @@ def _guarded(body: str, negative: bool, rest: str) -> ByteDFA:
         text = f"{body}{tail}" if split_lookahead(f"{body}{tail}") else f"(?:{body}){tail}"
         ahead = compile_regex(text)
     return _product(compile_regex(rest), ahead, not negative, lookahead)
+
+
+def _excluded_words(head: str, words: list[str], end: str, rest: str) -> ByteDFA | None:
+    """``head (?!(?:w1|...)(?![^end])) rest`` built in one pass over the words' trie (a
+    numba kernel, over byte classes), not as a product: JSON's "any key but the declared
+    ones". None where :func:`_words_ahead` would not apply (the product decides)."""
+    if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
+        return None
+    trie, ends = _trie(words)
+    word_end = np.zeros(len(trie), dtype=np.bool_)
+    word_end[ends] = True
+    after = compile_regex(rest)
+    head_bytes = head.encode()
+    alone = np.zeros(256, dtype=np.int64)  # the bytes the head and the words read: own classes
+    used = np.unique(np.frombuffer(head_bytes + b"".join(w.encode() for w in words), np.uint8))
+    alone[used] = np.arange(1, len(used) + 1)
+    classes = _kernels().joint_classes(after.byte_classes()[0], alone)
+    after_accept = after.accept.astype(np.bool_)  # a copy: the trie's root accepts where
+    after_accept[0] = after.nullable  # the rest matches the empty text
+    trans, accept, ok = _kernels().excluded_words(
+        np.frombuffer(head_bytes, dtype=np.uint8),
+        trie,
+        word_end,
+        after.columns(classes[1]),
+        after_accept,
+        classes[1],
+        classes[0],
+        ord(end),
+    )
+    return _finish(trans, accept, trim=True, minimize=False, classes=classes) if ok else None
 
 
 # a set of words closed by "followed by the end or one character" (whole JSON keys)
