@@ -54,7 +54,7 @@ TOKENIZERS = ("smollm2", "tekken", "mistral-v3")
 ENGINES = (
     "formcast",
     "formcast-any-order",
-    "formcast-eager",
+    "formcast-lazy",
     "llguidance",
     "xgrammar",
     "xgrammar-any-ws",
@@ -269,10 +269,10 @@ class FormcastAnyOrderEngine(FormcastEngine):
     options = {"property_order": "any"}  # noqa: RUF012
 
 
-class FormcastEagerEngine(FormcastEngine):
-    # Every lexeme's DFA compiled by the compile (TTFM), none by a mask.
-    name = "formcast-eager"
-    compile_options = {"eager_lexemes": True}  # noqa: RUF012
+class FormcastLazyEngine(FormcastEngine):
+    # Lexeme DFAs compiled by the first mask that needs them, not by the compile.
+    name = "formcast-lazy"
+    compile_options = {"eager_lexemes": False}  # noqa: RUF012
 
 
 class LLGuidanceEngine(Engine):
@@ -415,7 +415,7 @@ ENGINE_CLASSES: dict[str, type[Engine]] = {
     for c in (
         FormcastEngine,
         FormcastAnyOrderEngine,
-        FormcastEagerEngine,
+        FormcastLazyEngine,
         LLGuidanceEngine,
         XGrammarEngine,
         XGrammarAnyWsEngine,

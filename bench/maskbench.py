@@ -270,7 +270,7 @@ def print_report(args, files, engines, tallies, per_file, untokenizable) -> None
         print(
             common.markdown_table(["engine", "n", "p25", "p50", "p75", "p90", "p99", "max"], rows)
         )
-    for engine in ("formcast", "formcast-any-order", "formcast-eager"):
+    for engine in ("formcast", "formcast-any-order", "formcast-lazy"):
         if engine not in engines:
             continue
         bad = [

@@ -7,7 +7,7 @@ wrapped by an exclusive-time profiler (garbage collections included). Each mask 
 closure, trie walk (numba kernels and packing), shared-walk look-ups, Earley scans, mask
 ORs, garbage collection, and the rest; then how many slow masks come in a schema's first
 instance, and what the p99 would be without each category's time (or with every category
-halved). ``--engine formcast-eager`` (or ``formcast-any-order``) profiles that configuration;
+halved). ``--engine formcast-lazy`` (or ``formcast-any-order``) profiles that configuration;
 ``--clock cpu`` times by thread CPU time, for A/B runs on a shared machine.
 
     .venv/bin/python bench/tbm_tail.py --tokenizer smollm2 --sample 150 --seed 0

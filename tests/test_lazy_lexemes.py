@@ -103,6 +103,9 @@ def test_facts_equal_compiled_dfa_drawn(head: str, group: str, inner: str, tail:
     _check_facts(head + (group + inner + ")" if group else inner) + tail)
 
 
+LAZY = fc.CompileOptions(eager_lexemes=False)
+
+
 def _walk_exact(
     grammar: fc.Grammar, text: str, options: fc.CompileOptions | None = None
 ) -> fc.Matcher:
@@ -147,10 +150,10 @@ def test_lexemes_load_when_first_needed_and_masks_stay_exact() -> None:
         "additionalProperties": {"type": "boolean"},
     }
     g = fc.Grammar.from_json_schema(schema)
-    a = fc.compile(g, byte_tokenizer()).automata
+    a = fc.compile(g, byte_tokenizer(), LAZY).automata
     lazy = [i for i in range(len(a.lexeme_names)) if not a.lexer.is_loaded(i)]
     assert lazy, "nothing was left to compile lazily"
-    m = _walk_exact(g, '{"name": "a\\u00e9", "n": -12, "tags": ["yy", "x"], "ok": true}')
+    m = _walk_exact(g, '{"name": "a\\u00e9", "n": -12, "tags": ["yy", "x"], "ok": true}', LAZY)
     assert any(a.lexer.is_loaded(i) for i in lazy)
     _check_lexer_tables(m)
 
@@ -172,10 +175,10 @@ def test_lexeme_failing_at_match_time_raises_the_named_limit(
     # B is not needed for the first mask, so it compiles when the matcher reaches it
     g = fc.Grammar.from_lark('start: "x" B\nB: /y[ab]{40}q7z_lazy_limit/\n')
     tok = byte_tokenizer()
-    compiled = fc.compile(g, tok)
-    b = compiled.automata.lexeme_names.index("B")
-    assert not compiled.automata.lexer.is_loaded(b)
-    m = fc.Matcher(compiled)
+    lazy = fc.compile(g, tok, LAZY)
+    b = lazy.automata.lexeme_names.index("B")
+    assert not lazy.automata.lexer.is_loaded(b)
+    m = fc.Matcher(lazy)
     assert m.accept_string("x")
     bitmask = fc.allocate_token_bitmask(1, tok.vocab_size)
     with monkeypatch.context() as patch:
@@ -196,17 +199,14 @@ def test_eager_lexemes_compile_every_dfa_and_report_a_limit_at_compile_time(
 ) -> None:
     g = fc.Grammar.from_lark('start: "x" B\nB: /y[ab]{40}q7z_eager_limit/\n')
     tok = byte_tokenizer()
-    eager = fc.CompileOptions(eager_lexemes=True)
-    a = fc.compile(g, tok, eager).automata
+    a = fc.compile(g, tok).automata  # eager_lexemes is the default
     assert all(a.lexer.is_loaded(i) for i in range(len(a.lexeme_names)))
-    m = _walk_exact(g, "xy" + "ab" * 20 + "q7z_eager_limit", eager)
+    m = _walk_exact(g, "xy" + "ab" * 20 + "q7z_eager_limit")
     _check_lexer_tables(m)
     with monkeypatch.context() as patch:
         patch.setattr(regex_dfa, "MAX_LEXEME_STATES", 10)
         with pytest.raises(fc.CompileLimitError) as info:
-            fc.compile(
-                fc.Grammar.from_lark('start: "x" B\nB: /y[ab]{40}q7z_eager_2/\n'), tok, eager
-            )
+            fc.compile(fc.Grammar.from_lark('start: "x" B\nB: /y[ab]{40}q7z_eager_2/\n'), tok)
         assert info.value.limit == "max_lexeme_states"
     with pytest.raises(ValueError, match="eager_lexemes"):
         fc.CompileOptions(eager_lexemes=1)  # type: ignore[arg-type]
@@ -221,7 +221,7 @@ def test_lexeme_too_large_by_estimate_fails_at_compile_time() -> None:
 
 def test_dfas_property_compiles_everything() -> None:
     g = fc.Grammar.from_lark('start: "x" B | C\nB: /b+/\nC: /c?d/\n')
-    a = fc.compile(g, byte_tokenizer()).automata
+    a = fc.compile(g, byte_tokenizer(), LAZY).automata
     assert not all(a.lexer.is_loaded(i) for i in range(len(a.lexeme_names)))
     dfas = a.dfas
     for i, name in enumerate(a.lexeme_names):

@@ -4,11 +4,14 @@
 lexer and the Earley tables. :class:`CompiledGrammar`: automata + tokenizer + the
 per-lexer-state cache of trie walks shared by every matcher of that pair.
 
-Lexeme DFAs are compiled lazily, when a lexeme first takes part in a lexer state (a
-first mask typically needs a few of many lexemes). The Earley tables need two facts
-per lexeme up front, whether it matches the empty string and whether it matches nothing
-else; :func:`lexeme_facts` reads them off the regex parse tree where that is exact, and
-lexemes it cannot decide are compiled eagerly, as are those the first lexer state needs.
+Lexeme DFAs are compiled with the grammar (``CompileOptions.eager_lexemes``, the
+default) and join the lexer's tables when a lexeme first takes part in a lexer state.
+Without that option they are compiled lazily, at that moment (a first mask typically
+needs a few of many lexemes). The Earley tables need two facts per lexeme up front,
+whether it matches the empty string and whether it matches nothing else;
+:func:`lexeme_facts` reads them off the regex parse tree where that is exact, and lexemes
+it cannot decide are compiled with the grammar in any case, as are those the first lexer
+state needs.
 """
 
 from __future__ import annotations
@@ -59,18 +62,22 @@ class CompileOptions:
         Cached whole masks per compiled grammar, one ``ceil(V/32)``-word row each
         (oldest are dropped).
     eager_lexemes:
-        Compile every lexeme's DFA when the grammar is compiled, not when the lexeme
-        first takes part in a lexer state (the default). Compiling takes longer; masks
-        then never wait for a lexeme's DFA (the slowest masks of a grammar's first
-        output are mostly such waits), and a lexeme too large to compile is reported by
-        the compile, not by the first mask that needs it.
+        Compile every lexeme's DFA when the grammar is compiled (the default), so that
+        masks never wait for one (the slowest masks of a grammar's first output were
+        mostly such waits), and a lexeme too large to compile is reported by the compile.
+        Each DFA joins the lexer's tables only when its lexeme first takes part in a lexer
+        state, which keeps the compile cheap. False compiles a lexeme's DFA only then
+        (lazily), where its two facts (matches the empty string, matches nothing else)
+        can be read off its regex: a faster compile for a grammar of many lexemes that
+        few outputs use, slower first masks, and a lexeme too large to compile reported
+        by the first mask that needs it.
     """
 
     max_lexer_states: int = 200_000
     max_items_per_set: int = 50_000
     max_walk_cache_entries: int = 4096
     max_mask_cache_entries: int = 512
-    eager_lexemes: bool = False
+    eager_lexemes: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.eager_lexemes, bool):
@@ -91,10 +98,11 @@ class CompileOptions:
 class GrammarAutomata:
     """Tokenizer-independent automata of one grammar.
 
-    Lexeme DFAs are compiled when a lexeme first takes part in a lexer state: matching
-    may then raise :class:`CompileLimitError` for a lexeme too large to compile (as it
-    may for the combined lexer states); lexemes of the first lexer state are compiled here,
-    and all of them under ``CompileOptions.eager_lexemes``.
+    Lexeme DFAs are compiled here (under ``CompileOptions.eager_lexemes``, the default;
+    else those of the first lexer state and those whose facts must be compiled to be
+    known). One compiled later, lazily, when its lexeme first takes part in a lexer state,
+    may make matching raise :class:`CompileLimitError` when it is too large (as the
+    combined lexer states may).
     """
 
     def __init__(self, grammar: Grammar, options: CompileOptions | None = None) -> None:
@@ -172,9 +180,10 @@ class GrammarAutomata:
             lock=self.lock,
         )
         # the first mask needs these anyway; compiling them here also reports a lexeme
-        # too large to compile at compile time for single-regex grammars
+        # too large to compile at compile time for single-regex grammars (under
+        # eager_lexemes every DFA is compiled above; the lexer takes each in when first used)
         first = self.allowed_lexemes(self.parser.initial().expected, False)
-        for lex in range(n_lex) if self.options.eager_lexemes else sorted(first):
+        for lex in sorted(first):
             self.lexer.dfa(lex)
 
     @property
