@@ -496,55 +496,63 @@ def excluded_words(
     word_end: np.ndarray,
     rest: np.ndarray,
     rest_accept: np.ndarray,
-    first: np.ndarray,
-    cls: np.ndarray,
     end: int,
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    """``head (?!(?:w1|w2|...)(?![^end])) rest`` as a table over byte classes (``cls``
-    of each byte, ``first`` byte of each class; every byte of the head and of the words
-    alone in its class) and its accepting flags: the ``head`` bytes, then the words'
-    ``trie`` (256 columns, nodes numbered in order of creation, children after parents;
-    ``word_end`` flags its nodes) read in step with ``rest`` (a trimmed DFA over the same
-    classes whose state 0 has no incoming edges), then ``rest``'s other states once a
-    byte leaves the trie. A word's end node reads ``end`` as dead and does not accept
-    (the word is excluded, whether the text ends there or ``end`` follows); the trie
-    nodes where ``rest`` is dead are left without edges (the caller trims them). False
-    where a word goes on with ``end`` after another ends (not that pattern)."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``head (?!(?:w1|w2|...)(?![^end])) rest`` as a table of ``[states, 256]`` and its
+    accepting flags: the ``head`` bytes, then the words' ``trie`` (nodes numbered in order
+    of creation, children after parents; ``word_end`` flags its nodes) read in step with
+    ``rest`` (a trimmed DFA whose state 0 has no incoming edges), then ``rest``'s other
+    states once a byte leaves the trie. A word's end node reads ``end`` as dead and does
+    not accept (the word is excluded, whether the text ends there or ``end`` follows).
+
+    Returns a status as well: 0 when every state can still reach acceptance (the table is
+    trimmed), 1 when some trie node cannot (the caller trims), 2 when a word goes on with
+    ``end`` after another ends (not that pattern; nothing built)."""
     h = head.shape[0]
     n_trie = trie.shape[0]
     n_rest = rest.shape[0]
-    k = first.shape[0]
     base = h + n_trie - 1  # rest's state q >= 1 is h + n_trie + q - 1
     n = base + n_rest
-    trans = np.full((n, k), -1, dtype=np.int32)
+    trans = np.full((n, 256), -1, dtype=np.int32)
     accept = np.zeros(n, dtype=np.bool_)
     for i in range(h):
-        trans[i, cls[head[i]]] = i + 1
+        trans[i, head[i]] = i + 1
     at = np.full(n_trie, -1, dtype=np.int64)  # rest's state at each trie node
     at[0] = 0
-    end_cls = cls[end]
     for v in range(n_trie):
         r = at[v]
         if r < 0:
             continue
         if word_end[v] and trie[v, end] >= 0:
-            return trans, accept, False
+            return trans, accept, 2
         row = h + v
-        for c in range(k):
-            child = trie[v, first[c]]
-            q = rest[r, c]
+        for b in range(256):
+            child = trie[v, b]
+            q = rest[r, b]
             if child >= 0:
                 at[child] = q
-                trans[row, c] = h + child
+                trans[row, b] = h + child
             elif q >= 0:
-                trans[row, c] = base + q
+                trans[row, b] = base + q
         if word_end[v]:
-            trans[row, end_cls] = -1
+            trans[row, end] = -1
         else:
             accept[row] = rest_accept[r]
     for q in range(1, n_rest):
-        for c in range(k):
-            t = rest[q, c]
-            trans[base + q, c] = base + t if t >= 0 else -1
+        for b in range(256):
+            t = rest[q, b]
+            trans[base + q, b] = base + t if t >= 0 else -1
         accept[base + q] = rest_accept[q]
-    return trans, accept, True
+    # rest's states all reach acceptance; a trie node does where it accepts, leaves the
+    # trie, or has a child that does (children come after parents: one backward pass)
+    alive = np.zeros(n_trie, dtype=np.bool_)
+    for v in range(n_trie - 1, -1, -1):
+        row = h + v
+        ok = at[v] >= 0 and accept[row]
+        for b in range(256):
+            if ok:
+                break
+            t = trans[row, b]
+            ok = t > base or (t >= h and alive[t - h])
+        alive[v] = ok
+    return trans, accept, 0 if alive.all() else 1

@@ -654,32 +654,30 @@ def _guarded(body: str, negative: bool, rest: str) -> ByteDFA:
 
 def _excluded_words(head: str, words: list[str], end: str, rest: str) -> ByteDFA | None:
     """``head (?!(?:w1|...)(?![^end])) rest`` built in one pass over the words' trie (a
-    numba kernel, over byte classes), not as a product: JSON's "any key but the declared
-    ones". None where :func:`_words_ahead` would not apply (the product decides)."""
+    numba kernel), not as a product: JSON's "any key but the declared ones". Not minimized
+    (a state more per suffix the words share). None where :func:`_words_ahead` would not
+    apply (the product decides)."""
     if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
         return None
     trie, ends = _trie(words)
     word_end = np.zeros(len(trie), dtype=np.bool_)
     word_end[ends] = True
     after = compile_regex(rest)
-    head_bytes = head.encode()
-    alone = np.zeros(256, dtype=np.int64)  # the bytes the head and the words read: own classes
-    used = np.unique(np.frombuffer(head_bytes + b"".join(w.encode() for w in words), np.uint8))
-    alone[used] = np.arange(1, len(used) + 1)
-    classes = _kernels().joint_classes(after.byte_classes()[0], alone)
     after_accept = after.accept.astype(np.bool_)  # a copy: the trie's root accepts where
     after_accept[0] = after.nullable  # the rest matches the empty text
-    trans, accept, ok = _kernels().excluded_words(
-        np.frombuffer(head_bytes, dtype=np.uint8),
+    trans, accept, status = _kernels().excluded_words(
+        np.frombuffer(head.encode(), dtype=np.uint8),
         trie,
         word_end,
-        after.columns(classes[1]),
+        after.trans,
         after_accept,
-        classes[1],
-        classes[0],
         ord(end),
     )
-    return _finish(trans, accept, trim=True, minimize=False, classes=classes) if ok else None
+    if status == 2:
+        return None
+    if status == 1:  # some word's node cannot reach acceptance
+        return _finish(trans, accept, trim=True, minimize=False)
+    return ByteDFA(trans, accept, False)
 
 
 # a set of words closed by "followed by the end or one character" (whole JSON keys)
