@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from formcast.automata import compiled, regex_dfa
 from formcast.automata.earley import EarleyTables
 from formcast.automata.regex_dfa import ByteDFA
+from formcast.errors import CompileLimitError
 from formcast.grammar.json_strings import KEY_UNIT
 
 BODY = '(?:[^"\\\\\\x00-\\x1f]|\\\\["\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4})*"'
@@ -252,7 +253,7 @@ def test_excluded_words_equal_the_product(words: list[str], rest: str) -> None:
     body = "(?:" + "|".join(map(re.escape, words)) + ')(?![^"])'
     found = regex_dfa.words_then_end(body)
     assert found is not None
-    fast = regex_dfa._excluded_words('"', *found, rest)
+    fast = regex_dfa._excluded_words('"', *found, rest, "test")
     regex_dfa._guarded.cache_clear()
     product = regex_dfa._concat(
         regex_dfa.compile_regex('"'), regex_dfa._guarded(body, True, rest), "test"
@@ -262,3 +263,14 @@ def test_excluded_words_equal_the_product(words: list[str], rest: str) -> None:
     else:
         assert _same_language(fast, product)
     assert _same_language(regex_dfa.compile_regex(f'"(?!{body}){rest}'), product)
+
+
+def test_excluded_words_past_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    words = [f"key{i}" for i in range(40)]
+    body = "(?:" + "|".join(words) + ')(?![^"])'
+    found = regex_dfa.words_then_end(body)
+    assert found is not None
+    monkeypatch.setattr(regex_dfa, "MAX_LEXEME_STATES", 50)
+    with pytest.raises(CompileLimitError) as info:
+        regex_dfa._excluded_words('"', *found, KEY_UNIT + '*"', "test")
+    assert info.value.limit == "max_lexeme_states"

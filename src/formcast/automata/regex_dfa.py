@@ -623,7 +623,7 @@ def _compile_split(pattern: str) -> ByteDFA | None:
         text = literal_text(head)
         found = words_then_end(body) if negative and text is not None else None
         if text is not None and found is not None:
-            excluded = _excluded_words(text, *found, rest)
+            excluded = _excluded_words(text, *found, rest, pattern)
             if excluded is not None:
                 return excluded
         plain = text is not None or literal_words(head) is not None
@@ -652,17 +652,26 @@ def _guarded(body: str, negative: bool, rest: str) -> ByteDFA:
     return _product(compile_regex(rest), ahead, not negative, lookahead)
 
 
-def _excluded_words(head: str, words: list[str], end: str, rest: str) -> ByteDFA | None:
-    """``head (?!(?:w1|...)(?![^end])) rest`` built in one pass over the words' trie (a
-    numba kernel), not as a product: JSON's "any key but the declared ones". Not minimized
-    (a state more per suffix the words share). None where :func:`_words_ahead` would not
-    apply (the product decides)."""
+def _excluded_words(
+    head: str, words: list[str], end: str, rest: str, pattern: str
+) -> ByteDFA | None:
+    """``head (?!(?:w1|...)(?![^end])) rest`` (that is ``pattern``) built in one pass over
+    the words' trie (a numba kernel), not as a product: JSON's "any key but the declared
+    ones". Not minimized (a state more per suffix the words share). None where
+    :func:`_words_ahead` would not apply (the product decides).
+
+    Raises
+    ------
+    CompileLimitError
+        The table would exceed ``max_lexeme_states`` (checked before it is made).
+    """
     if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
         return None
     trie, ends = _trie(words)
     word_end = np.zeros(len(trie), dtype=np.bool_)
     word_end[ends] = True
     after = compile_regex(rest)
+    _check_size(len(head.encode()) + len(trie) + after.n_states - 1, pattern)
     after_accept = after.accept.astype(np.bool_)  # a copy: the trie's root accepts where
     after_accept[0] = after.nullable  # the rest matches the empty text
     trans, accept, status = _kernels().excluded_words(
