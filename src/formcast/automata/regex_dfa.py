@@ -671,11 +671,12 @@ def _excluded_words(
     word_end = np.zeros(len(trie), dtype=np.bool_)
     word_end[ends] = True
     after = compile_regex(rest)
-    _check_size(len(head.encode()) + len(trie) + after.n_states - 1, pattern)
+    head_bytes = np.frombuffer(head.encode(), dtype=np.uint8)
+    _check_size(len(head_bytes) + len(trie) + after.n_states - 1, pattern)
     after_accept = after.accept.astype(np.bool_)  # a copy: the trie's root accepts where
     after_accept[0] = after.nullable  # the rest matches the empty text
     trans, accept, status = _kernels().excluded_words(
-        np.frombuffer(head.encode(), dtype=np.uint8),
+        head_bytes,
         trie,
         word_end,
         after.trans,
