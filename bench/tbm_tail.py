@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -87,6 +88,7 @@ def instrument(prof: Profile) -> None:
         (lexer.Lexer, "_close_singles", "closure"),
         (lexer.Lexer, "_close_near", "closure"),
         (matcher.Matcher, "_walk", "trie walk"),
+        (compiled.SharedWalks, "key", "shared walks"),
         (compiled.SharedWalks, "get", "shared walks"),
         (compiled.SharedWalks, "put", "shared walks"),
         (earley.EarleyParser, "scan", "earley"),
@@ -95,7 +97,10 @@ def instrument(prof: Profile) -> None:
     for owner, name, category in targets:
         if not hasattr(owner, name):  # names differ between versions of the lexer
             continue
-        setattr(owner, name, prof.wrap(category, getattr(owner, name)))
+        wrapped = prof.wrap(category, getattr(owner, name))
+        if isinstance(inspect.getattr_static(owner, name), staticmethod):
+            wrapped = staticmethod(wrapped)
+        setattr(owner, name, wrapped)
     gc.callbacks.append(prof.on_gc)
 
 

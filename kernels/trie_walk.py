@@ -33,6 +33,7 @@ def walk_trie(
     representative: np.ndarray,
     built: np.ndarray,
     start_nodes: np.ndarray,
+    start_bytes: np.ndarray,
     start_state: int,
     out_bits: np.ndarray,
     exit_nodes: np.ndarray,
@@ -51,15 +52,27 @@ def walk_trie(
     : group_starts[g + 1]]``, all with state ``exit_states[group_starts[g]]``. The three
     scratch arrays need room for every trie node plus one; ``max_depth`` is the trie's.
     Subtrees at nodes where ``pure`` is set and ``subtree_depth`` is at most ``skip_depth``
-    are not visited (-1: visit all).
+    are not visited (-1: visit all). ``start_bytes`` holds each start node's byte: a subtree
+    whose first byte kills the lexer is passed over without reading the node arrays, where
+    the root's children lie far apart (from a cold cache, a miss each per array).
 
     Returns (exits, groups, nonzero words of ``out_bits``), or ``(-1 - state, 0, 0)`` when
     the walk needs the row of a state not ``built`` (the outputs are then partial).
     """
     stack = np.empty(max_depth + 2, dtype=np.int32)
     n_exits = 0
+    if start_nodes.shape[0] and not built[start_state]:
+        return -1 - start_state, 0, 0
+    row = start_state * 256
     for k in range(start_nodes.shape[0]):
         s = start_nodes[k]
+        if trans_flat[row + start_bytes[k]] < 0:
+            # (not a pure subtree to skip: the slice keeps the lexer alive on those)
+            if accepting[start_state]:
+                exit_nodes[n_exits] = s
+                exit_states[n_exits] = representative[start_state]
+                n_exits += 1
+            continue
         base = node_depth[s] - 1
         stack[0] = start_state
         i = s
@@ -117,6 +130,8 @@ def slice_depth(
     budget: int,
     limit: int,
     built: np.ndarray,
+    seen: np.ndarray,
+    queue: np.ndarray,
 ) -> int:
     """The largest ``d <= limit`` such that every string of at most ``d`` bytes that the
     automaton ``slice_trans`` (from its state 0) does not kill keeps the lexer alive from
@@ -125,50 +140,93 @@ def slice_depth(
     A breadth-first search over (lexer state, slice state) pairs: the first pair with a
     byte that kills the lexer but not the slice, at depth ``d``, bounds the answer by
     ``d``; after ``budget`` pairs the depth verified so far is returned, as it is at a
-    lexer state not ``built`` (its row is not written yet). The pairs seen are kept in an
-    open-addressing set at most half full, sized by ``budget``, not by the lexer (whose
-    states may number hundreds of thousands).
+    lexer state not ``built`` (its row is not written yet). The pairs seen are kept in
+    ``seen``, an open-addressing set (int64, a power of two at least ``2 * (budget + 1)``
+    entries, all -1) that is left all -1 again, so it is allocated once, not per call (it
+    is sized by the budget, not by the lexer, whose states may number hundreds of
+    thousands); ``queue`` (int64, ``2 * (budget + 1)``) is scratch.
     """
     k = slice_trans.shape[0]
-    size, shift = 16, 60
-    while size < 2 * (budget + 1):
-        size, shift = 2 * size, shift - 1
-    seen = np.full(size, -1, dtype=np.int64)
-    level = np.empty(budget + 1, dtype=np.int64)
-    following = np.empty(budget + 1, dtype=np.int64)
-    level[0] = start_state * k
-    seen[_slot(seen, start_state * k, shift)] = start_state * k
-    n_level = 1
+    shift = 64
+    size = seen.shape[0]
+    while size > 1:
+        size, shift = size >> 1, shift - 1
+    n = budget + 1  # queue[:n]: the pairs in the order found; queue[n:]: their slots
+    first = start_state * k
+    h = _slot(seen, first, shift)
+    seen[h] = first
+    queue[0] = first
+    queue[n] = h
     explored = 1
+    lo, hi = 0, 1
     depth = 0
-    while n_level > 0 and depth < limit:
-        n_next = 0
-        for j in range(n_level):
-            v = level[j]
+    result = limit
+    while lo < hi and depth < limit and result == limit:
+        for j in range(lo, hi):
+            v = queue[j]
             q = v // k
             a = v - q * k
             if not built[q]:
-                return depth
+                result = depth
+                break
+            last = -1  # runs of bytes (a class) mostly lead to one pair: look it up once
             for b in range(256):
                 a2 = slice_trans[a, b]
                 if a2 < 0:
                     continue
                 q2 = trans_flat[q * 256 + b]
                 if q2 < 0:
-                    return depth
+                    result = depth
+                    break
                 w = q2 * k + a2
+                if w == last:
+                    continue
+                last = w
                 h = _slot(seen, w, shift)
                 if seen[h] < 0:
-                    explored += 1
-                    if explored > budget:
-                        return depth
+                    if explored >= budget:
+                        result = depth
+                        break
                     seen[h] = w
-                    following[n_next] = w
-                    n_next += 1
-        level, following = following, level
-        n_level = n_next
+                    queue[explored] = w
+                    queue[n + explored] = h
+                    explored += 1
+            if result != limit:
+                break
+        lo, hi = hi, explored
         depth += 1
-    return limit
+    for j in range(explored):
+        seen[queue[n + j]] = -1
+    return result
+
+
+@njit(nogil=True, cache=True)
+def loop_bytes(trans_flat: np.ndarray, built: np.ndarray, state: int, least: int) -> np.ndarray:
+    """The bytes that keep a walk from ``state`` within ``state`` and the state most of its
+    bytes lead to (the smallest such state on a tie), as ``uint8``; empty where fewer than
+    ``least`` bytes do, or a row needed is not ``built``."""
+    none = np.empty(0, dtype=np.uint8)
+    if not built[state]:
+        return none
+    row = trans_flat[state * 256 : state * 256 + 256]
+    alive = np.sort(row[row >= 0])
+    if alive.shape[0] < least:
+        return none
+    nxt, best, run = alive[0], 0, 0
+    for i in range(alive.shape[0]):
+        run = run + 1 if i > 0 and alive[i] == alive[i - 1] else 1
+        if run > best:
+            best, nxt = run, alive[i]
+    if not built[nxt]:
+        return none
+    after = trans_flat[nxt * 256 : nxt * 256 + 256]
+    out = np.empty(256, dtype=np.uint8)
+    n = 0
+    for b in range(256):
+        if (row[b] == state or row[b] == nxt) and (after[b] == state or after[b] == nxt):
+            out[n] = b
+            n += 1
+    return out[:n] if n >= least else none
 
 
 @njit(nogil=True, cache=True)

@@ -107,6 +107,7 @@ def _walk(trie: TokenTrie, lexer, lx: int, words: int, depth: int) -> tuple:
         lexer.representative,
         lexer.built,
         trie.root_children,
+        trie.root_bytes,
         lx,
         bits,
         nodes,
@@ -142,9 +143,11 @@ def test_walks_that_skip_text_equal_full_walks() -> None:
     lexer = compiled.automata.lexer
     words = (tok.vocab_size + 31) // 32
     depths = []
+    seen, queue = np.full(16384, -1, dtype=np.int64), np.empty(2 * 4097, dtype=np.int64)
     for lx in range(lexer.n_states):
-        args = (lx, trie.text_slice.trans, 4096, 99, lexer.built)
+        args = (lx, trie.text_slice.trans, 4096, 99, lexer.built, seen, queue)
         depth = slice_depth(lexer.trans.reshape(-1), *args)
+        assert (seen == -1).all()  # the pair set is left empty for the next call
         depths.append(depth)
         short = trie.text_slice.short[min(depth, trie.max_depth)]
         # every plain-text token of at most ``depth`` bytes keeps the lexer alive

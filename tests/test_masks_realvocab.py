@@ -122,6 +122,7 @@ def test_skeleton_walk_equals_the_whole_trie_walk(
     skeleton finds what the walk over the whole trie finds: the same tokens, and the same
     exits in the same order (renamed to trie nodes)."""
     import dataclasses
+    import types
 
     from formcast import matcher
     from formcast.models import load_tokenizer_info
@@ -140,14 +141,15 @@ def test_skeleton_walk_equals_the_whole_trie_walk(
     text = trie.text_slice
     skel = text.skeleton
     assert skel is not None and len(skel.orig) < trie.num_nodes // 10
-    slice_depth, walk_trie = matcher._kernels()
+    kernels = matcher._kernels()
     on_skeleton = [0]
 
     def counted_walk(node_byte: np.ndarray, *args: object) -> tuple[int, int, int]:
         on_skeleton[0] += node_byte is skel.nodes.node_byte
-        return walk_trie(node_byte, *args)
+        return kernels.walk_trie(node_byte, *args)
 
-    monkeypatch.setattr(matcher, "_kernels", lambda: (slice_depth, counted_walk))
+    counted = types.SimpleNamespace(**{**vars(kernels), "walk_trie": counted_walk})
+    monkeypatch.setattr(matcher, "_kernels", lambda: counted)
     without = dataclasses.replace(text, skeleton=None)
     lexer = compiled.automata.lexer
     for lx in np.flatnonzero(lexer.built):

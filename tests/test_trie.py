@@ -70,6 +70,7 @@ def check_invariants(trie: TokenTrie, token_bytes: list[bytes], exclude: set[int
         assert end == n or trie.node_depth[end] <= trie.node_depth[i]
     assert (trie.node_tok_start <= trie.node_tok_end).all()
     assert (np.diff(trie.node_tok_start) >= 0).all()
+    assert trie.root_bytes.tolist() == trie.node_byte[trie.root_children].tolist()
     expected = sorted(i for i, b in enumerate(token_bytes) if b and i not in exclude)
     assert sorted(trie.tok_ids.tolist()) == expected
     for i in expected:

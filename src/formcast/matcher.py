@@ -25,9 +25,10 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from types import ModuleType
 
 import numpy as np
 
@@ -45,11 +46,29 @@ _LOOP_SLICE_FROM = 16
 
 
 @functools.cache
-def _kernels() -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _kernels() -> ModuleType:
     """The numba walk kernels, imported (and compiled) on first use."""
-    from formcast.kernels.trie_walk import slice_depth, walk_trie
+    from formcast.kernels import trie_walk
 
-    return slice_depth, walk_trie
+    return trie_walk
+
+
+_SCRATCH = threading.local()
+
+
+def _slice_scratch() -> tuple[np.ndarray, np.ndarray]:
+    """This thread's scratch for :func:`slice_depth`: its pair set (all -1 between calls)
+    and its queue, allocated once per thread rather than once per root walk."""
+    found = getattr(_SCRATCH, "slice", None)
+    if found is None:
+        size = 16
+        while size < 2 * (_SLICE_CHECK_BUDGET + 1):
+            size *= 2
+        found = _SCRATCH.slice = (
+            np.full(size, -1, dtype=np.int64),
+            np.empty(2 * (_SLICE_CHECK_BUDGET + 1), dtype=np.int64),
+        )
+    return found
 
 
 class Matcher:
@@ -488,8 +507,10 @@ class Matcher:
         """Walk the trie (or fetch the walk shared by lexer-state content) and cache it."""
         cache = self.compiled.walk_cache
         hit = cache.get(key)
+        shared = None
         if hit is None:
-            hit = SHARED_WALKS.get(self.compiled.tokenizer, self._a.lexer, lx, nodes)
+            shared = SHARED_WALKS.key(self.compiled.tokenizer, self._a.lexer, lx, nodes)
+            hit = None if shared is None else SHARED_WALKS.get(shared, self._a.lexer)
             if hit is not None:
                 with self.compiled.lock:
                     cache[key] = hit
@@ -510,7 +531,8 @@ class Matcher:
                 for (a, b), state in zip(itertools.pairwise(cuts), states, strict=True)
             )
         res = WalkResult.pack(bits, exits, n_words)
-        SHARED_WALKS.put(self.compiled.tokenizer, self._a.lexer, lx, nodes, res)
+        if shared is not None:
+            SHARED_WALKS.put(shared, self._a.lexer, res)
         with self.compiled.lock:
             cache[key] = res
             if len(cache) > self.compiled.automata.options.max_walk_cache_entries:
@@ -521,7 +543,7 @@ class Matcher:
         """One trie walk from ``lx`` over ``nodes`` (None: the root's children): the bits
         of the tokens inside the lexeme and :func:`walk_trie`'s counts (the exits are in
         the scratch arrays), or a negative count naming a state whose row is not built."""
-        slice_depth, walk_trie = _kernels()
+        kernels = _kernels()
         trie = self._trie
         lexer = self._a.lexer
         with self._a.lock:
@@ -534,13 +556,14 @@ class Matcher:
         # none exits.
         depth, used = -1, text
         if nodes is None:
-            depth = slice_depth(
+            depth = kernels.slice_depth(
                 trans.reshape(-1),
                 lx,
                 text.trans,
                 _SLICE_CHECK_BUDGET,
                 trie.max_depth,
                 built,
+                *_slice_scratch(),
             )
             loop = self._loop_bytes(trans, built, lx) if depth == 0 else None
             if loop is None:
@@ -555,7 +578,7 @@ class Matcher:
         # together (their exits are renamed to trie nodes below)
         skel = used.skeleton if nodes is None and depth >= trie.max_depth else None
         walked = trie if skel is None else skel.nodes
-        n, n_groups, n_words = walk_trie(
+        n, n_groups, n_words = kernels.walk_trie(
             walked.node_byte,
             walked.node_depth,
             walked.node_end,
@@ -567,6 +590,7 @@ class Matcher:
             rep,
             built,
             walked.root_children if nodes is None else nodes,
+            walked.root_bytes if nodes is None else walked.node_byte[nodes],
             lx,
             bits,
             self._scratch_nodes,
@@ -588,20 +612,8 @@ class Matcher:
         character, or before it), where there are at least :data:`_LOOP_SLICE_FROM` of
         them; else None (too few tokens to skip). Tokens made of them are all allowed and
         end no lexeme inside."""
-        if not built[lx]:
-            return None
-        row = trans[lx]
-        alive = row[row >= 0]
-        if len(alive) < _LOOP_SLICE_FROM:
-            return None
-        targets, counts = np.unique(alive, return_counts=True)
-        nxt = int(targets[counts.argmax()])
-        if not built[nxt]:
-            return None
-        after = trans[nxt]
-        kept = ((row == lx) | (row == nxt)) & ((after == lx) | (after == nxt))
-        loop = np.flatnonzero(kept)
-        return bytes(loop.astype(np.uint8)) if len(loop) >= _LOOP_SLICE_FROM else None
+        loop = _kernels().loop_bytes(trans.reshape(-1), built, lx, _LOOP_SLICE_FROM)
+        return bytes(loop) if len(loop) else None
 
     def forced_tokens(self) -> list[int]:
         """Tokens the grammar forces next (each the only allowed token); state unchanged."""

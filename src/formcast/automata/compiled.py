@@ -286,6 +286,10 @@ class CompiledGrammar:
         return self.automata.grammar
 
 
+# tokenizer fingerprint, walk content of the start state, start nodes (None: the root)
+SharedKey = tuple[str, object, bytes | None]
+
+
 class SharedWalks:
     """Trie walks keyed by tokenizer, lexer-state *content* and start nodes (None: the
     root), shared by all grammars.
@@ -297,25 +301,24 @@ class SharedWalks:
 
     def __init__(self, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
-        self._data: OrderedDict[
-            tuple[str, object, bytes | None], tuple[np.ndarray, np.ndarray | None, tuple]
-        ] = OrderedDict()
+        self._data: OrderedDict[SharedKey, tuple[np.ndarray, np.ndarray | None, tuple]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     @staticmethod
-    def _key(
+    def key(
         tok: TokenizerInfo, lexer: Lexer, state: int, nodes: np.ndarray | None
-    ) -> tuple[str, object, bytes | None]:
+    ) -> SharedKey | None:
+        """The key of the walk from ``state`` over the subtrees at ``nodes`` (None: the
+        whole trie); None where ``lexer``'s states have no content to share by."""
+        if not lexer.content_addressable:
+            return None
         content = lexer.walk_content(state, tok.trie.max_depth)
         return tok.fingerprint(), content, None if nodes is None else nodes.tobytes()
 
-    def get(
-        self, tok: TokenizerInfo, lexer: Lexer, state: int, nodes: np.ndarray | None = None
-    ) -> WalkResult | None:
-        """The walk from ``state`` over the subtrees at ``nodes`` (None: the whole trie)."""
-        if not lexer.content_addressable:
-            return None
-        key = self._key(tok, lexer, state, nodes)
+    def get(self, key: SharedKey, lexer: Lexer) -> WalkResult | None:
+        """The walk stored under ``key``, its exits named by ``lexer``'s state ids."""
         with self._lock:
             hit = self._data.get(key)
         if hit is None:
@@ -329,19 +332,9 @@ class SharedWalks:
             local.append((sid, ex_nodes))
         return WalkResult(inside, tuple(local), words)
 
-    def put(
-        self,
-        tok: TokenizerInfo,
-        lexer: Lexer,
-        state: int,
-        nodes: np.ndarray | None,
-        res: WalkResult,
-    ) -> None:
-        """Share ``res``, the walk from ``state`` over ``nodes`` (None: the whole trie)."""
-        if not lexer.content_addressable:
-            return
+    def put(self, key: SharedKey, lexer: Lexer, res: WalkResult) -> None:
+        """Share ``res``, a walk of ``lexer`` with this ``key``."""
         exits = tuple((lexer.content(sid), ex_nodes) for sid, ex_nodes in res.exits)
-        key = self._key(tok, lexer, state, nodes)
         with self._lock:
             self._data[key] = (res.inside, res.words, exits)
             while len(self._data) > self.max_entries:

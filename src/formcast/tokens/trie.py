@@ -261,6 +261,13 @@ class TokenTrie:
         return token_bytes[first][: int(self.node_depth[node])]
 
     @cached_property
+    def root_bytes(self) -> npt.NDArray[np.uint8]:
+        """The bytes of :attr:`root_children`, together (walks read them before any node)."""
+        out = self.node_byte[self.root_children]
+        out.setflags(write=False)
+        return out
+
+    @cached_property
     def text_slice(self) -> TrieSlice:
         """The plain-text tokens (:data:`TEXT_SLICE`), which trie walks can take wholesale."""
         return self.slice(TEXT_SLICE)
