@@ -4,7 +4,9 @@ Items are ints ``origin << 20 | pos`` where ``pos`` indexes a flat array of dott
 rules; advancing the dot is ``item + 1``. Nullable nonterminals are skipped at
 prediction time (Aycock & Horspool), so completion never needs the current set.
 Each :class:`EarleySet` memoizes its successors by scanned lexemes: re-pushing the
-same lexeme after a pop (mask computation, rollback) reuses the row.
+same lexeme after a pop (mask computation, rollback) reuses the row. A row closed from one
+seed that completes nothing of an earlier row is the same, up to origins, wherever that seed
+occurs: it is kept as a template by the seed's position and copied the next time.
 
 *Once* rules (the member lists of a JSON object in any order, the item lists of a
 ``uniqueItems`` array of listed values) scan each lexeme at most once per origin: each
@@ -16,7 +18,6 @@ that only such items expect.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -189,6 +190,10 @@ class EarleyParser:
         self.t = tables
         # one object per distinct expected-lexeme set, shared by the rows that expect it
         self._expected: dict[frozenset[int], frozenset[int]] = {}
+        # closures of one seed that complete nothing from an earlier row, by the seed's
+        # position (see _close); not kept for grammars with once rules (their rows
+        # depend on the lexemes scanned)
+        self._templates: dict[int, tuple[tuple[int, ...], dict[int, int], frozenset[int]]] = {}
 
     def initial(self) -> EarleySet:
         """A fresh first row (not shared, so its successor cache dies with its matcher)."""
@@ -243,16 +248,33 @@ class EarleyParser:
         return seeds, MappingProxyType(grown)
 
     def _close(self, cur: EarleySet, seeds: list[int], rows: list[EarleySet]) -> None:
+        """Fill ``cur`` with the closure of ``seeds`` (``rows``: the rows before it).
+
+        A single seed whose closure completes no item of an earlier row (it predicts, or
+        waits for a lexeme) closes the same way whatever its origin: the items predicted
+        here have this row's origin, the others the seed's. Such a closure is kept as a
+        template by the seed's position; the next row seeded there copies it, with its
+        spans and expected set.
+        """
         t = self.t
-        next_sym, lhs_of, nullable, own, closure = t.next_sym, t.lhs, t.nullable, t.own, t.closure
         k = cur.index
         base = k << POS_BITS
+        single = len(seeds) == 1 and not t.once_pos
+        if single:
+            tpl = self._templates.get(seeds[0] & POS_MASK)
+            if tpl is not None:
+                rel, cur.spans, cur.expected = tpl
+                at = seeds[0] & ~POS_MASK  # the seed's origin, shifted
+                cur.items = tuple([base + x if x >= 0 else at + ~x for x in rel])
+                return
+        next_sym, lhs_of, nullable, own, closure = t.next_sym, t.lhs, t.nullable, t.own, t.closure
         seen = set(seeds)
         agenda = list(seeds)
         by_next: dict[int, list[int]] = {}  # grouped into cur.items at the end
         predicted: set[int] = set()
         n_lex = t.n_lexemes
         max_items = t.max_items
+        earlier = False  # whether an item of an earlier row was completed
         while agenda:
             item = agenda.pop()
             pos = item & POS_MASK
@@ -260,8 +282,11 @@ class EarleyParser:
             if sym < 0:
                 origin = item >> POS_BITS
                 head = lhs_of[pos]
-                # (in this row, a copy: completing may add to the list)
-                waiting = rows[origin].waiting(head) if origin != k else list(by_next.get(head, ()))
+                if origin != k:
+                    earlier = True
+                    waiting = rows[origin].waiting(head)
+                else:  # (in this row, a copy: completing may add to the list)
+                    waiting = tuple(by_next.get(head, ()))
                 for w in waiting:
                     nxt = w + 1
                     if nxt not in seen:
@@ -300,12 +325,13 @@ class EarleyParser:
                     "max_items_per_set", max_items, "Earley row too large; simplify the grammar"
                 )
         spans = {}
-        end = 0
+        items: list[int] = []
         for sym, lst in by_next.items():
-            spans[sym] = end << 32 | end + len(lst)
-            end += len(lst)
+            start = len(items)
+            items += lst
+            spans[sym] = start << 32 | len(items)
         # a tuple of ints: the collector stops tracking it at its first collection
-        cur.items, cur.spans = tuple(itertools.chain.from_iterable(by_next.values())), spans
+        cur.items, cur.spans = tuple(items), spans
         expected = frozenset([s for s in by_next if s < n_lex])
         used = cur.used
         if used and not t.once_lex.isdisjoint(expected):
@@ -320,5 +346,9 @@ class EarleyParser:
                 )
             ]
             expected = expected.difference(spent)
-        cur.expected = self._expected.setdefault(expected, expected)
+        cur.expected = expected = self._expected.setdefault(expected, expected)
         cur.accepting = (0 << POS_BITS | t.final_pos) in seen
+        if single and not earlier and not cur.accepting:
+            # this row's items by position, the seed's as the complement of theirs
+            rel = tuple([x - base if x >= base else ~(x & POS_MASK) for x in cur.items])
+            self._templates[seeds[0] & POS_MASK] = (rel, spans, expected)
