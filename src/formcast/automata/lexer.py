@@ -48,6 +48,7 @@ DEFAULT_MAX_LEXER_STATES = 200_000
 LAZY_FROM = 4096
 NEAR_DEPTH = 128
 _ROW_BLOCK = 64  # DFA rows copied at a time for states with several lexemes alive
+_ROOM_AT_MOST = 4096  # rows a lexer makes room for at first, at most
 # DFAs up to this many states are copied whole into the row table when they load (their
 # one-lexeme states are closed from it, with the others' of a closure, in one call); longer
 # ones (counted strings) are closed from their own tables, one call each, and copied only
@@ -111,6 +112,9 @@ class Lexer:
         self._by_content: dict[Content, int] = {}
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
+        # room for the states of the DFAs given, so that masks seldom grow the tables (a
+        # growth copies them all, inside whichever mask needs the room)
+        rows = _room(sum(dfa.n_states for dfa in dfas if dfa is not None))
         self._accept: list[list[bool]] = [[] for _ in range(n_lex)]  # per loaded lexeme
         self._long: set[int] = set()  # loaded lexemes closed from their own DFA tables
         # Every loaded lexeme's DFA states, concatenated (from _s_off[lex]): acceptance,
@@ -119,20 +123,20 @@ class Lexer:
         # lexemes alive first needs them)
         self._n_g = 0
         self._s_off = np.full(n_lex, -1, dtype=np.int64)
-        self._g_accept = np.zeros(256, dtype=np.bool_)
-        self._g_single = np.full(256, -1, dtype=np.int32)
-        self._g_row = np.full(256, -1, dtype=np.int64)
+        self._g_accept = np.zeros(rows, dtype=np.bool_)
+        self._g_single = np.full(rows, -1, dtype=np.int32)
+        self._g_row = np.full(rows, -1, dtype=np.int64)
         self._n_rows = 0
-        self._g_trans = np.empty((64, 256), dtype=np.int32)
+        self._g_trans = np.empty((rows, 256), dtype=np.int32)
         # per state: its lexeme and DFA state when one lexeme is alive (else -1), else
         # its (lexeme, DFA state) pairs: _j_len[sid] entries of _p_lex/_p_st from
         # _j_ofs[sid], hash-consed in _slots; _joint: the same pairs as Python tuples,
         # made when first asked for
         self._n = 0
-        self._lex_of = np.zeros(64, dtype=np.int32)
-        self._dfa_state = np.zeros(64, dtype=np.int32)
-        self._j_ofs = np.zeros(64, dtype=np.int64)
-        self._j_len = np.zeros(64, dtype=np.int32)
+        self._lex_of = np.zeros(rows, dtype=np.int32)
+        self._dfa_state = np.zeros(rows, dtype=np.int32)
+        self._j_ofs = np.zeros(rows, dtype=np.int64)
+        self._j_len = np.zeros(rows, dtype=np.int32)
         self._n_pairs = 0
         self._p_lex = np.zeros(256, dtype=np.int32)
         self._p_st = np.zeros(256, dtype=np.int32)
@@ -140,15 +144,16 @@ class Lexer:
         self._slots = np.full(1024, -1, dtype=np.int32)
         self._joint: dict[int, Combined] = {}
         self._starts: dict[frozenset[int], int] = {}
-        self._trans = np.full((64, 256), -1, dtype=np.int32)
-        self._accepting = np.zeros(64, dtype=np.bool_)
-        self._built = np.ones(64, dtype=np.bool_)  # False: row not written yet (frontier)
-        self._is_start = np.zeros(64, dtype=np.bool_)
+        # a state's row is written whole before it is read: untouched rows cost no memory
+        self._trans = np.empty((rows, 256), dtype=np.int32)
+        self._accepting = np.zeros(rows, dtype=np.bool_)
+        self._built = np.ones(rows, dtype=np.bool_)  # False: row not written yet (frontier)
+        self._is_start = np.zeros(rows, dtype=np.bool_)
         self.accept_lexemes: list[tuple[int, ...]] = []
         # states with the same complete lexemes end a lexeme the same way for the parser;
         # the first such state represents them all (exit groups in trie walks)
         self._representative: dict[tuple[int, ...], int] = {}
-        self._rep = np.zeros(64, dtype=np.int32)
+        self._rep = np.zeros(rows, dtype=np.int32)
 
     @property
     def n_states(self) -> int:
@@ -542,11 +547,11 @@ class Lexer:
         the copied DFA rows builds them (for a DFA past ``_COPY_WHOLE`` states, see
         :meth:`_close_near`). Complete lexemes and representatives are left to
         :meth:`_describe`."""
-        lex_of = self._lex_of[starts]
-        lexes = set(lex_of.tolist())
+        lex_of = self._lex_of[starts].tolist()
+        lexes = set(lex_of)
         long = lexes & self._long
         if long:
-            own = np.isin(lex_of, list(long))
+            own = np.array([lex in long for lex in lex_of], dtype=np.bool_)
             starts, rest = starts[~own], starts[own]
             lexes -= long
         room = sum(len(self._accept[lex]) for lex in lexes)
@@ -645,6 +650,15 @@ def _walk_aliases(dfa: ByteDFA, depth: int) -> _WalkAliases | None:
 def _compile_nth(patterns: Sequence[str], lex: int) -> ByteDFA:
     """The DFA of ``patterns[lex]`` (the default lexeme loader)."""
     return compile_regex(patterns[lex])
+
+
+def _room(n: int) -> int:
+    """Rows for ``n`` states and some to spare: a power of two from 64 to
+    :data:`_ROOM_AT_MOST` (past it, growing costs little next to building the states)."""
+    size = 64
+    while size < n + 64 and size < _ROOM_AT_MOST:
+        size *= 2
+    return size
 
 
 def _grown(a: np.ndarray, n: int, fill: object = None) -> np.ndarray:
