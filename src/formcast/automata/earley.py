@@ -80,7 +80,10 @@ class EarleyTables:
             lhs_of += [lhs] * (len(rhs) + 1)
         if len(next_sym) > POS_MASK:
             raise CompileLimitError("max_grammar_size", POS_MASK, "grammar has too many symbols")
-        nullable: set[int] = derivable(all_rules, set())
+        # (a rule with a lexeme on its right derives no empty string: not looked at)
+        nullable: set[int] = derivable(
+            [(lhs, rhs) for lhs, rhs in all_rules if not rhs or min(rhs) >= n_lexemes], set()
+        )
         own: dict[int, tuple[tuple[int, int], ...]] = {}
         for nt, starts in rule_starts.items():
             positions: list[tuple[int, int]] = []

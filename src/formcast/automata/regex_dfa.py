@@ -100,9 +100,10 @@ class ByteDFA:
     def n_states(self) -> int:
         return int(self.table.shape[0])
 
-    @property
+    @functools.cached_property
     def is_empty(self) -> bool:
-        """True when the DFA accepts no non-empty string.
+        """True when the DFA accepts no non-empty string (kept: every grammar compiled
+        with a cached DFA asks).
 
         Every state other than the fresh start is live or unreachable, so the language is
         empty exactly when the start state has no transition.
