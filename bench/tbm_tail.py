@@ -8,7 +8,12 @@ closure, trie walk (numba kernels and packing), shared-walk look-ups, Earley sca
 ORs, garbage collection, and the rest; then how many slow masks come in a schema's first
 instance, and what the p99 would be without each category's time (or with every category
 halved). ``--engine formcast-lazy`` (or ``formcast-any-order``) profiles that configuration;
-``--clock cpu`` times by thread CPU time, for A/B runs on a shared machine.
+``--clock cpu`` times by thread CPU time, for A/B runs on a shared machine. Every wrapped
+call reads the clock twice: with ``--clock cpu`` a read is a system call on some machines
+(0.85 us on the 2-core benchmark box, against 0.12 us for the wall clock), which inflates
+the categories with many calls; read shares off a wall-clock run. The profiler also keeps
+a dict per mask, so its own allocations trigger collections that a plain ``maskbench.py``
+worker does not have: the "gc" share here overstates what collections cost there.
 
     .venv/bin/python bench/tbm_tail.py --tokenizer smollm2 --sample 150 --seed 0
 """
