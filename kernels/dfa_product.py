@@ -497,7 +497,7 @@ def excluded_words(
     rest: np.ndarray,
     rest_accept: np.ndarray,
     end: int,
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """``head (?!(?:w1|w2|...)(?![^end])) rest`` as a table of ``[states, 256]`` and its
     accepting flags: the ``head`` bytes, then the words' ``trie`` (nodes numbered in order
     of creation, children after parents; ``word_end`` flags its nodes) read in step with
@@ -505,9 +505,9 @@ def excluded_words(
     states once a byte leaves the trie. A word's end node reads ``end`` as dead and does
     not accept (the word is excluded, whether the text ends there or ``end`` follows).
 
-    Returns a status as well: 0 when every state can still reach acceptance (the table is
-    trimmed), 1 when some trie node cannot (the caller trims), 2 when a word goes on with
-    ``end`` after another ends (not that pattern; nothing built)."""
+    No word may go on with ``end`` after another ends (a word's end node has no ``end``
+    edge). Returns as well whether every state can still reach acceptance (the table is
+    then trimmed; where some trie node cannot, the caller trims)."""
     h = head.shape[0]
     n_trie = trie.shape[0]
     n_rest = rest.shape[0]
@@ -523,8 +523,6 @@ def excluded_words(
         r = at[v]
         if r < 0:
             continue
-        if word_end[v] and trie[v, end] >= 0:
-            return trans, accept, 2
         row = h + v
         for b in range(256):
             child = trie[v, b]
@@ -555,4 +553,4 @@ def excluded_words(
             t = trans[row, b]
             ok = t > base or (t >= h and alive[t - h])
         alive[v] = ok
-    return trans, accept, 0 if alive.all() else 1
+    return trans, accept, bool(alive.all())

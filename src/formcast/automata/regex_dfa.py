@@ -659,16 +659,17 @@ def _excluded_words(
     """``head (?!(?:w1|...)(?![^end])) rest`` (that is ``pattern``) built in one pass over
     the words' trie (a numba kernel), not as a product: JSON's "any key but the declared
     ones". Not minimized (a state more per suffix the words share). None where
-    :func:`_words_ahead` would not apply (the product decides).
+    :func:`_key_trie` is (the product decides).
 
     Raises
     ------
     CompileLimitError
         The table would exceed ``max_lexeme_states`` (checked before it is made).
     """
-    if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
+    found = _key_trie(words, end)
+    if found is None:
         return None
-    trie, ends = _trie(words)
+    trie, ends = found
     word_end = np.zeros(len(trie), dtype=np.bool_)
     word_end[ends] = True
     after = compile_regex(rest)
@@ -676,7 +677,7 @@ def _excluded_words(
     _check_size(len(head_bytes) + len(trie) + after.n_states - 1, pattern)
     after_accept = after.accept.astype(np.bool_)  # a copy: the trie's root accepts where
     after_accept[0] = after.nullable  # the rest matches the empty text
-    trans, accept, status = _kernels().excluded_words(
+    trans, accept, trimmed = _kernels().excluded_words(
         head_bytes,
         trie,
         word_end,
@@ -684,9 +685,7 @@ def _excluded_words(
         after_accept,
         ord(end),
     )
-    if status == 2:
-        return None
-    if status == 1:  # some word's node cannot reach acceptance
+    if not trimmed:  # some word's node cannot reach acceptance
         return _finish(trans, accept, trim=True, minimize=False)
     return ByteDFA(trans, accept, False)
 
@@ -703,18 +702,28 @@ def words_then_end(text: str) -> tuple[list[str], str] | None:
     return None if m is None or words is None else (words, m["end"])
 
 
+def _key_trie(words: list[str], end: str, extra: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """The words' trie (:func:`_trie`) where the words can stand for whole keys closed by
+    ``end``: none is empty, ``end`` is ASCII, and no word goes on with ``end`` after
+    another ends (its end node then has no ``end`` edge); else None."""
+    if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
+        return None
+    trans, ends = _trie(words, extra=extra)
+    if (trans[ends, ord(end)] >= 0).any():
+        return None
+    return trans, ends
+
+
 def _words_ahead(words: list[str], end: str) -> ByteDFA | None:
     """The DFA of ``(?:w1|...)(?![^end])`` followed by any bytes (a superset of "followed
     by any text" that a product with a JSON string body cannot tell apart): the words'
     trie, whose word ends accept and lead on ``end`` to one absorbing accepting state.
-    Built without a parse or a concatenation; None where a word is empty, ``end`` is not
-    ASCII, or a word goes on with ``end`` after another ends."""
-    if not end.isascii() or not all(words):  # (plain texts hold no surrogates)
+    Built without a parse or a concatenation; None where :func:`_key_trie` is."""
+    found = _key_trie(words, end, extra=1)
+    if found is None:
         return None
-    trans, ends = _trie(words, extra=1)
+    trans, ends = found
     n = len(trans) - 1
-    if (trans[ends, ord(end)] >= 0).any():
-        return None
     trans[ends, ord(end)] = n
     trans[n] = n
     accept = np.zeros(n + 1, dtype=bool)
