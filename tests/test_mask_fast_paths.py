@@ -316,7 +316,7 @@ def test_masks_in_character_class_loops_are_exact(regex: str, loops: bool) -> No
     found: list[bool] = []
 
     def loop_found(m: fc.Matcher, _mask: np.ndarray) -> None:
-        found.append(m._loop_bytes(lexer.trans, lexer.built, m._lx) is not None)
+        found.append(m._loop_bytes(lexer.trans.reshape(-1), lexer.built, m._lx) is not None)
 
     for seed in range(4):
         walk_exact(compiled, tok, seed, 10, loop_found)

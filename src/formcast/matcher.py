@@ -547,7 +547,7 @@ class Matcher:
         trie = self._trie
         lexer = self._a.lexer
         with self._a.lock:
-            trans, accepting = lexer.trans, lexer.accepting
+            flat, accepting = lexer.trans.reshape(-1), lexer.accepting  # (state * 256 + byte)
             rep, built = lexer.representative, lexer.built
         bits = np.zeros(self._n_words, dtype=np.int32)
         text = trie.text_slice
@@ -557,7 +557,7 @@ class Matcher:
         depth, used = -1, text
         if nodes is None:
             depth = kernels.slice_depth(
-                trans.reshape(-1),
+                flat,
                 lx,
                 text.trans,
                 _SLICE_CHECK_BUDGET,
@@ -565,7 +565,7 @@ class Matcher:
                 built,
                 *_slice_scratch(),
             )
-            loop = self._loop_bytes(trans, built, lx) if depth == 0 else None
+            loop = self._loop_bytes(flat, built, lx) if depth == 0 else None
             if loop is None:
                 bits[: text.short.shape[1]] = text.short[depth]
             else:
@@ -585,7 +585,7 @@ class Matcher:
             walked.node_tok_start,
             walked.node_tok_end,
             walked.tok_ids,
-            trans.reshape(-1),
+            flat,
             accepting,
             rep,
             built,
@@ -606,13 +606,13 @@ class Matcher:
         return bits, n, n_groups, n_words
 
     @staticmethod
-    def _loop_bytes(trans: np.ndarray, built: np.ndarray, lx: int) -> bytes | None:
+    def _loop_bytes(flat: np.ndarray, built: np.ndarray, lx: int) -> bytes | None:
         """Bytes that keep a walk from lexer state ``lx`` within ``lx`` and the state most
         of its bytes lead to (a pattern's character class: ``[a-z ]+`` after its first
         character, or before it), where there are at least :data:`_LOOP_SLICE_FROM` of
         them; else None (too few tokens to skip). Tokens made of them are all allowed and
-        end no lexeme inside."""
-        loop = _kernels().loop_bytes(trans.reshape(-1), built, lx, _LOOP_SLICE_FROM)
+        end no lexeme inside. ``flat``: the lexer table raveled."""
+        loop = _kernels().loop_bytes(flat, built, lx, _LOOP_SLICE_FROM)
         return bytes(loop) if len(loop) else None
 
     def forced_tokens(self) -> list[int]:
