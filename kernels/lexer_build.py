@@ -2,10 +2,11 @@
 
 A lexer state with one lexeme alive is a renumbered lexeme DFA state, so the closure of
 such a state is found by one graph search and its rows written in one pass, instead of
-one Python step per state. A state with several lexemes alive gets its row from the
-distinct columns of its lexemes' DFA rows (byte classes, found in one row-major pass);
-:func:`close_joint` builds all such states reachable from a start state in one call,
-hash-consing them in an open-addressing table over their (lexeme, DFA state) pairs.
+one Python step per state. A state with several lexemes alive gets its row by cutting
+the byte range where any of its lexemes' DFA rows changes value: each piece leads to one
+state, named by the (lexeme, DFA state) pairs alive there; :func:`close_joint` builds all
+such states reachable from a start state in one call, hash-consing them in an
+open-addressing table over their pairs.
 """
 
 from __future__ import annotations
@@ -368,22 +369,32 @@ def close_joint(
     ``g_accept[g]``, one-lexeme state ``g_single[g]`` (-1: not built) and its DFA row at
     ``g_trans[g_row[g]]`` (-1: not copied). A new one-lexeme target gets an id and its
     entries, not its row: it goes to ``fresh``, for the one-lexeme closure. ``counts``
-    holds the states, pairs, states with several pairs, stack height, fresh states and
-    rows needed, updated on return.
+    holds the states, pairs, states with several pairs, stack height, fresh states, and
+    the rows or room needed, updated on return. A state's row is cut where the next
+    state of one of its lexemes changes, and each piece goes to the state of the pairs
+    alive there (no copy of the rows, no allocation per state).
 
     Status :data:`DONE`; :data:`NO_ROOM` before a state whose targets might not fit the
-    arrays (grow them for 256 more states and call again); :data:`NEED_ROWS` before a
-    state whose lexemes' DFA rows are not all copied (the (lexeme, DFA state) pairs are
-    in ``need``: copy them and call again); :data:`LIMIT` when a state past
-    ``max_states`` was needed (the tables are then half built: undo them).
+    arrays (grow them for ``counts[5]`` more states, at most 256, and call again);
+    :data:`NEED_ROWS` before a state whose lexemes' DFA rows are not all copied (the
+    (lexeme, DFA state) pairs are in ``need``: copy them and call again); :data:`LIMIT`
+    when a state past ``max_states`` was needed (the tables are then half built: undo
+    them).
     """
     n, n_pairs, n_joint, top, n_fresh = counts[0], counts[1], counts[2], counts[3], counts[4]
     status = DONE
+    # work space for every state: a state reached has no more pairs than the one it is
+    # reached from (each pair steps to one pair or none)
+    k_most = 1
+    for i in range(top):
+        k_most = max(k_most, j_len[todo[i]])
+    row = np.empty(k_most, dtype=np.int64)  # each pair's DFA row in g_trans
+    cut = np.zeros(257, dtype=np.bool_)
+    bounds = np.empty(257, dtype=np.int64)
     while top > 0:
         cur = todo[top - 1]
         o = j_ofs[cur]
         k = j_len[cur]
-        rows = np.empty((k, 256), dtype=g_trans.dtype)
         missing = 0
         for i in range(k):
             r = g_row[s_off[p_lex[o + i]] + p_st[o + i]]
@@ -391,14 +402,29 @@ def close_joint(
                 need[missing, 0] = p_lex[o + i]
                 need[missing, 1] = p_st[o + i]
                 missing += 1
-            else:
-                rows[i] = g_trans[r]
+            row[i] = r
         if missing > 0:
             counts[5] = missing
             status = NEED_ROWS
             break
-        cls, first = byte_classes(rows)
-        m = first.shape[0]  # at most this many new states
+        # the row is cut where some lexeme's next state changes, into pieces of bytes
+        # that lead every lexeme alike
+        for i in range(k):
+            prev = g_trans[row[i], 0]
+            for b in range(1, 256):
+                t = g_trans[row[i], b]
+                if t != prev:
+                    cut[b] = True
+                    prev = t
+        cut[256] = True
+        m = 1  # pieces: bounds[c]:bounds[c + 1], for c < m; at most m new states
+        bounds[0] = 0
+        for b in range(1, 257):
+            if cut[b]:
+                cut[b] = False
+                bounds[m] = b
+                m += 1
+        m -= 1
         if (
             min(n + m, max_states) > trans.shape[0]
             or n_pairs + m * k > p_lex.shape[0]
@@ -406,57 +432,55 @@ def close_joint(
             or top - 1 + m > todo.shape[0]
             or n_fresh + m > fresh.shape[0]
         ):
+            counts[5] = m
             status = NO_ROOM
             break
         top -= 1
-        target = np.empty(first.shape[0], dtype=np.int32)
-        for c in range(first.shape[0]):
+        for c in range(m):
+            first = bounds[c]
             lo = hi = n_pairs
             for i in range(k):
-                t = rows[i, first[c]]
+                t = g_trans[row[i], first]
                 if t >= 0:
                     p_lex[hi] = p_lex[o + i]
                     p_st[hi] = t
                     hi += 1
-            if hi == lo:
-                target[c] = -1
-                continue
-            single = hi - lo == 1
-            g = s_off[p_lex[lo]] + p_st[lo]
-            if single:
-                sid, slot = g_single[g], -1
-            else:
-                sid, slot = find_joint(slots, j_ofs, j_len, p_lex, p_st, lo, hi)
-            if sid < 0:
-                if n >= max_states:
-                    status = LIMIT
-                    break
-                sid = n
-                n += 1
+            sid = -1
+            if hi > lo:
+                single = hi - lo == 1
+                g = s_off[p_lex[lo]] + p_st[lo]
                 if single:
-                    g_single[g] = sid
-                    lex_of[sid] = p_lex[lo]
-                    dfa_state[sid] = p_st[lo]
-                    accepting[sid] = g_accept[g]
-                    fresh[n_fresh] = sid
-                    n_fresh += 1
+                    sid, slot = g_single[g], -1
                 else:
-                    slots[slot] = sid
-                    n_joint += 1
-                    j_ofs[sid] = lo
-                    j_len[sid] = hi - lo
-                    n_pairs = hi
-                    lex_of[sid] = -1
-                    acc = False
-                    for q in range(lo, hi):
-                        acc = acc or g_accept[s_off[p_lex[q]] + p_st[q]]
-                    accepting[sid] = acc
-                    todo[top] = sid
-                    top += 1
-            target[c] = sid
+                    sid, slot = find_joint(slots, j_ofs, j_len, p_lex, p_st, lo, hi)
+                if sid < 0:
+                    if n >= max_states:
+                        status = LIMIT
+                        break
+                    sid = n
+                    n += 1
+                    if single:
+                        g_single[g] = sid
+                        lex_of[sid] = p_lex[lo]
+                        dfa_state[sid] = p_st[lo]
+                        accepting[sid] = g_accept[g]
+                        fresh[n_fresh] = sid
+                        n_fresh += 1
+                    else:
+                        slots[slot] = sid
+                        n_joint += 1
+                        j_ofs[sid] = lo
+                        j_len[sid] = hi - lo
+                        n_pairs = hi
+                        lex_of[sid] = -1
+                        acc = False
+                        for q in range(lo, hi):
+                            acc = acc or g_accept[s_off[p_lex[q]] + p_st[q]]
+                        accepting[sid] = acc
+                        todo[top] = sid
+                        top += 1
+            trans[cur, first : bounds[c + 1]] = sid
         if status == LIMIT:
             break
-        for b in range(256):
-            trans[cur, b] = target[cls[b]]
     counts[0], counts[1], counts[2], counts[3], counts[4] = n, n_pairs, n_joint, top, n_fresh
     return status
