@@ -285,3 +285,45 @@ def slice_alive(
         state[d] = t
         alive[i] = t >= 0
     return alive
+
+
+@njit(cache=True)
+def byte_set_nodes(
+    node_byte: np.ndarray,
+    node_depth: np.ndarray,
+    node_end: np.ndarray,
+    node_tok_start: np.ndarray,
+    node_tok_end: np.ndarray,
+    tok_ids: np.ndarray,
+    keep: np.ndarray,
+    all_bits: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the bytes ``keep`` (``bool [256]``), in one preorder pass that skips every
+    subtree whose first byte is not kept: per trie node, whether its subtree holds only
+    kept bytes (with its prefix), and the bitmask words of the tokens made of kept bytes
+    alone: ``all_bits`` (every token of the trie) less the tokens of the skipped subtrees
+    (a subtree's tokens are together in ``tok_ids``: they are laid out in preorder)."""
+    n = node_byte.shape[0]
+    pure = np.ones(n, dtype=np.bool_)
+    bits = all_bits.copy()
+    path = np.zeros(int(node_depth.max()) + 1, dtype=np.int64)  # the node at each depth
+    i = 1
+    while i < n:
+        d = node_depth[i]
+        if keep[node_byte[i]]:
+            path[d] = i
+            i += 1
+            continue
+        end = node_end[i]
+        pure[i:end] = False
+        # its ancestors are not pure either: up to the first one marked already (a mark
+        # always went up to the root)
+        for a in range(d - 1, -1, -1):
+            if not pure[path[a]]:
+                break
+            pure[path[a]] = False
+        for t in range(node_tok_start[i], node_tok_end[end - 1]):
+            tok = tok_ids[t]
+            bits[tok >> 5] &= ~(np.int32(1) << np.int32(tok & 31))
+        i = end
+    return pure, bits

@@ -291,9 +291,16 @@ def test_byte_set_slice_is_its_definition(vocab: list[bytes], byte_set: set[int]
     got = np.flatnonzero(np.unpackbits(found.bits.view(np.uint8), bitorder="little"))
     assert got.tolist() == inside
     pre = prefixes(trie)
-    for i in range(1, trie.num_nodes):
+    for i in range(trie.num_nodes):
         below = [p for p in pre if p.startswith(pre[i])]
         assert bool(found.pure[i]) == all(set(p) <= byte_set for p in below), pre[i]
+    # the same slice as the general construction from the byte set's automaton
+    general = trie.slice(found.trans, by_length=False)
+    assert found.pure.tolist() == general.pure.tolist()
+    assert found.short.tolist() == general.short.tolist()
+    assert (found.skeleton is None) == (general.skeleton is None)
+    if found.skeleton is not None and general.skeleton is not None:
+        assert found.skeleton.orig.tolist() == general.skeleton.orig.tolist()
 
 
 @pytest.mark.parametrize(

@@ -334,15 +334,38 @@ class TokenTrie:
         with _SLICES_LOCK:
             hit = cache.get(byte_set)
         if hit is None:
+            from formcast.kernels.trie_walk import byte_set_nodes
+
             trans = np.full((1, 256), -1, dtype=np.int32)
             trans[0, list(byte_set)] = 0
             trans.setflags(write=False)  # as TEXT_SLICE: one compiled kernel for both
-            hit = self.slice(trans, by_length=False)
+            # one pass that skips dead subtrees (what :meth:`slice` finds in several)
+            pure, bits = byte_set_nodes(
+                self.node_byte,
+                self.node_depth,
+                self.node_end,
+                self.node_tok_start,
+                self.node_tok_end,
+                self.tok_ids,
+                trans[0] >= 0,
+                self._all_bits,
+            )
+            short = bits.reshape(1, -1)
+            for arr in (pure, short):
+                arr.setflags(write=False)
+            hit = TrieSlice(trans, pure, short, self._skeleton(pure))
             with _SLICES_LOCK:
                 cache[byte_set] = hit
                 while len(cache) > _BYTE_SET_SLICES:
                     cache.popitem(last=False)
         return hit
+
+    @cached_property
+    def _all_bits(self) -> npt.NDArray[np.int32]:
+        """Bitmask words of every token in the trie (as in a slice's ``short`` rows)."""
+        flags = np.zeros((self.tok_ids.max(initial=-1) + 32) // 32 * 32, dtype=np.bool_)
+        flags[self.tok_ids] = True
+        return np.packbits(flags, bitorder="little").view(np.int32)
 
     @cached_property
     def _byte_set_slices(self) -> OrderedDict[bytes, TrieSlice]:
