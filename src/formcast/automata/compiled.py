@@ -183,8 +183,7 @@ class GrammarAutomata:
         # too large to compile at compile time for single-regex grammars (under
         # eager_lexemes every DFA is compiled above; the lexer takes each in when first used)
         first = self.allowed_lexemes(self.parser.initial().expected, False)
-        for lex in sorted(first):
-            self.lexer.dfa(lex)
+        self.lexer.take_in(sorted(first))
 
     @property
     def dfas(self) -> list[ByteDFA]:

@@ -294,24 +294,48 @@ class Lexer:
 
     def dfa(self, lex: int) -> ByteDFA:
         """Lexeme ``lex``'s DFA, loaded on first use (raises what ``load`` raises)."""
-        dfa = self._dfas[lex]
-        if dfa is None:
-            dfa = self._load(lex)
-            self._dfas[lex] = dfa
         if not self._accept[lex]:
+            self.take_in([lex])
+        return self._dfas[lex]  # type: ignore[return-value]
+
+    def take_in(self, lexes: Sequence[int]) -> None:
+        """Load the DFAs of ``lexes`` (distinct) not loaded yet and copy their acceptance
+        and rows into the tables, together (the key lexemes of an object come in at
+        once). Every DFA is compiled first: a failure leaves the tables as they were.
+        Raises what ``load`` raises."""
+        new = [lex for lex in lexes if not self._accept[lex]]
+        if not new:
+            return
+        for lex in new:
+            if self._dfas[lex] is None:
+                self._dfas[lex] = self._load(lex)
+        # the short DFAs first: their entries, and their rows, are then side by side
+        dfas: list[ByteDFA] = [self._dfas[lex] for lex in new]  # type: ignore[misc]
+        if len(new) > 1:
+            ranks = sorted(range(len(new)), key=lambda i: dfas[i].n_states > _COPY_WHOLE)
+            new, dfas = [new[i] for i in ranks], [dfas[i] for i in ranks]
+        off = end = self._n_g
+        n_short = 0
+        for lex, dfa in zip(new, dfas, strict=True):
             self._accept[lex] = dfa.accept.tolist()
-            off, n = self._n_g, len(dfa.accept)
-            self._s_off[lex], self._n_g = off, off + n
-            self._g_accept = _grown(self._g_accept, off + n, False)
-            self._g_single = _grown(self._g_single, off + n, -1)
-            self._g_row = _grown(self._g_row, off + n, -1)
-            self._g_accept[off : off + n] = dfa.accept
-            if n > min(_COPY_WHOLE, LAZY_FROM):
-                self._long.add(lex)
-                self._copy_rows(lex, 0, _ROW_BLOCK)  # joint start states read these rows
-            else:
-                self._copy_rows(lex, 0, n)  # one-lexeme closures read them all
-        return dfa
+            self._s_off[lex] = end
+            end += dfa.n_states
+            n_short += dfa.n_states <= _COPY_WHOLE
+        self._n_g = end
+        self._g_accept = _grown(self._g_accept, end, False)
+        self._g_single = _grown(self._g_single, end, -1)
+        self._g_row = _grown(self._g_row, end, -1)
+        self._g_accept[off:end] = _joined([dfa.accept for dfa in dfas])
+        if n_short:  # one-lexeme closures read all the rows of a short DFA
+            rows = _joined([dfa.rows(0, dfa.n_states) for dfa in dfas[:n_short]])
+            base, k = self._n_rows, len(rows)
+            self._g_trans = _grown(self._g_trans, base + k, used=base)
+            self._g_trans[base : base + k] = rows
+            self._g_row[off : off + k] = np.arange(base, base + k)
+            self._n_rows = base + k
+        for lex in new[n_short:]:
+            self._long.add(lex)
+            self._copy_rows(lex, 0, _ROW_BLOCK)  # joint start states read these rows
 
     def start_state(self, allowed: frozenset[int]) -> int:
         """The state at the start of a lexeme drawn from ``allowed`` (-1 if empty).
@@ -328,8 +352,7 @@ class Lexer:
             self._starts[allowed] = -1
             return -1
         lexes = sorted(allowed)
-        for lex in lexes:  # before any state is built: a failure leaves the tables intact
-            self.dfa(lex)
+        self.take_in(lexes)  # before any state is built: a failure leaves the tables intact
         n_before, pairs_before = self.n_states, self._n_pairs
         try:
             if len(lexes) == 1:
@@ -659,6 +682,11 @@ def _room(n: int) -> int:
     while size < n + 64 and size < _ROOM_AT_MOST:
         size *= 2
     return size
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """``parts`` end to end (the one part itself: no copy)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _grown(a: np.ndarray, n: int, fill: object = None, used: int | None = None) -> np.ndarray:
