@@ -142,10 +142,18 @@ class ByteDFA:
 
     def class_table(self) -> tuple[np.ndarray, np.ndarray]:
         """(``table``, the column of each byte): ``trans[s, b] == table[s, col[b]]``, for
-        kernels that read a long DFA without widening it."""
+        kernels that read a long DFA without widening it. The columns are read-only either
+        way, so those kernels are compiled for one argument type, not two (a second one is
+        compiled or loaded in the first mask that needs it: about 14 ms)."""
         if self.classes is None:
             return self.table, _IDENTITY_COLUMNS
-        return self.table, self.classes[0]
+        return self.table, self._columns
+
+    @functools.cached_property
+    def _columns(self) -> np.ndarray:
+        col = self.classes[0].view()  # type: ignore[index]
+        col.setflags(write=False)
+        return col
 
     def always_infinite(self) -> bool:
         """Whether every state has infinitely many accepted continuations (every state
