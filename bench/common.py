@@ -425,7 +425,7 @@ ENGINE_CLASSES: dict[str, type[Engine]] = {
 
 # Warm-up: compile each kind once and walk a short text, so that JIT compilation (numba) and
 # per-tokenizer tables are not charged to the first measured grammar.
-WARMUP_TEXT = '{"a": 12, "b": "x y"}'
+WARMUP_TEXT = '{"a": 12, "b": "x y", "c": "ab cd", "d": "xyz"}'
 WARMUP = {
     "lark": "\n".join(
         [
@@ -438,14 +438,17 @@ WARMUP = {
             "",
         ]
     ),
-    # a counted string and a large key set: formcast's numba kernels for long lexemes and
-    # large lexer closures load here, not in the first timed mask that needs them
+    # a counted string, a large key set, a pattern's character-class loop and a pattern
+    # with a length: formcast's numba kernels for long lexemes, large lexer closures, byte
+    # set slices and DFA products load here, not in the first timed mask that needs them
     "json_schema": json.dumps(
         {
             "type": "object",
             "properties": {
                 "a": {"type": "integer"},
                 "b": {"type": "string", "maxLength": 300},
+                "c": {"type": "string", "pattern": "^[a-z ]+$"},
+                "d": {"type": "string", "pattern": "^[a-z]+[0-9]*$", "maxLength": 90},
                 **{f"key_{i:03d}_name": {"type": "number"} for i in range(60)},
             },
         }
