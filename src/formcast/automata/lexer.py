@@ -311,8 +311,9 @@ class Lexer:
                 self._dfas[lex] = self._load(lex)
         # the short DFAs first: their entries, and their rows, are then side by side
         dfas: list[ByteDFA] = [self._dfas[lex] for lex in new]  # type: ignore[misc]
+        short = min(_COPY_WHOLE, LAZY_FROM)  # at most this many states: copied whole
         if len(new) > 1:
-            ranks = sorted(range(len(new)), key=lambda i: dfas[i].n_states > _COPY_WHOLE)
+            ranks = sorted(range(len(new)), key=lambda i: dfas[i].n_states > short)
             new, dfas = [new[i] for i in ranks], [dfas[i] for i in ranks]
         off = end = self._n_g
         n_short = 0
@@ -320,7 +321,7 @@ class Lexer:
             self._accept[lex] = dfa.accept.tolist()
             self._s_off[lex] = end
             end += dfa.n_states
-            n_short += dfa.n_states <= _COPY_WHOLE
+            n_short += dfa.n_states <= short
         self._n_g = end
         self._g_accept = _grown(self._g_accept, end, False)
         self._g_single = _grown(self._g_single, end, -1)
