@@ -328,12 +328,7 @@ class Lexer:
         self._g_row = _grown(self._g_row, end, -1)
         self._g_accept[off:end] = _joined([dfa.accept for dfa in dfas])
         if n_short:  # one-lexeme closures read all the rows of a short DFA
-            rows = _joined([dfa.rows(0, dfa.n_states) for dfa in dfas[:n_short]])
-            base, k = self._n_rows, len(rows)
-            self._g_trans = _grown(self._g_trans, base + k, used=base)
-            self._g_trans[base : base + k] = rows
-            self._g_row[off : off + k] = np.arange(base, base + k)
-            self._n_rows = base + k
+            self._place_rows(off, _joined([dfa.rows(0, dfa.n_states) for dfa in dfas[:n_short]]))
         for lex in new[n_short:]:
             self._long.add(lex)
             self._copy_rows(lex, 0, _ROW_BLOCK)  # joint start states read these rows
@@ -545,12 +540,15 @@ class Lexer:
         """Copy the DFA rows ``lo:hi`` of lexeme ``lex`` into ``_g_trans`` (a long counted
         string is copied in blocks, where states with several lexemes alive reach)."""
         dfa = self.dfa(lex)
-        hi = min(hi, dfa.n_states)
-        base, off = self._n_rows, int(self._s_off[lex])
-        self._g_trans = _grown(self._g_trans, base + hi - lo, used=base)
-        self._g_trans[base : base + hi - lo] = dfa.rows(lo, hi)
-        self._g_row[off + lo : off + hi] = np.arange(base, base + hi - lo)
-        self._n_rows = base + hi - lo
+        self._place_rows(int(self._s_off[lex]) + lo, dfa.rows(lo, min(hi, dfa.n_states)))
+
+    def _place_rows(self, g: int, rows: np.ndarray) -> None:
+        """Append DFA ``rows`` to ``_g_trans``, for the lexeme-state entries from ``g``."""
+        base, k = self._n_rows, len(rows)
+        self._g_trans = _grown(self._g_trans, base + k, used=base)
+        self._g_trans[base : base + k] = rows
+        self._g_row[g : g + k] = np.arange(base, base + k)
+        self._n_rows = base + k
 
     def _ensure_pairs(self, k: int) -> None:
         """Room for ``k`` more pairs, and for 256 more states in the hash table."""
