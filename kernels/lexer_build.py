@@ -210,7 +210,8 @@ def write_single(
     """Number the DFA states ``new`` from ``base`` (lexeme ``lex`` alone) and write their
     rows and the rows of states ``curs`` (DFA states ``starts``), with their accepting
     flags and lexeme/DFA state entries (a target not numbered reads as dead). The DFA's
-    next state on byte ``b`` is ``table[s, col[b]]``."""
+    next state on byte ``b`` is ``table[s, col[b]]``: a narrow DFA's row (about 20
+    columns) is looked up once per column, then spread over the bytes."""
     k = new.shape[0]
     for i in range(k):
         sid = base + i
@@ -219,15 +220,21 @@ def write_single(
         lex_of[sid] = lex
         dfa_state[sid] = s
         accepting[sid] = accept[s]
-    for j in range(curs.shape[0]):
-        for b in range(256):
-            t = table[starts[j], col[b]]
-            out[curs[j], b] = single[t] if t >= 0 else -1
-    for i in range(k):
-        s = new[i]
-        for b in range(256):
-            t = table[s, col[b]]
-            out[base + i, b] = single[t] if t >= 0 else -1
+    n_cols = table.shape[1]
+    targets = np.empty(n_cols, dtype=out.dtype)
+    for j in range(curs.shape[0] + k):
+        s = starts[j] if j < curs.shape[0] else new[j - curs.shape[0]]
+        sid = curs[j] if j < curs.shape[0] else base + j - curs.shape[0]
+        if n_cols < 256:
+            for c in range(n_cols):
+                t = table[s, c]
+                targets[c] = single[t] if t >= 0 else -1
+            for b in range(256):
+                out[sid, b] = targets[col[b]]
+        else:  # one column per byte: looked up directly
+            for b in range(256):
+                t = table[s, col[b]]
+                out[sid, b] = single[t] if t >= 0 else -1
 
 
 @njit(cache=True)
