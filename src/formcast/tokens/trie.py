@@ -91,7 +91,7 @@ class TrieSlice:
     short : np.ndarray
         ``int32[max_depth + 1, w]``, row ``d``: bitmask words of the accepted tokens of at
         most ``d`` bytes (words past the largest id omitted); one row, all of them, for a
-        slice built without lengths.
+        byte set's slice (:meth:`TokenTrie.byte_set_slice`).
     skeleton : TrieSkeleton or None
         What a root walk skipping every pure subtree visits; None where that is more than
         a quarter of the trie (it would save little).
@@ -272,9 +272,8 @@ class TokenTrie:
         """The plain-text tokens (:data:`TEXT_SLICE`), which trie walks can take wholesale."""
         return self.slice(TEXT_SLICE)
 
-    def slice(self, trans: npt.NDArray[np.int32], *, by_length: bool = True) -> TrieSlice:
-        """The tokens whose bytes the automaton ``trans`` accepts from its state 0 (without
-        ``by_length``, ``short`` has one row: all of them)."""
+    def slice(self, trans: npt.NDArray[np.int32]) -> TrieSlice:
+        """The tokens whose bytes the automaton ``trans`` accepts from its state 0."""
         from formcast.kernels.trie_walk import slice_alive
 
         alive = slice_alive(self.node_byte, self.node_depth, trans, self.max_depth)
@@ -284,14 +283,10 @@ class TokenTrie:
         accepted = np.repeat(alive, counts)
         ids = self.tok_ids[accepted]
         n_bits = (int(self.tok_ids.max(initial=-1)) + 32) // 32 * 32
-        if by_length:
-            lengths = np.repeat(self.node_depth, counts)[accepted]
-            flags = np.zeros((self.max_depth + 1, n_bits), dtype=np.bool_)
-            flags[lengths, ids] = True
-            np.logical_or.accumulate(flags, axis=0, out=flags)
-        else:
-            flags = np.zeros((1, n_bits), dtype=np.bool_)
-            flags[0, ids] = True
+        lengths = np.repeat(self.node_depth, counts)[accepted]
+        flags = np.zeros((self.max_depth + 1, n_bits), dtype=np.bool_)
+        flags[lengths, ids] = True
+        np.logical_or.accumulate(flags, axis=0, out=flags)
         short = np.packbits(flags, axis=1, bitorder="little").view(np.int32)
         for arr in (pure, short):
             arr.setflags(write=False)
