@@ -234,7 +234,9 @@ class Lexer:
         if found is None:
             pairs = []
             for lex, st in self.combined(state):
-                aliases = _walk_aliases(self.dfa(lex), depth)
+                dfa = self.dfa(lex)
+                # a DFA of at most depth + 1 states has no aliases (and would be kept)
+                aliases = None if dfa.n_states <= depth + 1 else _walk_aliases(dfa, depth)
                 pairs.append((self._patterns[lex], st if aliases is None else aliases.of(st)))
             found = self._walk_contents[key] = tuple(sorted(pairs))
         return found
@@ -662,11 +664,11 @@ class _WalkAliases:
 
 
 @functools.lru_cache(maxsize=1024)
-def _walk_aliases(dfa: ByteDFA, depth: int) -> _WalkAliases | None:
+def _walk_aliases(dfa: ByteDFA, depth: int) -> _WalkAliases:
     """The walk aliases of ``dfa``'s states up to ``depth`` bytes, shared by every lexer
-    (and grammar) using it; None for a DFA of at most ``depth + 1`` states (no two states
-    of a minimal one are alike that far; a non-minimal one only shares fewer walks)."""
-    return None if dfa.n_states <= depth + 1 else _WalkAliases(dfa, depth)
+    (and grammar) using it; for a DFA of more than ``depth + 1`` states (no two states of
+    a minimal one of fewer are alike that far; a non-minimal one only shares fewer walks)."""
+    return _WalkAliases(dfa, depth)
 
 
 def _compile_nth(patterns: Sequence[str], lex: int) -> ByteDFA:
