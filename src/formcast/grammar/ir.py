@@ -226,11 +226,12 @@ class GrammarBuilder:
 
     def choice(self, *alternatives: Sequence[str]) -> str:
         """Nonterminal with the given alternatives; identical bodies share one rule."""
-        body = tuple(tuple(a) for a in alternatives)
-        if body in self._by_body:
-            return self._by_body[body]
-        name = self.define(self.rule(), body)
-        self._by_body[body] = name
+        body = tuple(map(tuple, alternatives))
+        name = self._by_body.get(body)
+        if name is None:
+            name = self.rule()
+            self._rules[name].extend(body)
+            self._by_body[body] = name
         return name
 
     def seq(self, *symbols: str) -> str:
