@@ -58,33 +58,37 @@ def _hex_digits(lo: int, hi: int) -> str:
 
 def fixed_width_range(lo: int, hi: int, width: int, base: int = 10) -> str:
     """Regex for numerals of exactly ``width`` digits (leading zeros kept) in [lo, hi]."""
-    digits = _dec_digits if base == 10 else _hex_digits
-    top = base - 1
-
-    def to_digits(n: int) -> list[int]:
-        out = []
-        for _ in range(width):
-            out.append(n % base)
-            n //= base
-        return out[::-1]
-
-    def rec(a: list[int], b: list[int]) -> str:
-        if not a:
-            return ""
-        if a[0] == b[0]:
-            return digits(a[0], a[0]) + rec(a[1:], b[1:])
-        n = len(a) - 1
-        if all(d == 0 for d in a[1:]) and all(d == top for d in b[1:]):
-            return digits(a[0], b[0]) + (_rep(digits(0, top), n))
-        parts = [digits(a[0], a[0]) + rec(a[1:], [top] * n)]
-        if b[0] - a[0] > 1:
-            parts.append(digits(a[0] + 1, b[0] - 1) + _rep(digits(0, top), n))
-        parts.append(digits(b[0], b[0]) + rec([0] * n, b[1:]))
-        return _alt(parts)
-
     if lo > hi:
         raise ValueError("empty range")
-    return rec(to_digits(lo), to_digits(hi))
+    return _digit_range(_to_digits(lo, width, base), _to_digits(hi, width, base), base)
+
+
+def _to_digits(n: int, width: int, base: int) -> list[int]:
+    out = []
+    for _ in range(width):
+        out.append(n % base)
+        n //= base
+    return out[::-1]
+
+
+def _digit_range(a: list[int], b: list[int], base: int) -> str:
+    """Regex for the digit strings from ``a`` to ``b`` (digit lists of one length).
+
+    A module function, not a closure: a recursive closure is a reference cycle that only
+    the garbage collector frees (thousands per compile)."""
+    if not a:
+        return ""
+    digits = _dec_digits if base == 10 else _hex_digits
+    if a[0] == b[0]:
+        return digits(a[0], a[0]) + _digit_range(a[1:], b[1:], base)
+    n, top = len(a) - 1, base - 1
+    if all(d == 0 for d in a[1:]) and all(d == top for d in b[1:]):
+        return digits(a[0], b[0]) + (_rep(digits(0, top), n))
+    parts = [digits(a[0], a[0]) + _digit_range(a[1:], [top] * n, base)]
+    if b[0] - a[0] > 1:
+        parts.append(digits(a[0] + 1, b[0] - 1) + _rep(digits(0, top), n))
+    parts.append(digits(b[0], b[0]) + _digit_range([0] * n, b[1:], base))
+    return _alt(parts)
 
 
 def _rep(cls: str, n: int) -> str:
@@ -184,47 +188,59 @@ def _fraction(
     then be inclusive and have at most ``limit`` digits).
     """
     memo: dict[tuple[int, bool, bool], tuple[bool, str | None]] = {}
-
-    def gen(i: int, tlo: bool, thi: bool) -> tuple[bool, str | None]:
-        """(whether stopping here fits, regex for the non-empty digit strings that fit)."""
-        if tlo and i >= len(a) and not a_excl:
-            tlo = False  # any continuation is >= a
-        hb = b or ""
-        if thi and i >= len(hb):
-            # the prefix equals b: only zeros may follow, and only if b itself is allowed
-            if b_excl or tlo:
-                return False, None
-            return True, "0+"
-        if tlo and i >= len(a) and not thi:
-            # strictly above a, which the prefix equals
-            if limit is None:
-                return False, "0*[1-9][0-9]*"
-            return False, (f"[0-9]{{0,{limit - i - 1}}}[1-9]0*" if limit > i else None)
-        if not tlo and not thi:
-            return True, "[0-9]+" if limit is None else _free_digits(limit - i)
-        key = (i, tlo, thi)
-        if key in memo:
-            return memo[key]
-        stop = not tlo and not (thi and i >= len(hb) and b_excl)
-        dlo = _digit(a, i) if tlo else 0
-        dhi = _digit(hb, i) if thi else 9
-        groups: dict[tuple[bool, bool], list[int]] = {}
-        for d in range(dlo, dhi + 1):
-            groups.setdefault((tlo and d == dlo, thi and d == dhi), []).append(d)
-        parts = []
-        for (nlo, nhi), ds in groups.items():
-            e, r = gen(i + 1, nlo, nhi)
-            part = _then(_dec_digits(ds[0], ds[-1]), e, r)
-            if part is not None:
-                parts.append(part)
-        out = (stop, _alt(parts) if parts else None)
-        memo[key] = out
-        return out
-
-    stop, rest = gen(0, True, b is not None)
+    stop, rest = _fraction_rest(0, True, b is not None, a, a_excl, b, b_excl, limit, memo)
     if rest is None:
         return "" if stop else None
     return f"(?:\\.{rest})?" if stop else f"\\.{rest}"
+
+
+def _fraction_rest(
+    i: int,
+    tlo: bool,
+    thi: bool,
+    a: str,
+    a_excl: bool,
+    b: str | None,
+    b_excl: bool,
+    limit: int | None,
+    memo: dict[tuple[int, bool, bool], tuple[bool, str | None]],
+) -> tuple[bool, str | None]:
+    """For :func:`_fraction`, at digit ``i`` (``tlo``/``thi``: the prefix equals that of
+    ``a``/``b``): (whether stopping here fits, regex for the non-empty digit strings that
+    fit). A module function, not a recursive closure (a cycle only the collector frees)."""
+    if tlo and i >= len(a) and not a_excl:
+        tlo = False  # any continuation is >= a
+    hb = b or ""
+    if thi and i >= len(hb):
+        # the prefix equals b: only zeros may follow, and only if b itself is allowed
+        if b_excl or tlo:
+            return False, None
+        return True, "0+"
+    if tlo and i >= len(a) and not thi:
+        # strictly above a, which the prefix equals
+        if limit is None:
+            return False, "0*[1-9][0-9]*"
+        return False, (f"[0-9]{{0,{limit - i - 1}}}[1-9]0*" if limit > i else None)
+    if not tlo and not thi:
+        return True, "[0-9]+" if limit is None else _free_digits(limit - i)
+    key = (i, tlo, thi)
+    if key in memo:
+        return memo[key]
+    stop = not tlo and not (thi and i >= len(hb) and b_excl)
+    dlo = _digit(a, i) if tlo else 0
+    dhi = _digit(hb, i) if thi else 9
+    groups: dict[tuple[bool, bool], list[int]] = {}
+    for d in range(dlo, dhi + 1):
+        groups.setdefault((tlo and d == dlo, thi and d == dhi), []).append(d)
+    parts = []
+    for (nlo, nhi), ds in groups.items():
+        e, r = _fraction_rest(i + 1, nlo, nhi, a, a_excl, b, b_excl, limit, memo)
+        part = _then(_dec_digits(ds[0], ds[-1]), e, r)
+        if part is not None:
+            parts.append(part)
+    out = (stop, _alt(parts) if parts else None)
+    memo[key] = out
+    return out
 
 
 def _free_digits(n: int) -> str:
