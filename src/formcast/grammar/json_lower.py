@@ -585,6 +585,7 @@ class Lowerer:
             return memo[used]
 
         body = rest(frozenset())
+        rest = None  # type: ignore[assignment]  # no function-cell cycle left to collect
         return None if body is None else self.b.seq(self.lbrack, body, self.rbrack)
 
     def _array_once(self, values: tuple[TAny, ...], lo: int, hi: int | None) -> str | None:
@@ -1084,7 +1085,9 @@ class Lowerer:
             self.b.define(name, alts)
             return name
 
-        return tail(0, 0, not started)
+        out = tail(0, 0, not started)
+        tail = None  # type: ignore[assignment]  # no function-cell cycle left to collect
+        return out
 
     def _refuse_min_extras(self, o: ObjC) -> None:
         # not unsatisfiable: formcast's own restriction on extra keys; say so
@@ -1306,6 +1309,7 @@ class Lowerer:
             return out
 
         inner = state(0, 0, 0)
+        state = None  # type: ignore[assignment]  # no function-cell cycle left to collect
         if inner is None and short_of_min:
             self._refuse_min_extras(o)  # lenient: minProperties is not enforced
             o = replace(o, min_props=0)
