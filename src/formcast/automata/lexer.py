@@ -115,7 +115,9 @@ class Lexer:
         # room for the states of the DFAs given, so that masks seldom grow the tables (a
         # growth copies them all, inside whichever mask needs the room)
         rows = _room(sum(dfa.n_states for dfa in dfas if dfa is not None))
-        self._accept: list[list[bool]] = [[] for _ in range(n_lex)]  # per loaded lexeme
+        # per loaded lexeme, one byte per DFA state (bytes: the garbage collector does not
+        # track them, while a list of bools is visited element by element)
+        self._accept: list[bytes] = [b""] * n_lex
         self._long: set[int] = set()  # loaded lexemes closed from their own DFA tables
         # Every loaded lexeme's DFA states, concatenated (from _s_off[lex]): acceptance,
         # the id of the one-lexeme state (-1: not built) and where in _g_trans the DFA
@@ -320,7 +322,7 @@ class Lexer:
         off = end = self._n_g
         n_short = 0
         for lex, dfa in zip(new, dfas, strict=True):
-            self._accept[lex] = dfa.accept.tolist()
+            self._accept[lex] = np.asarray(dfa.accept, dtype=np.bool_).tobytes()
             self._s_off[lex] = end
             end += dfa.n_states
             n_short += dfa.n_states <= short
