@@ -108,7 +108,7 @@ class Lexer:
         self._lex_by_pattern = {p: i for i, p in enumerate(self._patterns)}
         # names of states with several lexemes alive, both ways, filled when first asked for
         self._contents: dict[int, Content] = {}
-        self._walk_contents: dict[tuple[int, int], Content] = {}  # (state, depth) -> content
+        self._walk_contents: dict[int, dict[int, Content]] = {}  # depth -> state -> content
         self._by_content: dict[Content, int] = {}
         n_lex = len(dfas)
         self._dfas: list[ByteDFA | None] = list(dfas)
@@ -132,8 +132,7 @@ class Lexer:
         self._g_trans = np.empty((rows, 256), dtype=np.int32)
         # per state: its lexeme and DFA state when one lexeme is alive (else -1), else
         # its (lexeme, DFA state) pairs: _j_len[sid] entries of _p_lex/_p_st from
-        # _j_ofs[sid], hash-consed in _slots; _joint: the same pairs as Python tuples,
-        # made when first asked for
+        # _j_ofs[sid], hash-consed in _slots
         self._n = 0
         self._lex_of = np.zeros(rows, dtype=np.int32)
         self._dfa_state = np.zeros(rows, dtype=np.int32)
@@ -144,7 +143,6 @@ class Lexer:
         self._p_st = np.zeros(256, dtype=np.int32)
         self._n_joint = 0
         self._slots = np.full(1024, -1, dtype=np.int32)
-        self._joint: dict[int, Combined] = {}
         self._starts: dict[frozenset[int], int] = {}
         # a state's row is written whole before it is read: untouched rows cost no memory
         self._trans = np.empty((rows, 256), dtype=np.int32)
@@ -231,8 +229,10 @@ class Lexer:
         contents at the trie's depth have equal walks: the positions of a long counted
         string far from its bound share one (:class:`~formcast.automata.compiled.SharedWalks`).
         """
-        key = (state, depth)
-        found = self._walk_contents.get(key)
+        by_state = self._walk_contents.get(depth)
+        if by_state is None:
+            by_state = self._walk_contents[depth] = {}
+        found = by_state.get(state)
         if found is None:
             pairs = []
             for lex, st in self.combined(state):
@@ -240,7 +240,7 @@ class Lexer:
                 # a DFA of at most depth + 1 states has no aliases (and would be kept)
                 aliases = None if dfa.n_states <= depth + 1 else _walk_aliases(dfa, depth)
                 pairs.append((self._patterns[lex], st if aliases is None else aliases.of(st)))
-            found = self._walk_contents[key] = tuple(sorted(pairs))
+            found = by_state[state] = tuple(sorted(pairs))
         return found
 
     def combined(self, state: int) -> Combined:
@@ -248,12 +248,10 @@ class Lexer:
         lex = int(self._lex_of[state])
         if lex >= 0:
             return ((lex, int(self._dfa_state[state])),)
-        combined = self._joint.get(state)
-        if combined is None:
-            o, k = int(self._j_ofs[state]), int(self._j_len[state])
-            lexes, states = self._p_lex[o : o + k].tolist(), self._p_st[o : o + k].tolist()
-            combined = self._joint[state] = tuple(zip(lexes, states, strict=True))
-        return combined
+        # not kept: its two callers keep what they make of it
+        o, k = int(self._j_ofs[state]), int(self._j_len[state])
+        lexes, states = self._p_lex[o : o + k].tolist(), self._p_st[o : o + k].tolist()
+        return tuple(zip(lexes, states, strict=True))
 
     def by_content(self, content: Content) -> int:
         """The state with this :meth:`content` (-1 if it was never built)."""
@@ -377,12 +375,11 @@ class Lexer:
         singles = lexes >= 0
         self._g_single[self._s_off[lexes[singles]] + states[singles]] = -1
         self._built[n : self._n] = True  # states made again later write their rows
-        for sid in [k for k in self._joint if k >= n]:
-            del self._joint[sid]
-            content = self._contents.pop(sid, None)
-            if content is not None:
-                del self._by_content[content]
-        self._walk_contents = {k: v for k, v in self._walk_contents.items() if k[0] < n}
+        for sid in [k for k in self._contents if k >= n]:
+            self._by_content.pop(self._contents.pop(sid), None)
+        for by_state in self._walk_contents.values():
+            for sid in [k for k in by_state if k >= n]:
+                del by_state[sid]
         self._n = n
         self._n_pairs = n_pairs
         self._j_len[n:] = 0
