@@ -25,8 +25,8 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from array import array
 from collections.abc import Container
-from dataclasses import dataclass
 from re import _constants as _c
 from re import _parser
 from types import ModuleType
@@ -66,7 +66,6 @@ _IDENTITY_COLUMNS = np.arange(256, dtype=np.int64)
 _IDENTITY_COLUMNS.setflags(write=False)
 
 
-@dataclass(frozen=True, eq=False)
 class ByteDFA:
     """A trimmed DFA over bytes: ``trans[s, b]`` is the next state or -1 (dead).
 
@@ -78,19 +77,49 @@ class ByteDFA:
     class, ``classes`` being the class of each byte and the first byte of each class;
     ``trans``, one column per byte, is then made when first read. Code that walks a long
     DFA reads :meth:`step`, :meth:`rows`, :meth:`columns` or :meth:`class_table` instead.
+
+    Immutable by convention; slots, not a ``__dict__``: thousands stay in the regex caches,
+    and every full garbage collection visits each object they hold.
     """
 
-    table: np.ndarray  # int32 [n, 256], or [n, len(classes[1])] where narrow
-    accept: np.ndarray  # bool [n]
-    nullable: bool
-    classes: tuple[np.ndarray, np.ndarray] | None = None  # set where ``table`` is narrow
+    __slots__ = (
+        "_byte_classes",
+        "_columns",
+        "_is_empty",
+        "_trans",
+        "accept",
+        "classes",
+        "nullable",
+        "table",
+    )
 
-    @functools.cached_property
+    def __init__(
+        self,
+        table: np.ndarray,  # int32 [n, 256], or [n, len(classes[1])] where narrow
+        accept: np.ndarray,  # bool [n]
+        nullable: bool,
+        classes: tuple[np.ndarray, np.ndarray] | None = None,  # set where ``table`` is narrow
+    ) -> None:
+        self.table = table
+        self.accept = accept
+        self.nullable = nullable
+        self.classes = classes
+        self._trans: np.ndarray | None = None
+        self._is_empty: bool | None = None
+        self._byte_classes: tuple[np.ndarray, np.ndarray] | None = classes
+        self._columns: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"ByteDFA(states={self.n_states}, narrow={self.is_narrow}, nullable={self.nullable})"
+
+    @property
     def trans(self) -> np.ndarray:
         """``int32 [n, 256]``: the table with one column per byte."""
         if self.classes is None:
             return self.table
-        return np.take(self.table, self.classes[0], axis=1)
+        if self._trans is None:
+            self._trans = np.take(self.table, self.classes[0], axis=1)
+        return self._trans
 
     @property
     def is_narrow(self) -> bool:
@@ -100,7 +129,7 @@ class ByteDFA:
     def n_states(self) -> int:
         return int(self.table.shape[0])
 
-    @functools.cached_property
+    @property
     def is_empty(self) -> bool:
         """True when the DFA accepts no non-empty string (kept: every grammar compiled
         with a cached DFA asks).
@@ -108,19 +137,17 @@ class ByteDFA:
         Every state other than the fresh start is live or unreachable, so the language is
         empty exactly when the start state has no transition.
         """
-        return not bool((self.table[0] >= 0).any())
+        if self._is_empty is None:
+            self._is_empty = not bool((self.table[0] >= 0).any())
+        return self._is_empty
 
     def byte_classes(self) -> tuple[np.ndarray, np.ndarray]:
         """(the class of each byte, the first byte of each class): bytes whose columns
         are equal may share a class, bytes in one class have equal columns. Kept on the
         DFA: where it was built over byte classes, those; else found by a kernel once."""
-        if self.classes is not None:
-            return self.classes
-        found = self.__dict__.get("_classes")
-        if found is None:
-            found = _kernels().byte_classes(self.table)
-            _kept_classes(self, found)
-        return found
+        if self._byte_classes is None:
+            self._byte_classes = _kernels().byte_classes(self.table)
+        return self._byte_classes
 
     def step(self, state: int, byte: int) -> int:
         """The state after ``byte`` from ``state`` (-1: dead)."""
@@ -147,13 +174,11 @@ class ByteDFA:
         compiled or loaded in the first mask that needs it: about 14 ms)."""
         if self.classes is None:
             return self.table, _IDENTITY_COLUMNS
+        if self._columns is None:
+            col = self.classes[0].view()
+            col.setflags(write=False)
+            self._columns = col
         return self.table, self._columns
-
-    @functools.cached_property
-    def _columns(self) -> np.ndarray:
-        col = self.classes[0].view()  # type: ignore[index]
-        col.setflags(write=False)
-        return col
 
     def always_infinite(self) -> bool:
         """Whether every state has infinitely many accepted continuations (every state
@@ -425,24 +450,40 @@ class _NFA:
         self.pattern = pattern
         self.max_states = max_states
         self.residues = residues or {}  # group id -> (modulus, zero)
-        self.edges: list[list[tuple[int, int, int]]] = []
-        self.eps: list[list[int]] = []
+        self.n = 0  # states
+        # edges as flat int arrays, in the order added (put in order of source state by
+        # _subset): arrays, not a list per state, which the garbage collector would visit
+        # while a large NFA is built, and keep in its oldest generation
+        self.eps_src, self.eps_dst = array("i"), array("i")
+        self.edge_src, self.edge_lo = array("i"), array("i")
+        self.edge_hi, self.edge_dst = array("i"), array("i")
 
     def state(self) -> int:
-        if len(self.edges) >= self.max_states:
+        if self.n >= self.max_states:
             raise CompileLimitError(
                 "max_regex_nfa_states", self.max_states, f"regex {self.pattern[:80]!r} is too large"
             )
-        self.edges.append([])
-        self.eps.append([])
-        return len(self.edges) - 1
+        self.n += 1
+        return self.n - 1
+
+    def link(self, a: int, b: int) -> None:
+        """An epsilon edge from ``a`` to ``b``."""
+        self.eps_src.append(a)
+        self.eps_dst.append(b)
+
+    def edge(self, src: int, lo: int, hi: int, dst: int) -> None:
+        """An edge from ``src`` to ``dst`` on the bytes ``lo..hi``."""
+        self.edge_src.append(src)
+        self.edge_lo.append(lo)
+        self.edge_hi.append(hi)
+        self.edge_dst.append(dst)
 
     def seq(self, items: Any, flags: int) -> tuple[int, int]:
         """Fragment (start, end) for a sequence of parse items under ``flags``."""
         start = cur = self.state()
         for op, arg in items:
             a, b = self.item(op, arg, flags)
-            self.eps[cur].append(a)
+            self.link(cur, a)
             cur = b
         return start, cur
 
@@ -460,8 +501,8 @@ class _NFA:
             start, end = self.state(), self.state()
             for option in arg[1]:
                 a, b = self.seq(option, flags)
-                self.eps[start].append(a)
-                self.eps[b].append(end)
+                self.link(start, a)
+                self.link(b, end)
             return start, end
         if op is _c.SUBPATTERN:
             group, add, remove, sub = arg
@@ -480,22 +521,22 @@ class _NFA:
         start = cur = self.state()
         for _ in range(lo):
             a, b = self.seq(sub, flags)
-            self.eps[cur].append(a)
+            self.link(cur, a)
             cur = b
         end = self.state()
         if hi is None:
             a, b = self.seq(sub, flags)
-            self.eps[cur].append(a)
-            self.eps[b].append(a)
-            self.eps[cur].append(end)
-            self.eps[b].append(end)
+            self.link(cur, a)
+            self.link(b, a)
+            self.link(cur, end)
+            self.link(b, end)
             return start, end
         for _ in range(hi - lo):
-            self.eps[cur].append(end)
+            self.link(cur, end)
             a, b = self.seq(sub, flags)
-            self.eps[cur].append(a)
+            self.link(cur, a)
             cur = b
-        self.eps[cur].append(end)
+        self.link(cur, end)
         return start, end
 
     def _in(self, items: Any, flags: int) -> tuple[int, int]:
@@ -534,16 +575,16 @@ class _NFA:
             else:
                 ranges = _case_variants(ranges)
         n_local, edges = _class_fragment(tuple(ranges))
-        base = len(self.edges)
+        base = self.n
         for _ in range(n_local):
             self.state()
         for src, lo, hi, dst in edges:
-            self.edges[base + src].append((lo, hi, base + dst))
+            self.edge(base + src, lo, hi, base + dst)
         return base, base + 1
 
     def embed(self, dfa: ByteDFA) -> tuple[int, int]:
         """A fragment (start, end) for a whole DFA: its states and byte-range edges."""
-        base = len(self.edges)
+        base = self.n
         for _ in range(dfa.n_states):
             self.state()
         end = self.state()
@@ -551,11 +592,11 @@ class _NFA:
             cuts = np.flatnonzero(np.diff(row)) + 1
             for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), 256], strict=True):
                 if row[lo] >= 0:
-                    self.edges[base + s].append((lo, hi - 1, base + int(row[lo])))
+                    self.edge(base + s, lo, hi - 1, base + int(row[lo]))
             if dfa.accept[s]:
-                self.eps[base + s].append(end)
+                self.link(base + s, end)
         if dfa.nullable:
-            self.eps[base].append(end)
+            self.link(base, end)
         return base, end
 
 
@@ -1012,26 +1053,31 @@ def _check_size(n: int, pattern: str, narrowable: bool = False) -> None:
         raise CompileLimitError(name, limit, f"regex {pattern[:80]!r} is too large")
 
 
+def _by_source(src: array, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets ``[n + 1]``, order): the edges from state ``s`` are ``order[off[s]:off[s+1]]``,
+    in the order they were added (a stable sort by source)."""
+    sources = np.asarray(src, dtype=np.int32)
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sources, minlength=n), out=off[1:])
+    return off, np.argsort(sources, kind="stable")
+
+
 def _subset(nfa: _NFA, start: int, final: int, pattern: str) -> tuple[np.ndarray, np.ndarray]:
     """Subset construction (a numba kernel over the NFA as arrays): (trans, accept) with
     start 0, ``accept[0]`` = nullable."""
-    n = len(nfa.edges)
-    eps_off = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, nfa.eps), np.int64, n), out=eps_off[1:])
-    eps_dst = np.fromiter(itertools.chain.from_iterable(nfa.eps), np.int32, int(eps_off[-1]))
-    edge_off = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, nfa.edges), np.int64, n), out=edge_off[1:])
-    flat = itertools.chain.from_iterable(itertools.chain.from_iterable(nfa.edges))
-    edges = np.fromiter(flat, np.int32, 3 * int(edge_off[-1])).reshape(-1, 3)
+    n = nfa.n
+    eps_off, eps_order = _by_source(nfa.eps_src, n)
+    eps_dst = np.asarray(nfa.eps_dst, dtype=np.int32)[eps_order]
+    edge_off, order = _by_source(nfa.edge_src, n)
     keep = edge_off[1:] > edge_off[:-1]
     keep[final] = True
     trans, accept, ok = _subset_kernel().subset(
         eps_off,
         eps_dst,
         edge_off,
-        np.ascontiguousarray(edges[:, 0]),
-        np.ascontiguousarray(edges[:, 1]),
-        np.ascontiguousarray(edges[:, 2]),
+        np.asarray(nfa.edge_lo, dtype=np.int32)[order],
+        np.asarray(nfa.edge_hi, dtype=np.int32)[order],
+        np.asarray(nfa.edge_dst, dtype=np.int32)[order],
         keep,
         start,
         final,
@@ -1092,7 +1138,7 @@ def _narrow_or_wide(
 def _kept_classes(dfa: ByteDFA, classes: tuple[np.ndarray, np.ndarray]) -> ByteDFA:
     """``dfa``, keeping ``classes`` as its :meth:`ByteDFA.byte_classes` (its columns
     must be equal within each class)."""
-    object.__setattr__(dfa, "_classes", classes)
+    dfa._byte_classes = classes
     return dfa
 
 
@@ -1158,7 +1204,7 @@ def _concat(left: ByteDFA, right: ByteDFA, pattern: str) -> ByteDFA:
         nfa = _NFA(pattern, _MAX_NFA_STATES)
         a, b = nfa.embed(left)
         c, d = nfa.embed(right)
-        nfa.eps[b].append(c)
+        nfa.link(b, c)
         return _finish(*_subset(nfa, a, d, pattern), trim=True, minimize=True)
     accept[0] = left.nullable and right.nullable
     return _finish(trans, accept, trim=False, minimize=False)
