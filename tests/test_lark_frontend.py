@@ -9,7 +9,9 @@ import lark
 import pytest
 
 from formcast import Grammar, GrammarError, UnsupportedFeatureError
+from formcast.automata.compiled import compile_grammar
 from formcast.grammar.lark import _lark_common_rewrites, grammar_from_lark
+from formcast.testing.oracle import byte_tokenizer
 
 
 def test_small_grammar_structure() -> None:
@@ -18,6 +20,20 @@ def test_small_grammar_structure() -> None:
     assert g.rules == {"start": (("A", "B"),)}
     assert {n: lex.pattern for n, lex in g.lexemes.items()} == {"A": "a", "B": "b+"}
     assert Grammar.from_lark('start: "a" B\nB: /b+/\n').fingerprint() == g.fingerprint()
+
+
+def test_content_key_tells_grammars_apart() -> None:
+    g = grammar_from_lark('start: "a" B\nB: /b+/\n')
+    same = grammar_from_lark('start: "a" B\nB: /b+/\n')
+    other = grammar_from_lark('start: "a" B\nB: /c+/\n')
+    assert g.content_key() == same.content_key() != other.content_key()
+    tok = byte_tokenizer()
+    assert compile_grammar(g, tok) is compile_grammar(same, tok)  # the compile cache's key
+    assert compile_grammar(g, tok) is not compile_grammar(other, tok)
+    # rules given as lists (not the IR's tuples) still get a key
+    listed = Grammar(g.start, {k: [list(a) for a in v] for k, v in g.rules.items()}, g.lexemes)
+    assert len(listed.content_key()) == 64
+    assert compile_grammar(listed, tok).grammar.content_key() == listed.content_key()
 
 
 def test_ebnf_expands_to_the_same_language() -> None:

@@ -21,7 +21,7 @@ import itertools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from re import _compiler as _re_compiler  # type: ignore[attr-defined]
 from types import ModuleType
@@ -341,8 +341,8 @@ class SharedWalks:
 
 
 SHARED_WALKS = SharedWalks()
-_AUTOMATA: OrderedDict[Hashable, GrammarAutomata] = OrderedDict()
-_COMPILED: OrderedDict[tuple[Hashable, str], CompiledGrammar] = OrderedDict()
+_AUTOMATA: OrderedDict[str, GrammarAutomata] = OrderedDict()
+_COMPILED: OrderedDict[tuple[str, str], CompiledGrammar] = OrderedDict()
 _CACHE_SIZE = 64
 _LOCK = threading.Lock()
 
@@ -362,7 +362,7 @@ def compile_grammar(
         A named resource limit was exceeded.
     """
     options = options or CompileOptions()
-    key = ((grammar.content_key(), options), tokenizer.fingerprint())
+    key = (grammar.content_key() + repr(options), tokenizer.fingerprint())
     with _LOCK:
         hit = _COMPILED.get(key)
         if hit is not None:

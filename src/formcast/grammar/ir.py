@@ -9,8 +9,9 @@ DFAs later). Front ends (Lark, regex, JSON Schema, pydantic) build it through
 from __future__ import annotations
 
 import hashlib
+import marshal
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -90,22 +91,39 @@ class Grammar:
             if name not in self.rules:
                 raise GrammarError(f"once symbol {name!r} is not a rule")
 
-    def content_key(self) -> tuple[Hashable, ...]:
-        """The grammar's content as a hashable tuple, equal exactly when the grammars are
-        (``notes`` aside): the compile cache's key, ten times cheaper than a digest."""
+    def _content(self) -> tuple[Any, ...]:
+        """The grammar's content, ``notes`` aside, rules and lexemes sorted by name."""
         return (
             self.start,
-            tuple((k, tuple(map(tuple, v))) for k, v in sorted(self.rules.items())),
+            tuple(sorted(self.rules.items())),
             tuple(sorted((k, v.pattern) for k, v in self.lexemes.items())),
-            tuple(self.ignore),
             self.ignore_repeats,
-            tuple(self.distinct),
-            tuple(self.once),
+            *self._names(),
         )
+
+    def _names(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(self.ignore), tuple(self.distinct), tuple(self.once)
+
+    def content_key(self) -> str:
+        """The compile cache's key: a digest of the content's ``marshal`` bytes, in the
+        order the rules were added (ten times cheaper than :meth:`fingerprint`), and a
+        string (a key of tuples would keep thousands of objects per cached grammar for
+        every full garbage collection to visit). ``marshal`` output decodes to its input,
+        so different grammars get different keys; equal ones built in another order (or
+        where marshal shares a repeated string differently) may not: a cache miss, no
+        more."""
+        rules = self.rules if type(self.rules) is dict else dict(self.rules)
+        patterns = {k: v.pattern for k, v in self.lexemes.items()}
+        content = (self.start, rules, patterns, self.ignore_repeats, *self._names())
+        try:
+            data = marshal.dumps(content)
+        except ValueError:  # rule bodies of other types than str, tuple and list
+            data = repr(content).encode()
+        return hashlib.sha256(data).hexdigest()
 
     def fingerprint(self) -> str:
         """A content hash, stable across processes."""
-        return hashlib.sha256(repr(self.content_key()).encode()).hexdigest()
+        return hashlib.sha256(repr(self._content()).encode()).hexdigest()
 
     def __repr__(self) -> str:
         return (
